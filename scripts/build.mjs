@@ -1,0 +1,53 @@
+#!/usr/bin/env node
+// Builds the single-file CommonJS bundles in dist/ with esbuild.
+//   dist/helm-tiers.cjs            the CLI (plan, post-render, flux, demo)
+//   dist/post-renderer.cjs         the post-renderer alone (small: fast cold start on every helm upgrade)
+//   dist/helm-plugin/tiers/        the Helm 4 postrenderer/v1 plugin (plugin.yaml + post-renderer.cjs)
+//   dist/hooks/<name>.cjs          one bundle per hooks/src/bin/<name>.ts
+import { build } from 'esbuild';
+import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const quiet = process.argv.includes('--quiet');
+
+const entries = [
+  { in: 'cli/main.ts', out: 'dist/helm-tiers.cjs' },
+  { in: 'post-renderer/src/bin.ts', out: 'dist/post-renderer.cjs' },
+];
+const hookBins = join(root, 'hooks/src/bin');
+if (existsSync(hookBins)) {
+  for (const f of readdirSync(hookBins)) {
+    if (f.endsWith('.ts') && !f.endsWith('.test.ts')) entries.push({ in: `hooks/src/bin/${f}`, out: `dist/hooks/${f.slice(0, -3)}.cjs` });
+  }
+}
+
+const started = Date.now();
+await Promise.all(
+  entries
+    .filter((e) => existsSync(join(root, e.in)))
+    .map((e) =>
+      build({
+        absWorkingDir: root,
+        entryPoints: [e.in],
+        outfile: e.out,
+        bundle: true,
+        platform: 'node',
+        target: 'node20',
+        format: 'cjs',
+        minifySyntax: true,
+        legalComments: 'none',
+        logLevel: 'warning',
+        banner: { js: '#!/usr/bin/env node' },
+      }),
+    ),
+);
+
+// Helm 4 plugin directory: plugin.yaml next to its own copy of the bundle (HELM_PLUGIN_DIR resolves both).
+const pluginDir = join(root, 'dist/helm-plugin/tiers');
+mkdirSync(pluginDir, { recursive: true });
+copyFileSync(join(root, 'post-renderer/plugin/plugin.yaml'), join(pluginDir, 'plugin.yaml'));
+if (existsSync(join(root, 'dist/post-renderer.cjs'))) copyFileSync(join(root, 'dist/post-renderer.cjs'), join(pluginDir, 'post-renderer.cjs'));
+
+if (!quiet) console.log(`built ${entries.length} bundles in ${Date.now() - started} ms`);
