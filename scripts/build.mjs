@@ -24,7 +24,7 @@ if (existsSync(hookBins)) {
 }
 
 const started = Date.now();
-await Promise.all(
+const results = await Promise.allSettled(
   entries
     .filter((e) => existsSync(join(root, e.in)))
     .map((e) =>
@@ -50,4 +50,11 @@ mkdirSync(pluginDir, { recursive: true });
 copyFileSync(join(root, 'post-renderer/plugin/plugin.yaml'), join(pluginDir, 'plugin.yaml'));
 if (existsSync(join(root, 'dist/post-renderer.cjs'))) copyFileSync(join(root, 'dist/post-renderer.cjs'), join(pluginDir, 'post-renderer.cjs'));
 
-if (!quiet) console.log(`built ${entries.length} bundles in ${Date.now() - started} ms`);
+const failed = results.filter((r) => r.status === 'rejected');
+if (failed.length > 0) {
+  // Every bundle that could be built is in dist/; the failures are already printed by esbuild.
+  console.error(`build: ${failed.length} of ${entries.length} bundles failed`);
+  process.exitCode = 1;
+} else if (!quiet) {
+  console.log(`built ${entries.length} bundles in ${Date.now() - started} ms`);
+}

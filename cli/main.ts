@@ -1,0 +1,84 @@
+/**
+ * helm-tiers: one CLI for the plan, the post-renderer, the Flux resources and the demo.
+ *   helm-tiers plan [--plan FILE]
+ *   helm-tiers post-render --plan FILE --release NAME   (the same program as dist/post-renderer.cjs)
+ *   helm-tiers demo                                      (what `npm start` runs)
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import minimist from 'minimist';
+import { ErrorCodes, exitCodeFor, formatError, HelmTiersError } from '../core/errors.js';
+import { parsePlan } from '../plan/plan.js';
+import { run as postRenderRun } from '../post-renderer/src/run.js';
+import { describePlan } from './plan-command.js';
+import { runDemo } from './demo.js';
+
+const USAGE = `Usage: helm-tiers <command> [options]
+
+Commands:
+  plan [--plan FILE]        validate the plan, print deployment levels and dependencies
+  post-render ...           the Helm post-renderer (see: helm-tiers post-render --help)
+  demo [--plan FILE]        render every release of the plan through real Helm 3 and Helm 4 with the
+                            post-renderer and show the tier order (npm start)
+
+The plan defaults to ./plan.yaml (env HELM_TIERS_PLAN).
+`;
+
+export function loadPlanFile(file: string, cwd: string) {
+  const path = resolve(cwd, file);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new HelmTiersError(ErrorCodes.PLAN_INVALID, `cannot read the plan: ${(err as Error).message}`, { file });
+  }
+  return parsePlan(text, file);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === 'post-render') {
+    return postRenderRun({
+      stdin: process.stdin,
+      stdout: process.stdout,
+      stderr: process.stderr,
+      argv: rest,
+      env: process.env,
+      cwd: process.cwd(),
+    });
+  }
+  try {
+    const args = minimist(rest, { string: ['plan'], boolean: ['help'] });
+    const planFile = (args.plan as string | undefined) ?? process.env.HELM_TIERS_PLAN ?? 'plan.yaml';
+    switch (command) {
+      case 'plan':
+        if (args.help) break;
+        process.stdout.write(describePlan(loadPlanFile(planFile, process.cwd())));
+        return 0;
+      case 'demo':
+        if (args.help) break;
+        return await runDemo({ plan: loadPlanFile(planFile, process.cwd()), cwd: process.cwd(), out: process.stdout });
+      case undefined:
+      case 'help':
+      case '--help':
+        break;
+      default:
+        throw new HelmTiersError(ErrorCodes.USAGE, `unknown command "${command}"\n${USAGE}`);
+    }
+    process.stdout.write(USAGE);
+    return 0;
+  } catch (err) {
+    process.stderr.write(formatError(err) + '\n');
+    return exitCodeFor(err);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(formatError(err) + '\n');
+    process.exitCode = 70;
+  },
+);

@@ -1,0 +1,83 @@
+/**
+ * The document-model path: plain objects in, plain objects out. It is the semantic definition of what the
+ * post-renderer does (tests compare every other path against it), and the path taken for the rare documents whose
+ * text cannot be edited in place (aliases, merge keys, tagged nulls on the paths we write).
+ */
+import { Document, type Document as YamlDocument } from 'yaml';
+import { ErrorCodes, HelmTiersError } from '../../core/errors.js';
+import { isListKind, targetsFor, type InjectionMetadata } from './targets.js';
+
+export type ConflictPolicy = 'overwrite' | 'error';
+
+export interface Conflict {
+  /** Dotted path of the map, e.g. `metadata.labels`; prefixed with `items[3].` inside a List. */
+  readonly field: string;
+  readonly key: string;
+  readonly existing: string;
+  readonly ours: string;
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
+
+/** Writes our keys into one Kubernetes object (a plain object). Mutates `obj`; returns the conflicts it resolved. */
+export function injectIntoObject(obj: Obj, meta: InjectionMetadata, fieldPrefix = ''): Conflict[] {
+  const conflicts: Conflict[] = [];
+  const kind = typeof obj.kind === 'string' ? obj.kind : '';
+  for (const target of targetsFor(kind, meta)) {
+    let node: Obj = obj;
+    let ok = true;
+    target.path.forEach((key, depth) => {
+      if (!ok) return;
+      const child = node[key];
+      if (isObj(child)) {
+        node = child;
+        return;
+      }
+      const field = fieldPrefix + target.path.slice(0, depth + 1).join('.');
+      if (child !== undefined && child !== null) {
+        throw new HelmTiersError(ErrorCodes.INPUT_FIELD_TYPE, `${field} must be a mapping`, { field });
+      }
+      if (depth < target.mustExist) {
+        ok = false;
+        return;
+      }
+      const created: Obj = {};
+      node[key] = created;
+      node = created;
+    });
+    if (!ok) continue;
+    for (const [key, value] of target.entries) {
+      const existing = node[key];
+      if (existing !== undefined && existing !== null && String(existing) !== value) {
+        conflicts.push({ field: fieldPrefix + target.path.join('.'), key, existing: String(existing), ours: value });
+      }
+      node[key] = value;
+    }
+  }
+  return conflicts;
+}
+
+/** Applies `injectIntoObject` to a document's value: to each item of a List, else to the object itself. */
+export function injectIntoValue(value: unknown, meta: InjectionMetadata): Conflict[] {
+  if (!isObj(value)) return [];
+  const kind = typeof value.kind === 'string' ? value.kind : '';
+  if (isListKind(kind) && Array.isArray(value.items)) {
+    return value.items.flatMap((item, i) => (isObj(item) ? injectIntoObject(item, meta, `items[${i}].`) : []));
+  }
+  return injectIntoObject(value, meta);
+}
+
+/**
+ * Re-serializes one parsed document with our keys added. Aliases and merge keys are resolved (their targets are
+ * copied), so writing labels into one place can never change another; comments before the document are kept.
+ */
+export function rewriteDocument(doc: YamlDocument, meta: InjectionMetadata): { text: string; conflicts: Conflict[] } {
+  const value: unknown = doc.toJS({ maxAliasCount: 10_000 });
+  const conflicts = injectIntoValue(value, meta);
+  const out = new Document(value, { version: '1.1', aliasDuplicateObjects: false });
+  out.commentBefore = doc.commentBefore ?? (doc.contents?.commentBefore || null);
+  if (out.directives) out.directives.docStart = doc.directives?.docStart ? true : null;
+  // Every string double-quoted: YAML 1.1 readers must never see a label value as a bool or a number.
+  return { text: out.toString({ lineWidth: 0, defaultStringType: 'QUOTE_DOUBLE', defaultKeyType: 'PLAIN' }), conflicts };
+}

@@ -1,0 +1,191 @@
+/**
+ * The post-renderer's pure core: Helm's rendered stream in, the same stream with our labels and annotations out.
+ * No I/O. Either the whole output or a located error: never partial output.
+ */
+import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type YAMLMap } from 'yaml';
+type ParsedDocument = Document.Parsed;
+import { ErrorCodes, HelmTiersError, type SourceLocation } from '../../core/errors.js';
+import { applyEdits, editObject, hasAlias, NeedsModel, type Edit, type EditContext } from './edit.js';
+import { rewriteDocument, type Conflict, type ConflictPolicy } from './model.js';
+import { isListKind, type InjectionMetadata } from './targets.js';
+
+/** Helm 4 tags every document with this annotation; it must survive (Helm renames documents without it). */
+export const HELM4_FILENAME_ANNOTATION = 'postrenderer.helm.sh/postrender-filename';
+
+export interface PostRenderOptions {
+  readonly meta: InjectionMetadata;
+  /** What to do when an object already has a different value for one of our keys. Default: overwrite + warn. */
+  readonly onConflict?: ConflictPolicy | undefined;
+  /** Accept a stream without objects (a release that renders only hooks). Default: refuse. */
+  readonly allowEmpty?: boolean | undefined;
+}
+
+export interface PostRenderWarning {
+  readonly message: string;
+  readonly location: SourceLocation;
+}
+
+export interface PostRenderResult {
+  readonly output: string;
+  readonly warnings: readonly PostRenderWarning[];
+  readonly stats: {
+    readonly documents: number;
+    readonly objects: number;
+    /** Documents re-serialized through the document model (aliases, merge keys, tags on our paths). */
+    readonly rewritten: number;
+  };
+}
+
+const SOURCE_COMMENT = /^#\s*Source:\s*(.+?)\s*$/m;
+
+/** The file a document came from: Helm 3's `# Source:` comment or Helm 4's filename annotation. */
+function documentFile(doc: ParsedDocument, source: string): string | undefined {
+  const start = doc.range[0];
+  const contentStart = doc.contents?.range?.[0] ?? doc.range[1];
+  const head = SOURCE_COMMENT.exec(source.slice(start, contentStart));
+  if (head?.[1]) return head[1];
+  const root = doc.contents;
+  if (isMap(root)) {
+    const annotations = root.getIn(['metadata', 'annotations'], false);
+    if (isMap(annotations)) {
+      const file = annotations.get(HELM4_FILENAME_ANNOTATION);
+      if (typeof file === 'string') return file;
+    }
+  }
+  return undefined;
+}
+
+function stringField(map: YAMLMap, key: string): string | undefined {
+  const node = map.get(key, true);
+  return isScalar(node) && typeof node.value === 'string' && node.value !== '' ? node.value : undefined;
+}
+
+export function postRender(input: string, options: PostRenderOptions): PostRenderResult {
+  const policy = options.onConflict ?? 'overwrite';
+  if (input.trim() === '') {
+    throw new HelmTiersError(ErrorCodes.INPUT_EMPTY, 'no input: Helm sent an empty manifest');
+  }
+  const lineCounter = new LineCounter();
+  const parsed = parseAllDocuments(input, { version: '1.1', uniqueKeys: false, lineCounter });
+  const docs: ParsedDocument[] = Array.isArray(parsed) ? parsed : [];
+  const eol = input.includes('\r\n') ? '\r\n' : '\n';
+  const edits: Edit[] = [];
+  const warnings: PostRenderWarning[] = [];
+  let objects = 0;
+  let rewritten = 0;
+
+  docs.forEach((doc, index) => {
+    const file = documentFile(doc, input);
+    const where = (extra: SourceLocation = {}): SourceLocation => ({ file, document: index + 1, ...extra });
+    const at = (offset: number | undefined, field?: string): SourceLocation => {
+      const pos = offset === undefined ? undefined : lineCounter.linePos(offset);
+      return where({ line: pos?.line, column: pos?.col, field });
+    };
+    const error = doc.errors[0];
+    if (error) {
+      throw new HelmTiersError(ErrorCodes.INPUT_YAML, `invalid YAML: ${firstLine(error.message)}`, at(error.pos[0]));
+    }
+    const root = doc.contents;
+    if (root === null || (isScalar(root) && root.value === null)) return; // a template that rendered nothing
+    if (!isMap(root)) {
+      throw new HelmTiersError(ErrorCodes.INPUT_NOT_OBJECT, 'document is not a mapping (a Kubernetes object)', at(root.range?.[0]));
+    }
+    const kind = requireField(root, 'kind', at);
+    requireField(root, 'apiVersion', at);
+
+    const targets: { map: YAMLMap; kind: string; prefix: string }[] = [];
+    const items = root.get('items', true);
+    if (isListKind(kind) && (isSeq(items) || items === undefined || (isScalar(items) && items.value === null))) {
+      (isSeq(items) ? items.items : []).forEach((item, i) => {
+        const field = `items[${i}]`;
+        if (!isMap(item)) {
+          throw new HelmTiersError(ErrorCodes.INPUT_NOT_OBJECT, `${field} is not a mapping`, at((item as YAMLMap | null)?.range?.[0], field));
+        }
+        const itemKind = requireField(item, 'kind', (o, f) => at(o, `${field}.${f ?? ''}`));
+        requireField(item, 'apiVersion', (o, f) => at(o, `${field}.${f ?? ''}`));
+        targets.push({ map: item, kind: itemKind, prefix: `${field}.` });
+      });
+    } else {
+      targets.push({ map: root, kind, prefix: '' });
+    }
+    objects += targets.length;
+
+    const ctx: EditContext = { source: input, lineCounter, eol, edits: [], conflicts: [] };
+    let conflicts: Conflict[];
+    try {
+      if (hasAlias(root)) throw new NeedsModel('aliases');
+      for (const t of targets) editObject(ctx, t.map, t.kind, options.meta, t.prefix);
+      edits.push(...ctx.edits);
+      conflicts = ctx.conflicts;
+    } catch (err) {
+      if (!(err instanceof NeedsModel)) {
+        if (err instanceof HelmTiersError) throw new HelmTiersError(err.code, err.message, where(err.location));
+        throw err;
+      }
+      const re = rewriteWithLocation(doc, options.meta, where);
+      rewritten++;
+      const [start, , end] = doc.range;
+      edits.push({ start, end, text: keepSeparator(input, start, end, re.text) });
+      conflicts = re.conflicts;
+      warnings.push({ message: `re-serialized through the YAML document model (${err.reason})`, location: where() });
+    }
+    for (const c of conflicts) {
+      const message = `${c.field}["${c.key}"] was "${c.existing}", set to "${c.ours}"`;
+      if (policy === 'error') {
+        throw new HelmTiersError(ErrorCodes.CONFLICT, `${message.replace('set to', 'helm-tiers would set')}`, where({ field: c.field }));
+      }
+      warnings.push({ message, location: where({ field: c.field }) });
+    }
+  });
+
+  if (objects === 0 && !options.allowEmpty) {
+    throw new HelmTiersError(ErrorCodes.INPUT_EMPTY, 'the input holds no Kubernetes objects');
+  }
+  const output = applyEdits(input, edits);
+  if (output.trim() === '' && !options.allowEmpty) {
+    throw new HelmTiersError(ErrorCodes.OUTPUT_EMPTY, 'the output would be empty');
+  }
+  return { output, warnings, stats: { documents: docs.length, objects, rewritten } };
+}
+
+function firstLine(message: string): string {
+  return message.split('\n')[0] ?? message;
+}
+
+function requireField(
+  map: YAMLMap,
+  key: 'kind' | 'apiVersion',
+  at: (offset: number | undefined, field?: string) => SourceLocation,
+): string {
+  const value = stringField(map, key);
+  if (value === undefined) {
+    const node = map.get(key, true) as YAMLMap | undefined;
+    throw new HelmTiersError(
+      ErrorCodes.INPUT_NOT_OBJECT,
+      node ? `"${key}" must be a non-empty string` : `missing "${key}": not a Kubernetes object`,
+      at(node?.range?.[0] ?? map.range?.[0], key),
+    );
+  }
+  return value;
+}
+
+function rewriteWithLocation(doc: ParsedDocument, meta: InjectionMetadata, where: (l?: SourceLocation) => SourceLocation) {
+  try {
+    return rewriteDocument(doc, meta);
+  } catch (err) {
+    if (err instanceof HelmTiersError) throw new HelmTiersError(err.code, err.message, where(err.location));
+    throw err;
+  }
+}
+
+/**
+ * The replacement text for a re-serialized document must keep the stream well-formed: the `---` that separated
+ * it is kept by the serializer, and a trailing line break is kept when the original span had one.
+ */
+function keepSeparator(source: string, start: number, end: number, text: string): string {
+  const original = source.slice(start, end);
+  let out = text;
+  if (!original.startsWith('---') && out.startsWith('---')) out = out.replace(/^---\r?\n?/, '');
+  if (!/\n$/.test(original)) out = out.replace(/\n$/, '');
+  return out;
+}

@@ -1,0 +1,176 @@
+/**
+ * The post-renderer's shell: arguments, stdin, stdout, stderr and the log file. `run` returns the exit code; the
+ * bin sets `process.exitCode` from it.
+ */
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import minimist from 'minimist';
+import { ErrorCodes, exitCodeFor, formatError, formatLocation, HelmTiersError } from '../../core/errors.js';
+import { identityFor, tierMetadata, type TierIdentity } from '../../plan/metadata.js';
+import { parsePlan } from '../../plan/plan.js';
+import type { ConflictPolicy } from './model.js';
+import { postRender } from './render.js';
+
+export const USAGE = `Usage: helm-tiers post-render (--plan FILE --release NAME | --release NAME --component NAME --tier N
+                                [--part-of NAME] [--depends-on REL1,REL2] [--label-prefix PREFIX/]) [options]
+
+Reads Helm's rendered manifests on stdin and writes them to stdout with tier labels and annotations added.
+
+  --plan FILE          deployment plan (env HELM_TIERS_PLAN)
+  --release NAME       the Helm release being rendered (a release or component name of the plan)
+  --component, --tier, --part-of, --depends-on, --label-prefix
+                       explicit identity instead of a plan
+  --argocd             also write argocd.argoproj.io/sync-wave (the tier)
+  --kapp               also write kapp.k14s.io/change-group and change-rule (from dependsOn)
+  --on-conflict MODE   overwrite (default: replace and warn) or error, when an object already has
+                       a different value for one of our keys
+  --allow-empty        accept a render without objects (a release holding only hooks)
+  --log-file FILE      where diagnostics are also appended (env HELM_TIERS_LOG_FILE; default
+                       $XDG_STATE_HOME/helm-tiers/post-renderer.log, i.e. ~/.local/state/...):
+                       Helm 4 discards a plugin's stderr
+  --help               this text
+`;
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export function defaultLogFile(env: Env): string {
+  const state = env.XDG_STATE_HOME || join(env.HOME || homedir(), '.local', 'state');
+  return join(state, 'helm-tiers', 'post-renderer.log');
+}
+
+interface Options {
+  identity: TierIdentity;
+  onConflict: ConflictPolicy;
+  allowEmpty: boolean;
+}
+
+const STRING_FLAGS = ['plan', 'release', 'component', 'tier', 'part-of', 'depends-on', 'label-prefix', 'on-conflict', 'log-file'];
+const BOOLEAN_FLAGS = ['argocd', 'kapp', 'allow-empty', 'help'];
+
+export function parseArgs(argv: readonly string[], env: Env, cwd: string): Options | 'help' {
+  const unknown: string[] = [];
+  const args = minimist([...argv], {
+    string: STRING_FLAGS,
+    boolean: BOOLEAN_FLAGS,
+    unknown: (a) => {
+      unknown.push(a);
+      return false;
+    },
+  });
+  if (args.help) return 'help';
+  if (unknown.length > 0) throw new HelmTiersError(ErrorCodes.USAGE, `unknown argument ${unknown.join(' ')}`);
+  const str = (k: string): string | undefined => {
+    const v: unknown = args[k];
+    if (Array.isArray(v)) throw new HelmTiersError(ErrorCodes.USAGE, `--${k} given more than once`);
+    return typeof v === 'string' && v !== '' ? v : undefined;
+  };
+  const onConflict = str('on-conflict') ?? 'overwrite';
+  if (onConflict !== 'overwrite' && onConflict !== 'error') {
+    throw new HelmTiersError(ErrorCodes.USAGE, `--on-conflict must be overwrite or error, not "${onConflict}"`);
+  }
+  const release = str('release');
+  if (!release) throw new HelmTiersError(ErrorCodes.USAGE, '--release is required');
+  const planFile = str('plan') ?? env.HELM_TIERS_PLAN;
+  let identity: TierIdentity;
+  if (planFile) {
+    const path = resolve(cwd, planFile);
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (err) {
+      throw new HelmTiersError(ErrorCodes.PLAN_INVALID, `cannot read the plan: ${(err as Error).message}`, { file: path });
+    }
+    identity = identityFor(parsePlan(text, planFile), release);
+  } else {
+    const component = str('component');
+    const tierText = str('tier');
+    if (!component || tierText === undefined) {
+      throw new HelmTiersError(ErrorCodes.USAGE, 'give --plan FILE, or --component and --tier');
+    }
+    if (!/^\d+$/.test(tierText)) throw new HelmTiersError(ErrorCodes.USAGE, `--tier must be an integer ≥ 0, not "${tierText}"`);
+    const prefix = str('label-prefix');
+    if (prefix !== undefined && !prefix.endsWith('/')) {
+      throw new HelmTiersError(ErrorCodes.USAGE, `--label-prefix must end with "/", e.g. helm-tiers.io/`);
+    }
+    identity = {
+      release,
+      component,
+      tier: Number(tierText),
+      partOf: str('part-of') ?? component,
+      dependsOn: (str('depends-on') ?? '').split(',').filter(Boolean),
+      labelPrefix: prefix,
+    };
+  }
+  return {
+    identity: { ...identity, argocd: Boolean(args.argocd), kapp: Boolean(args.kapp) },
+    onConflict,
+    allowEmpty: Boolean(args['allow-empty']),
+  };
+}
+
+async function readAll(stream: Readable): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function appendLog(file: string, lines: readonly string[]): void {
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    const stamp = new Date().toISOString();
+    appendFileSync(file, lines.map((l) => `${stamp} ${l}\n`).join(''));
+  } catch {
+    // The log file is a convenience for Helm 4 users; failing to write it must not fail the render.
+  }
+}
+
+export interface RunContext {
+  readonly stdin: Readable;
+  readonly stdout: Writable;
+  readonly stderr: Writable;
+  readonly argv: readonly string[];
+  readonly env: Env;
+  readonly cwd: string;
+}
+
+export async function run(ctx: RunContext): Promise<number> {
+  const logFile = (() => {
+    const i = ctx.argv.findIndex((a) => a === '--log-file' || a.startsWith('--log-file='));
+    const fromArgs = i < 0 ? undefined : ctx.argv[i]?.includes('=') ? ctx.argv[i]?.split('=').slice(1).join('=') : ctx.argv[i + 1];
+    return fromArgs || ctx.env.HELM_TIERS_LOG_FILE || defaultLogFile(ctx.env);
+  })();
+  const program = 'helm-tiers post-render';
+  try {
+    const options = parseArgs(ctx.argv, ctx.env, ctx.cwd);
+    if (options === 'help') {
+      ctx.stdout.write(USAGE);
+      return 0;
+    }
+    const input = await readAll(ctx.stdin);
+    const result = postRender(input, {
+      meta: tierMetadata(options.identity),
+      onConflict: options.onConflict,
+      allowEmpty: options.allowEmpty,
+    });
+    const notes = result.warnings.map((w) => {
+      const where = formatLocation(w.location);
+      return `${program}: warning: ${where ? `${where}: ` : ''}${w.message}`;
+    });
+    if (notes.length > 0) {
+      ctx.stderr.write(notes.join('\n') + '\n');
+      appendLog(logFile, notes);
+    }
+    await new Promise<void>((done, fail) => {
+      ctx.stdout.write(result.output, (err) => (err ? fail(new HelmTiersError(ErrorCodes.IO, err.message)) : done()));
+    });
+    return 0;
+  } catch (err) {
+    const message = formatError(err, program);
+    ctx.stderr.write(`${message}\n`);
+    appendLog(logFile, [message]);
+    if (ctx.env.HELM_PLUGIN_NAME) ctx.stderr.write(`(Helm 4 hides this message; it is also in ${logFile})\n`);
+    return exitCodeFor(err);
+  }
+}
