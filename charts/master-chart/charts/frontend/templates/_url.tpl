@@ -1,0 +1,3 @@
+{{- define "frontend.apiUrl" -}}
+{{- default "http://api:9898" .Values.apiUrl | trimSuffix "/" -}}
+{{- end -}}
