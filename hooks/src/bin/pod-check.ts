@@ -1,0 +1,5 @@
+// Entry point of the pod-check hook (bundled to dist/hooks/pod-check.cjs).
+import { runBin } from '../bin-support.js';
+import { runPodCheck } from '../programs/pods.js';
+
+runBin(runPodCheck);

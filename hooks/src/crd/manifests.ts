@@ -1,0 +1,151 @@
+/**
+ * CRD manifests shipped in the image (/crds). Parsing a 1.4 MB CRD costs about a second, so files are found by the
+ * upstream naming convention `<group>_<plural>.yaml` first and parsed only when a CRD must be compared or applied;
+ * other files are scanned only if the convention misses.
+ */
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { HookError, HookErrorCodes } from '../errors.js';
+
+/** Annotation set on applied CRDs: sha256 of the manifest as shipped, to skip unchanged ones on the next run. */
+export const HASH_ANNOTATION = 'helm-tiers.io/crd-manifest-sha256';
+
+export interface CrdManifest {
+  name: string;
+  file: string;
+  object: Record<string, unknown>;
+  hash: string;
+}
+
+function listFiles(dir: string): string[] {
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch (err) {
+    throw new HookError(
+      HookErrorCodes.CRD_MANIFEST,
+      `cannot read the CRD directory ${dir}: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
+  const out: string[] = [];
+  for (const e of entries.sort()) {
+    const p = join(dir, e);
+    if (statSync(p).isDirectory()) out.push(...listFiles(p));
+    else if (/\.(ya?ml|json)$/.test(e)) out.push(p);
+  }
+  return out;
+}
+
+/** Canonical JSON (sorted keys) so that the hash does not depend on key order or YAML formatting. */
+export function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .sort()
+      .filter((k) => o[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+export function manifestHash(obj: Record<string, unknown>): string {
+  return createHash('sha256').update(canonicalJson(obj)).digest('hex');
+}
+
+function parseCrdFile(file: string): CrdManifest[] {
+  const text = readFileSync(file, 'utf8');
+  const out: CrdManifest[] = [];
+  // YAML 1.1: what the API server's go-yaml reads.
+  for (const doc of parseAllDocuments(text, { version: '1.1' })) {
+    if (!('errors' in doc)) continue;
+    if (doc.errors.length > 0)
+      throw new HookError(HookErrorCodes.CRD_MANIFEST, `${file}: invalid YAML: ${doc.errors[0]?.message ?? ''}`);
+    const obj: unknown = doc.toJS({ maxAliasCount: -1 });
+    if (!obj || typeof obj !== 'object') continue;
+    const o = obj as { kind?: unknown; metadata?: { name?: unknown } };
+    if (o.kind !== 'CustomResourceDefinition' || typeof o.metadata?.name !== 'string') continue;
+    out.push({
+      name: o.metadata.name,
+      file,
+      object: obj as Record<string, unknown>,
+      hash: manifestHash(obj as Record<string, unknown>),
+    });
+  }
+  return out;
+}
+
+export class ManifestStore {
+  private readonly cache = new Map<string, CrdManifest>();
+  private scanned = false;
+  constructor(readonly dir: string) {}
+
+  /** The manifest of CRD `plural.group`, or undefined when the directory has none. */
+  get(name: string): CrdManifest | undefined {
+    const hit = this.cache.get(name);
+    if (hit) return hit;
+    const dot = name.indexOf('.');
+    const conventional = `${name.slice(dot + 1)}_${name.slice(0, dot)}`;
+    const files = listFiles(this.dir);
+    for (const f of files.filter((f) =>
+      new RegExp(`(^|/)${conventional.replace(/\./g, '\\.')}\\.(ya?ml|json)$`).test(f),
+    )) {
+      for (const m of parseCrdFile(f)) this.cache.set(m.name, m);
+      const found = this.cache.get(name);
+      if (found) return found;
+    }
+    if (!this.scanned) {
+      this.scanned = true;
+      for (const f of files) {
+        // Cheap prefilter: only parse files that mention the CRD's name.
+        if (!readFileSync(f, 'utf8').includes(name)) continue;
+        for (const m of parseCrdFile(f)) this.cache.set(m.name, m);
+      }
+    }
+    return this.cache.get(name);
+  }
+}
+
+/**
+ * True when every field of `want` is present with the same value in `have` (which may carry extra, server-defaulted
+ * fields). Arrays must have the same length and match element-wise.
+ */
+export function isSubset(want: unknown, have: unknown): boolean {
+  if (Array.isArray(want)) {
+    return Array.isArray(have) && want.length === have.length && want.every((w, i) => isSubset(w, have[i]));
+  }
+  if (want && typeof want === 'object') {
+    if (!have || typeof have !== 'object' || Array.isArray(have)) return false;
+    const h = have as Record<string, unknown>;
+    return Object.entries(want as Record<string, unknown>).every(([k, v]) => v === undefined || isSubset(v, h[k]));
+  }
+  return want === have;
+}
+
+/** Whether the cluster's CRD already matches the manifest: our hash annotation, else its spec contains the manifest's. */
+export function isUpToDate(
+  manifest: CrdManifest,
+  served: { metadata?: { annotations?: Record<string, string> }; spec?: unknown } | undefined,
+): boolean {
+  if (!served) return false;
+  if (served.metadata?.annotations?.[HASH_ANNOTATION] === manifest.hash) return true;
+  return isSubset(manifest.object.spec, served.spec);
+}
+
+/** The object sent by server-side apply: the manifest plus the hash annotation; status and server fields dropped. */
+export function applyBody(manifest: CrdManifest): Record<string, unknown> {
+  const rest = { ...manifest.object };
+  delete rest.status;
+  const meta = { ...((rest.metadata as Record<string, unknown> | undefined) ?? {}) };
+  delete meta.creationTimestamp;
+  delete meta.resourceVersion;
+  delete meta.uid;
+  meta.annotations = {
+    ...(meta.annotations ?? {}),
+    [HASH_ANNOTATION]: manifest.hash,
+  };
+  return { ...rest, apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: meta };
+}

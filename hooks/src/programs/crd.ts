@@ -1,0 +1,280 @@
+/** crd-check and crd-install: one paginated LIST, evaluation, optional server-side apply of missing/outdated CRDs. */
+import { COMMON_FLAGS, type Context, type FlagSpec, type FlagValue, type RunDeps } from '../cli.js';
+import { buildRequirements, type CrdRequirement } from '../crd/selection.js';
+import { crdTableRows, evaluateAll, evaluateCrd, fixHint, outcome, type CrdRow } from '../crd/evaluate.js';
+import { applyBody, isUpToDate, ManifestStore } from '../crd/manifests.js';
+import { HOOK_EXIT_CODES, HookError, HookErrorCodes } from '../errors.js';
+import { listAll } from '../k8s/client.js';
+import type { Crd } from '../k8s/types.js';
+import { COMMON_EXIT_CODES, runProgram, type ProgramDef } from '../program.js';
+import { formatTable } from '../table.js';
+
+const SELECTION_FLAGS: FlagSpec[] = [
+  {
+    name: 'required',
+    env: 'HT_REQUIRED_CRDS',
+    type: 'list',
+    help: 'required CRDs, comma list of plural.group[@version]',
+  },
+  { name: 'optional', env: 'HT_OPTIONAL_CRDS', type: 'list', help: 'optional CRDs (warn only), same form' },
+  {
+    name: 'profile',
+    env: 'HT_CRD_PROFILE',
+    type: 'list',
+    help: 'named sets: prometheus, kyverno (1.13+), kyverno-1.12',
+  },
+];
+const DIR_FLAG: FlagSpec = {
+  name: 'crds-dir',
+  env: 'HT_CRDS_DIR',
+  type: 'string',
+  default: '/crds',
+  help: 'directory of CRD manifests (<group>_<plural>.yaml)',
+};
+const FM_FLAG: FlagSpec = {
+  name: 'field-manager',
+  env: 'HT_FIELD_MANAGER',
+  type: 'string',
+  default: 'helm-tiers',
+  help: 'server-side apply field manager',
+};
+
+export const CRD_CHECK_FLAGS: FlagSpec[] = [
+  ...COMMON_FLAGS,
+  ...SELECTION_FLAGS,
+  {
+    name: 'install',
+    env: 'HT_AUTO_INSTALL_CRDS',
+    type: 'boolean',
+    default: false,
+    help: 'install missing/outdated required CRDs from --crds-dir, then re-check',
+  },
+  DIR_FLAG,
+  FM_FLAG,
+];
+export const CRD_INSTALL_FLAGS: FlagSpec[] = [...COMMON_FLAGS, ...SELECTION_FLAGS, DIR_FLAG, FM_FLAG];
+
+const CRD_EXIT_CODES: [number, string][] = [
+  [0, 'every required CRD exists, is Established and NamesAccepted, and serves the needed version'],
+  [HOOK_EXIT_CODES.E_CRD_MISSING, 'a required CRD is missing'],
+  [HOOK_EXIT_CODES.E_CRD_NOT_READY, 'a required CRD is not Established, or NamesAccepted=False'],
+  [HOOK_EXIT_CODES.E_CRD_VERSION_NOT_SERVED, 'a required CRD does not serve the needed version'],
+  [HOOK_EXIT_CODES.E_CRD_MANIFEST, 'install: no (valid) manifest for a required CRD in --crds-dir'],
+  [
+    HOOK_EXIT_CODES.E_CRD_INSTALL_FAILED,
+    'install: apply failed or the CRD did not become Established before the deadline',
+  ],
+  ...COMMON_EXIT_CODES,
+];
+
+function requirements(values: Record<string, FlagValue>): CrdRequirement[] {
+  const reqs = buildRequirements(
+    (values.required as string[] | undefined) ?? [],
+    (values.optional as string[] | undefined) ?? [],
+    (values.profile as string[] | undefined) ?? [],
+  );
+  if (reqs.length === 0)
+    throw new HookError(HookErrorCodes.USAGE, 'nothing to check: give --required, --optional or --profile');
+  return reqs;
+}
+
+/** One LIST (all pages) of CRDs; never one GET per CRD. */
+async function listCrds(ctx: Context): Promise<Map<string, Crd>> {
+  const items = await listAll((token) => ctx.kube.listCrds({ limit: 250, continueToken: token }));
+  return new Map(items.filter((c) => c.metadata?.name).map((c) => [c.metadata?.name ?? '', c]));
+}
+
+function summarize(rows: readonly CrdRow[]): string {
+  const req = rows.filter((r) => r.required);
+  const ok = req.filter((r) => r.state === 'Ready').length;
+  const optBad = rows.filter((r) => !r.required && r.state !== 'Ready').length;
+  const bad = req.filter((r) => r.state !== 'Ready').map((r) => `${r.name} ${r.state}`);
+  return `${ok}/${req.length} required CRDs ready${bad.length ? ` (${bad.join(', ')})` : ''}${optBad ? `, ${optBad} optional not ready (warning)` : ''}`;
+}
+
+interface InstallResult {
+  name: string;
+  action: 'applied' | 'unchanged' | 'failed' | 'no-manifest';
+  detail: string;
+}
+
+/** Waits until the CRD is Established and NamesAccepted; NamesAccepted=False ends the wait at once. */
+async function waitEstablished(ctx: Context, req: CrdRequirement): Promise<CrdRow> {
+  let delay = 250;
+  let row: CrdRow = { name: req.name, required: true, state: 'NotEstablished', reason: 'waiting', served: [] };
+  while (!ctx.deadline.expired()) {
+    let crd: Crd | undefined;
+    try {
+      crd = await ctx.kube.readCrd(req.name);
+    } catch (err) {
+      if (!(err instanceof HookError && err.code === HookErrorCodes.NOT_FOUND)) throw err;
+    }
+    row = evaluateCrd(req, crd);
+    if (row.state === 'Ready' || row.state === 'NamesNotAccepted' || row.state === 'VersionNotServed') return row;
+    await ctx.deadline.sleep(delay);
+    delay = Math.min(2000, delay * 2);
+  }
+  return row;
+}
+
+/** Applies the required CRDs that are missing or differ from their manifest, then waits for them. */
+export async function installCrds(
+  ctx: Context,
+  reqs: readonly CrdRequirement[],
+  current: ReadonlyMap<string, Crd>,
+  dir: string,
+  fieldManager: string,
+): Promise<InstallResult[]> {
+  const store = new ManifestStore(dir);
+  const results: InstallResult[] = [];
+  const toWait: CrdRequirement[] = [];
+  for (const req of reqs.filter((r) => r.required)) {
+    const served = current.get(req.name);
+    const manifest = store.get(req.name);
+    if (!manifest) {
+      const row = evaluateCrd(req, served);
+      results.push({
+        name: req.name,
+        action: 'no-manifest',
+        detail: row.state === 'Ready' ? 'no manifest in ' + dir + ' (cluster copy is ready)' : `no manifest in ${dir}`,
+      });
+      continue;
+    }
+    if (isUpToDate(manifest, served)) {
+      const row = evaluateCrd(req, served);
+      results.push({
+        name: req.name,
+        action: 'unchanged',
+        detail: row.state === 'Ready' ? 'up to date' : `up to date, ${row.state}`,
+      });
+      if (row.state !== 'Ready') toWait.push(req);
+      continue;
+    }
+    // Sequential on purpose: each body is up to ~1.4 MB; the API server and etcd prefer them one at a time.
+    try {
+      await ctx.kube.applyCrd(req.name, applyBody(manifest), fieldManager);
+      ctx.log.info(
+        { crd: req.name, file: manifest.file, sha256: manifest.hash, action: served ? 'updated' : 'created' },
+        `applied CRD ${req.name}`,
+      );
+      results.push({
+        name: req.name,
+        action: 'applied',
+        detail: served ? 'updated (server-side apply)' : 'created (server-side apply)',
+      });
+      toWait.push(req);
+    } catch (err) {
+      if (
+        err instanceof HookError &&
+        (err.code === HookErrorCodes.FORBIDDEN ||
+          err.code === HookErrorCodes.UNAUTHORIZED ||
+          err.code === HookErrorCodes.TERMINATED)
+      )
+        throw err;
+      ctx.log.error(
+        { crd: req.name, err: err instanceof Error ? err.message : String(err) },
+        `applying CRD ${req.name} failed`,
+      );
+      results.push({ name: req.name, action: 'failed', detail: err instanceof Error ? err.message : String(err) });
+    }
+  }
+  for (const req of toWait) {
+    const row = await waitEstablished(ctx, req);
+    if (row.state !== 'Ready') {
+      const r = results.find((x) => x.name === req.name);
+      if (r) {
+        r.action = 'failed';
+        r.detail = `${r.detail}; not ready before the deadline: ${row.state} ${row.reason}`;
+      }
+    }
+  }
+  return results;
+}
+
+function printCheck(ctx: Context, rows: readonly CrdRow[], dir: string): void {
+  ctx.out(formatTable(['CRD', 'NEED', 'STATE', 'REASON'], crdTableRows(rows)));
+  ctx.out(fixHint(rows, dir));
+  for (const r of rows) {
+    const entry = { crd: r.name, required: r.required, state: r.state, reason: r.reason, served: r.served };
+    if (r.state === 'Ready') ctx.log.debug(entry, 'CRD ready');
+    else if (r.required) ctx.log.error(entry, `required CRD ${r.name}: ${r.state}`);
+    else ctx.log.warn(entry, `optional CRD ${r.name}: ${r.state}`);
+  }
+}
+
+async function installAndRecheck(
+  ctx: Context,
+  reqs: CrdRequirement[],
+  current: Map<string, Crd>,
+  values: Record<string, FlagValue>,
+): Promise<{ code: number; summary: string }> {
+  const dir = String(values['crds-dir']);
+  const results = await installCrds(ctx, reqs, current, dir, String(values['field-manager']));
+  ctx.out(
+    formatTable(
+      ['CRD', 'ACTION', 'DETAIL'],
+      results.map((r) => [r.name, r.action, r.detail]),
+    ),
+  );
+  const rows = evaluateAll(reqs, await listCrds(ctx));
+  printCheck(ctx, rows, dir);
+  const applied = results.filter((r) => r.action === 'applied').length;
+  const unchanged = results.filter((r) => r.action === 'unchanged').length;
+  const actions = `${applied} applied, ${unchanged} unchanged`;
+  const failedOutcome = outcome(rows);
+  if (results.some((r) => r.action === 'failed'))
+    return {
+      code: HOOK_EXIT_CODES.E_CRD_INSTALL_FAILED,
+      summary: `${actions}, ${results.filter((r) => r.action === 'failed').length} failed; ${summarize(rows)}`,
+    };
+  if (failedOutcome) {
+    const noManifest = results.some(
+      (r) => r.action === 'no-manifest' && rows.find((x) => x.name === r.name)?.state !== 'Ready',
+    );
+    return {
+      code: noManifest ? HOOK_EXIT_CODES.E_CRD_MANIFEST : HOOK_EXIT_CODES[failedOutcome],
+      summary: `${actions}; ${summarize(rows)}`,
+    };
+  }
+  return { code: 0, summary: `${actions}; ${summarize(rows)}` };
+}
+
+export const crdCheck: ProgramDef = {
+  name: 'crd-check',
+  summary:
+    'Checks that required CRDs exist, are Established and NamesAccepted and serve the needed version (one paginated LIST). With --install, installs missing/outdated required CRDs from --crds-dir first (as crd-install).',
+  flags: CRD_CHECK_FLAGS,
+  exitCodes: CRD_EXIT_CODES,
+  async main(ctx, values) {
+    const reqs = requirements(values);
+    const current = await listCrds(ctx);
+    const rows = evaluateAll(reqs, current);
+    const failed = outcome(rows);
+    if (failed && values.install === true) {
+      ctx.log.info(
+        { missing: rows.filter((r) => r.required && r.state !== 'Ready').map((r) => r.name) },
+        'installing required CRDs (--install)',
+      );
+      return installAndRecheck(ctx, reqs, current, values);
+    }
+    printCheck(ctx, rows, String(values['crds-dir']));
+    return { code: failed ? HOOK_EXIT_CODES[failed] : 0, summary: summarize(rows) };
+  },
+};
+
+export const crdInstall: ProgramDef = {
+  name: 'crd-install',
+  summary:
+    'Installs the missing or outdated required CRDs from --crds-dir by server-side apply (force, field manager), waits until they are Established, then re-checks. A second run changes nothing.',
+  flags: CRD_INSTALL_FLAGS,
+  exitCodes: CRD_EXIT_CODES,
+  async main(ctx, values) {
+    const reqs = requirements(values);
+    return installAndRecheck(ctx, reqs, await listCrds(ctx), values);
+  },
+};
+
+export const runCrdCheck = (argv: readonly string[], env: NodeJS.ProcessEnv, deps: RunDeps = {}): Promise<number> =>
+  runProgram(crdCheck, argv, env, deps);
+export const runCrdInstall = (argv: readonly string[], env: NodeJS.ProcessEnv, deps: RunDeps = {}): Promise<number> =>
+  runProgram(crdInstall, argv, env, deps);

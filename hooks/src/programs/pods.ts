@@ -1,0 +1,345 @@
+/**
+ * pod-check: post-install health check of a release's pods, diagnostics, and (with --auto-fix) restarts of what a
+ * restart can fix, then verification until the deadline.
+ */
+import { COMMON_FLAGS, type Context, type FlagSpec, type FlagValue, type RunDeps } from '../cli.js';
+import { mapLimit } from '../concurrency.js';
+import { HOOK_EXIT_CODES, HookError, HookErrorCodes } from '../errors.js';
+import { listAll } from '../k8s/client.js';
+import type { Pod } from '../k8s/types.js';
+import { classifyPod, type Owner, type PodVerdict } from '../pods/classify.js';
+import { describePod, logTargets, recentEvents } from '../pods/diagnose.js';
+import { describeAction, planRemediation, type Action } from '../pods/remediate.js';
+import { COMMON_EXIT_CODES, runProgram, type ProgramDef } from '../program.js';
+import { formatTable } from '../table.js';
+
+export const POD_CHECK_FLAGS: FlagSpec[] = [
+  ...COMMON_FLAGS,
+  {
+    name: 'release',
+    env: 'HT_RELEASE',
+    type: 'string',
+    help: 'release whose pods are checked (label <prefix>release=<release>)',
+  },
+  {
+    name: 'label-prefix',
+    env: 'HT_LABEL_PREFIX',
+    type: 'string',
+    default: 'helm-tiers.io/',
+    help: 'prefix of the helm-tiers labels',
+  },
+  { name: 'selector', env: 'HT_SELECTOR', type: 'string', help: 'label selector instead of --release' },
+  {
+    name: 'grace',
+    env: 'HT_GRACE_SECONDS',
+    type: 'number',
+    default: 30,
+    help: 'seconds pods get to become healthy before they are judged',
+  },
+  {
+    name: 'auto-fix',
+    env: 'HT_AUTO_FIX',
+    type: 'boolean',
+    default: false,
+    help: 'restart what a restart can fix (eviction or rollout restart of controller-owned pods)',
+  },
+  {
+    name: 'dry-run',
+    env: 'HT_DRY_RUN',
+    type: 'boolean',
+    default: false,
+    help: 'with --auto-fix: print what would be done, change nothing',
+  },
+  {
+    name: 'tail-lines',
+    env: 'HT_TAIL_LINES',
+    type: 'number',
+    default: 20,
+    help: 'log lines per container (current and previous) in diagnostics',
+  },
+];
+
+/** Pods diagnosed in detail (events, logs); the rest are summarised by class. */
+const MAX_DIAGNOSED = 10;
+const CONCURRENCY = 4;
+const PAGE = 500;
+
+async function listPods(ctx: Context, selector: string): Promise<Pod[]> {
+  return listAll((token) =>
+    ctx.kube.listPods(ctx.namespace, { labelSelector: selector, limit: PAGE, continueToken: token }),
+  );
+}
+
+interface Snapshot {
+  pods: Map<string, Pod>;
+  verdicts: PodVerdict[];
+}
+
+async function snapshot(ctx: Context, selector: string): Promise<Snapshot> {
+  const pods = await listPods(ctx, selector);
+  return { pods: new Map(pods.map((p) => [p.metadata?.name ?? '', p])), verdicts: pods.map(classifyPod) };
+}
+
+const failing = (s: Snapshot): PodVerdict[] => s.verdicts.filter((v) => v.severity === 'fail');
+
+/** Polls until no pod fails, `until` (epoch ms) passes, or stop(s) says so. */
+async function pollUntilHealthy(
+  ctx: Context,
+  selector: string,
+  until: number,
+  stop: (s: Snapshot) => boolean = () => false,
+): Promise<Snapshot> {
+  let delay = 1000;
+  let snap = await snapshot(ctx, selector);
+  let lastKey = '';
+  while (failing(snap).length > 0 && !stop(snap) && ctx.clock.now() < until && !ctx.deadline.expired()) {
+    const key = failing(snap)
+      .map((v) => `${v.pod}:${v.class}`)
+      .sort()
+      .join(',');
+    if (key !== lastKey) {
+      ctx.log.info({ pods: snap.verdicts.length, unhealthy: failing(snap).length }, 'waiting for pods');
+      lastKey = key;
+    }
+    await ctx.clock.sleep(
+      Math.min(delay, Math.max(0, until - ctx.clock.now()), ctx.deadline.remaining()),
+      ctx.deadline.signal,
+    );
+    delay = Math.min(5000, delay * 2);
+    if (ctx.deadline.expired()) break;
+    snap = await snapshot(ctx, selector);
+  }
+  return snap;
+}
+
+async function diagnose(ctx: Context, snap: Snapshot, tailLines: number): Promise<void> {
+  const bad = failing(snap).slice(0, MAX_DIAGNOSED);
+  await mapLimit(bad, CONCURRENCY, async (v) => {
+    const pod = snap.pods.get(v.pod);
+    if (!pod) return;
+    const describe = describePod(pod, v);
+    let events: string[] = [];
+    try {
+      const sel = `involvedObject.name=${v.pod}${v.uid ? `,involvedObject.uid=${v.uid}` : ''}`;
+      events = recentEvents((await ctx.kube.listEvents(ctx.namespace, { fieldSelector: sel, limit: 100 })).items);
+    } catch (err) {
+      events = [`(events unavailable: ${err instanceof Error ? err.message : String(err)})`];
+    }
+    const logs: Record<string, string[]> = {};
+    for (const t of logTargets(pod, v)) {
+      const key = `${t.container}${t.previous ? ' (previous)' : ''}`;
+      try {
+        const text = await ctx.kube.readPodLog(ctx.namespace, v.pod, {
+          container: t.container,
+          previous: t.previous,
+          tailLines,
+        });
+        logs[key] = text
+          .split('\n')
+          .filter((l) => l.length > 0)
+          .slice(-tailLines);
+      } catch (err) {
+        if (err instanceof HookError && err.code === HookErrorCodes.TERMINATED) throw err;
+        logs[key] = [
+          `(log unavailable: ${err instanceof HookError ? `${err.code} ${err.details.reason ?? ''}`.trim() : String(err)})`,
+        ];
+      }
+    }
+    ctx.log.error(
+      {
+        pod: v.pod,
+        class: v.class,
+        reason: v.reason,
+        container: v.container,
+        owner: v.owner,
+        restartable: v.restartable,
+        describe,
+        events,
+        logs,
+      },
+      `unhealthy pod ${v.pod}: ${v.class}: ${v.message}`,
+    );
+  });
+  const rest = failing(snap).length - bad.length;
+  if (rest > 0)
+    ctx.log.warn(
+      { notDiagnosed: rest },
+      `${rest} more unhealthy pods not diagnosed in detail (limit ${MAX_DIAGNOSED})`,
+    );
+}
+
+/** ReplicaSet → Deployment, read once per ReplicaSet. */
+async function resolveOwners(ctx: Context, verdicts: readonly PodVerdict[]): Promise<Map<string, Owner | undefined>> {
+  const rsNames = [
+    ...new Set(
+      verdicts
+        .filter((v) => v.severity === 'fail' && v.restartable && v.owner?.kind === 'ReplicaSet')
+        .map((v) => v.owner?.name ?? ''),
+    ),
+  ];
+  const map = new Map<string, Owner | undefined>();
+  await mapLimit(rsNames, CONCURRENCY, async (name) => {
+    try {
+      const rs = await ctx.kube.readReplicaSet(ctx.namespace, name);
+      const ref = rs.metadata?.ownerReferences?.find((r) => r.controller === true);
+      map.set(name, ref ? { kind: ref.kind, name: ref.name } : { kind: 'ReplicaSet', name });
+    } catch (err) {
+      if (err instanceof HookError && err.code === HookErrorCodes.NOT_FOUND) map.set(name, undefined);
+      else throw err;
+    }
+  });
+  return map;
+}
+
+/** Eviction with bounded backoff on 429 (a PodDisruptionBudget blocks it for now). */
+async function evict(ctx: Context, pod: string): Promise<string> {
+  let wait = 1000;
+  for (let attempt = 1; attempt <= 6; attempt++) {
+    try {
+      return (await ctx.kube.evictPod(ctx.namespace, pod)) ? 'evicted' : 'already gone';
+    } catch (err) {
+      if (!(err instanceof HookError && err.code === HookErrorCodes.THROTTLED) || attempt === 6) throw err;
+      const ms = Math.floor(wait / 2 + ctx.clock.random() * wait);
+      if (ms >= ctx.deadline.remaining()) throw err;
+      ctx.log.warn(
+        { pod, attempt, waitMs: ms },
+        `eviction of ${pod} refused (429: a PodDisruptionBudget allows no disruption now); retrying`,
+      );
+      await ctx.deadline.sleep(ms);
+      wait = Math.min(wait * 2, 15_000);
+    }
+  }
+  return 'not evicted';
+}
+
+async function execute(
+  ctx: Context,
+  actions: readonly Action[],
+): Promise<{ action: Action; result: string; ok: boolean }[]> {
+  const now = new Date(ctx.clock.now()).toISOString();
+  return mapLimit(actions, CONCURRENCY, async (a) => {
+    try {
+      if (a.type === 'restart') {
+        await ctx.kube.restartWorkload(a.kind, ctx.namespace, a.name, now);
+        ctx.log.info({ kind: a.kind, name: a.name, pods: a.pods }, `rollout restart ${a.kind}/${a.name}`);
+        return { action: a, result: 'restarted', ok: true };
+      }
+      const r = await evict(ctx, a.pod);
+      ctx.log.info({ pod: a.pod, result: r }, `evict ${a.pod}: ${r}`);
+      return { action: a, result: r, ok: true };
+    } catch (err) {
+      if (err instanceof HookError && (err.code === HookErrorCodes.FORBIDDEN || err.code === HookErrorCodes.TERMINATED))
+        throw err;
+      const msg =
+        err instanceof HookError && err.code === HookErrorCodes.THROTTLED
+          ? 'blocked by a PodDisruptionBudget (429) until the retries ran out'
+          : err instanceof Error
+            ? err.message
+            : String(err);
+      ctx.log.error({ action: describeAction(a), err: msg }, `remediation failed: ${describeAction(a)}`);
+      return { action: a, result: `failed: ${msg}`, ok: false };
+    }
+  });
+}
+
+function classCounts(verdicts: readonly PodVerdict[]): string {
+  const counts = new Map<string, number>();
+  for (const v of verdicts.filter((x) => x.severity !== 'ok')) counts.set(v.class, (counts.get(v.class) ?? 0) + 1);
+  return [...counts].map(([c, n]) => `${c} ${n}`).join(', ');
+}
+
+function printTable(ctx: Context, snap: Snapshot): void {
+  const rows = snap.verdicts
+    .filter((v) => v.severity !== 'ok')
+    .slice(0, 50)
+    .map((v) => [
+      v.pod,
+      v.class,
+      v.severity === 'warn' ? 'warning' : 'unhealthy',
+      v.owner ? `${v.owner.kind}/${v.owner.name}` : '<none>',
+      v.message,
+    ]);
+  if (rows.length) ctx.out(formatTable(['POD', 'CLASS', 'SEVERITY', 'OWNER', 'DETAIL'], rows));
+}
+
+export const podCheck: ProgramDef = {
+  name: 'pod-check',
+  summary:
+    "Post-install check of a release's pods (label <prefix>release=<release>, paged). Waits --grace seconds, classifies unhealthy pods, logs diagnostics (describe, events, current/previous logs). With --auto-fix restarts only what a restart can fix and only controller-owned pods (eviction, or rollout restart when most of a workload's pods are bad), then verifies until the deadline.",
+  flags: POD_CHECK_FLAGS,
+  exitCodes: [
+    [0, 'all pods healthy at the end (or no pods)'],
+    [HOOK_EXIT_CODES.E_PODS_UNHEALTHY, 'unhealthy pods remain (summary names classes and pods)'],
+    ...COMMON_EXIT_CODES,
+  ],
+  async main(ctx, values: Record<string, FlagValue>) {
+    const release = values.release as string | undefined;
+    const explicit = values.selector as string | undefined;
+    if (!release && !explicit)
+      throw new HookError(HookErrorCodes.USAGE, 'give --release (or HT_RELEASE) or --selector');
+    const selector = explicit ?? `${String(values['label-prefix'])}release=${release ?? ''}`;
+    const graceMs = Number(values.grace) * 1000;
+    const autoFix = values['auto-fix'] === true;
+    const dryRun = values['dry-run'] === true;
+    const tailLines = Number(values['tail-lines']);
+    // Keep some of the deadline for the final diagnostics and summary.
+    const reserve = Math.min(15_000, ctx.deadline.remaining() * 0.1);
+    const verifyUntil = ctx.deadline.at - reserve;
+    ctx.log.info(
+      { namespace: ctx.namespace, selector, graceSeconds: graceMs / 1000, autoFix, dryRun },
+      'checking pods',
+    );
+
+    let snap = await pollUntilHealthy(ctx, selector, Math.min(ctx.clock.now() + graceMs, verifyUntil));
+    if (snap.verdicts.length === 0) return { code: 0, summary: `no pods match ${selector} in ${ctx.namespace}` };
+    let actionsDone = '';
+    if (failing(snap).length > 0 && !ctx.deadline.expired()) {
+      // Pods that are only slow (pulling, starting, probes not yet passing) get the rest of the deadline.
+      if (failing(snap).every((v) => v.transitional) && !autoFix) {
+        snap = await pollUntilHealthy(ctx, selector, verifyUntil, (s) => failing(s).some((v) => !v.transitional));
+      }
+    }
+    if (failing(snap).length > 0 && !ctx.deadline.expired()) {
+      await diagnose(ctx, snap, tailLines);
+      if (autoFix) {
+        const owners = await resolveOwners(ctx, snap.verdicts);
+        const plan = planRemediation(snap.verdicts, (o) => owners.get(o.name));
+        for (const s of plan.skipped) ctx.log.warn({ pod: s.pod, why: s.why }, `not restarting ${s.pod}: ${s.why}`);
+        if (plan.actions.length === 0) {
+          actionsDone = '; auto-fix: nothing a restart can fix';
+        } else if (dryRun) {
+          for (const a of plan.actions) ctx.log.info({ action: a }, `dry-run: would ${describeAction(a)}`);
+          ctx.out(plan.actions.map((a) => `dry-run: would ${describeAction(a)}\n`).join(''));
+          actionsDone = `; dry-run: would ${plan.actions.map(describeAction).join(', ')}`;
+        } else {
+          const results = await execute(ctx, plan.actions);
+          actionsDone = `; auto-fix: ${results.map((r) => (r.action.type === 'evict' ? `${r.action.pod} ${r.result}` : `${r.action.kind.toLowerCase()}/${r.action.name} ${r.result}`)).join(', ')}`;
+          // Give the replacements a moment to appear before the first verification list.
+          await ctx.deadline.sleep(1000);
+          snap = await pollUntilHealthy(ctx, selector, verifyUntil, (s) =>
+            failing(s).every((v) => !v.transitional && !v.restartable),
+          );
+          if (failing(snap).length > 0 && !ctx.deadline.signal.aborted) await diagnose(ctx, snap, tailLines);
+        }
+      }
+    }
+    printTable(ctx, snap);
+    const bad = failing(snap);
+    const warn = snap.verdicts.filter((v) => v.severity === 'warn').length;
+    const total = snap.verdicts.filter((v) => v.class !== 'Terminating').length;
+    const head = `${total} pods, ${total - bad.length - warn} healthy, ${bad.length} unhealthy${warn ? `, ${warn} warnings` : ''}`;
+    if (bad.length === 0)
+      return { code: 0, summary: `${head}${warn ? ` (${classCounts(snap.verdicts)})` : ''}${actionsDone}` };
+    const names = bad
+      .slice(0, 5)
+      .map((v) => `${v.pod} ${v.class}`)
+      .join(', ');
+    return {
+      code: HOOK_EXIT_CODES.E_PODS_UNHEALTHY,
+      summary: `${head} (${classCounts(snap.verdicts)}: ${names}${bad.length > 5 ? ', ...' : ''})${actionsDone}`,
+    };
+  },
+};
+
+export const runPodCheck = (argv: readonly string[], env: NodeJS.ProcessEnv, deps: RunDeps = {}): Promise<number> =>
+  runProgram(podCheck, argv, env, deps);
