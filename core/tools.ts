@@ -44,7 +44,8 @@ export function isolatedHelmEnv(base = mkdtempSync(join(tmpdir(), 'helm-tiers-he
     HELM_CONFIG_HOME: join(base, 'config'),
     HELM_CACHE_HOME: join(base, 'cache'),
     HELM_DATA_HOME: join(base, 'data'),
-    HELM_PLUGINS: join(base, 'plugins'),
+    // Where `helm plugin install` puts plugins is where Helm 4 must find them.
+    HELM_PLUGINS: join(base, 'data', 'plugins'),
     XDG_STATE_HOME: join(base, 'state'),
     ...extra,
   };

@@ -135,16 +135,19 @@ function replaceNull(ctx: EditContext, pair: AnyPair, rest: readonly string[], e
   const value = pair.value;
   const text = `{${flowText(rest, entries)}}`;
   const range = nodeRange(value);
-  if (!range) {
-    const keyEnd = nodeRange(pair.key)?.[1];
-    if (keyEnd === undefined) throw new NeedsModel('null value without a position');
-    const colon = ctx.source.indexOf(':', keyEnd);
-    if (colon < 0) throw new NeedsModel('null value without a colon');
-    ctx.edits.push({ start: colon + 1, end: colon + 1, text: ` ${text}` });
+  if (range && range[0] !== range[1]) {
+    ctx.edits.push({ start: range[0], end: range[1], text });
     return;
   }
-  if (range[0] === range[1]) ctx.edits.push({ start: range[0], end: range[0], text: ` ${text}` });
-  else ctx.edits.push({ start: range[0], end: range[1], text });
+  // An empty null (`labels:` or `labels: # comment`): write right after the colon.
+  ctx.edits.push({ start: afterColon(ctx, pair), end: afterColon(ctx, pair), text: ` ${text}` });
+}
+
+function afterColon(ctx: EditContext, pair: AnyPair): number {
+  const keyEnd = nodeRange(pair.key)?.[1];
+  const colon = keyEnd === undefined ? -1 : ctx.source.indexOf(':', keyEnd);
+  if (colon < 0) throw new NeedsModel('null value without a colon');
+  return colon + 1;
 }
 
 function isNullNode(node: unknown): boolean {
@@ -168,8 +171,7 @@ function writeEntries(ctx: EditContext, map: YAMLMap, entries: Entries, field: s
       if (range && range[0] !== range[1]) {
         ctx.edits.push({ start: range[0], end: range[1], text: quote(value) });
       } else {
-        const keyEnd = nodeRange(pair.key)?.[1] ?? 0;
-        const at = range?.[0] ?? ctx.source.indexOf(':', keyEnd) + 1;
+        const at = afterColon(ctx, pair);
         ctx.edits.push({ start: at, end: at, text: ` ${quote(value)}` });
       }
       continue;

@@ -58,14 +58,31 @@ export function injectIntoObject(obj: Obj, meta: InjectionMetadata, fieldPrefix 
   return conflicts;
 }
 
-/** Applies `injectIntoObject` to a document's value: to each item of a List, else to the object itself. */
-export function injectIntoValue(value: unknown, meta: InjectionMetadata): Conflict[] {
-  if (!isObj(value)) return [];
+/**
+ * A copy in which no object or array is reachable twice. `toJS` returns YAML aliases as shared references:
+ * writing labels into an anchored `metadata.labels` must not also write them into a selector aliasing it.
+ */
+export function untangle(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(untangle);
+  if (isObj(value) && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, untangle(v)]));
+  }
+  return value;
+}
+
+/**
+ * The document model: a copy of a document's value with our keys written into each item of a List, else into
+ * the object itself.
+ */
+export function injectIntoValue(input: unknown, meta: InjectionMetadata): { value: unknown; conflicts: Conflict[] } {
+  const value = untangle(input);
+  if (!isObj(value)) return { value, conflicts: [] };
   const kind = typeof value.kind === 'string' ? value.kind : '';
   if (isListKind(kind) && Array.isArray(value.items)) {
-    return value.items.flatMap((item, i) => (isObj(item) ? injectIntoObject(item, meta, `items[${i}].`) : []));
+    const conflicts = value.items.flatMap((item, i) => (isObj(item) ? injectIntoObject(item, meta, `items[${i}].`) : []));
+    return { value, conflicts };
   }
-  return injectIntoObject(value, meta);
+  return { value, conflicts: injectIntoObject(value, meta) };
 }
 
 /**
@@ -73,8 +90,7 @@ export function injectIntoValue(value: unknown, meta: InjectionMetadata): Confli
  * copied), so writing labels into one place can never change another; comments before the document are kept.
  */
 export function rewriteDocument(doc: YamlDocument, meta: InjectionMetadata): { text: string; conflicts: Conflict[] } {
-  const value: unknown = doc.toJS({ maxAliasCount: 10_000 });
-  const conflicts = injectIntoValue(value, meta);
+  const { value, conflicts } = injectIntoValue(doc.toJS({ maxAliasCount: 10_000 }), meta);
   const out = new Document(value, { version: '1.1', aliasDuplicateObjects: false });
   out.commentBefore = doc.commentBefore ?? (doc.contents?.commentBefore || null);
   if (out.directives) out.directives.docStart = doc.directives?.docStart ? true : null;

@@ -39,8 +39,7 @@ export interface PostRenderResult {
 const SOURCE_COMMENT = /^#\s*Source:\s*(.+?)\s*$/m;
 
 /** The file a document came from: Helm 3's `# Source:` comment or Helm 4's filename annotation. */
-function documentFile(doc: ParsedDocument, source: string): string | undefined {
-  const start = doc.range[0];
+function documentFile(doc: ParsedDocument, source: string, start: number): string | undefined {
   const contentStart = doc.contents?.range?.[0] ?? doc.range[1];
   const head = SOURCE_COMMENT.exec(source.slice(start, contentStart));
   if (head?.[1]) return head[1];
@@ -63,6 +62,7 @@ function stringField(map: YAMLMap, key: string): string | undefined {
 export function postRender(input: string, options: PostRenderOptions): PostRenderResult {
   const policy = options.onConflict ?? 'overwrite';
   if (input.trim() === '') {
+    if (options.allowEmpty) return { output: input, warnings: [], stats: { documents: 0, objects: 0, rewritten: 0 } };
     throw new HelmTiersError(ErrorCodes.INPUT_EMPTY, 'no input: Helm sent an empty manifest');
   }
   const lineCounter = new LineCounter();
@@ -75,11 +75,13 @@ export function postRender(input: string, options: PostRenderOptions): PostRende
   let rewritten = 0;
 
   docs.forEach((doc, index) => {
-    const file = documentFile(doc, input);
+    // Comments before a document's first line belong to it: look from the end of the previous document.
+    const file = documentFile(doc, input, index === 0 ? 0 : (docs[index - 1] as ParsedDocument).range[2]);
     const where = (extra: SourceLocation = {}): SourceLocation => ({ file, document: index + 1, ...extra });
+    const base = documentFirstLine(doc, input, lineCounter);
     const at = (offset: number | undefined, field?: string): SourceLocation => {
       const pos = offset === undefined ? undefined : lineCounter.linePos(offset);
-      return where({ line: pos?.line, column: pos?.col, field });
+      return where({ line: pos && Math.max(1, pos.line - base + 1), column: pos?.col, field });
     };
     const error = doc.errors[0];
     if (error) {
@@ -119,7 +121,10 @@ export function postRender(input: string, options: PostRenderOptions): PostRende
       conflicts = ctx.conflicts;
     } catch (err) {
       if (!(err instanceof NeedsModel)) {
-        if (err instanceof HelmTiersError) throw new HelmTiersError(err.code, err.message, where(err.location));
+        if (err instanceof HelmTiersError) {
+          const line = err.location.line === undefined ? undefined : Math.max(1, err.location.line - base + 1);
+          throw new HelmTiersError(err.code, err.message, where({ ...err.location, line }));
+        }
         throw err;
       }
       const re = rewriteWithLocation(doc, options.meta, where);
@@ -146,6 +151,22 @@ export function postRender(input: string, options: PostRenderOptions): PostRende
     throw new HelmTiersError(ErrorCodes.OUTPUT_EMPTY, 'the output would be empty');
   }
   return { output, warnings, stats: { documents: docs.length, objects, rewritten } };
+}
+
+/**
+ * Line numbers in messages count from the first line of the rendered template (after `---` and Helm 3's
+ * `# Source:` line), like Helm's own YAML errors, not from the start of the whole stream the user never sees.
+ */
+function documentFirstLine(doc: ParsedDocument, source: string, lineCounter: LineCounter): number {
+  let offset = doc.range[0];
+  const skipLine = (re: RegExp) => {
+    const end = source.indexOf('\n', offset);
+    const line = source.slice(offset, end < 0 ? source.length : end);
+    if (re.test(line) && end >= 0) offset = end + 1;
+  };
+  skipLine(/^---(\s|$)/);
+  skipLine(/^#\s*Source:/);
+  return lineCounter.linePos(offset).line;
 }
 
 function firstLine(message: string): string {

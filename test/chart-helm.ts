@@ -1,0 +1,180 @@
+/**
+ * Helpers for the master chart suites: run the pinned Helm 3 / Helm 4 binaries with isolated config/data/cache
+ * homes, render a release of the example plan, and read the output as typed Kubernetes objects.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseAllDocuments } from 'yaml';
+import { releaseValues } from '../plan/metadata.js';
+import { parsePlan, type Plan, type Values } from '../plan/plan.js';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const chartDir = path.join(repoRoot, 'charts/master-chart');
+export const HELMS = {
+  helm3: path.join(repoRoot, '.tools/helm3/helm'),
+  helm4: path.join(repoRoot, '.tools/helm4/helm'),
+};
+export type Major = keyof typeof HELMS;
+export const MAJORS = Object.keys(HELMS) as Major[];
+
+export interface Meta {
+  name: string;
+  namespace?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+export interface SecurityContext {
+  runAsNonRoot?: boolean;
+  runAsUser?: number;
+  allowPrivilegeEscalation?: boolean;
+  privileged?: boolean;
+  readOnlyRootFilesystem?: boolean;
+  capabilities?: { drop?: string[]; add?: string[] };
+  seccompProfile?: { type: string };
+}
+export interface Container {
+  name: string;
+  image: string;
+  command?: string[];
+  args?: string[];
+  env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
+  securityContext?: SecurityContext;
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+  readinessProbe?: { exec?: { command: string[] } };
+  livenessProbe?: { exec?: { command: string[] } };
+  startupProbe?: { exec?: { command: string[] } };
+  volumeMounts?: { name: string; mountPath: string }[];
+}
+export interface PodSpec {
+  securityContext?: SecurityContext;
+  containers: Container[];
+  initContainers?: Container[];
+  volumes?: Record<string, unknown>[];
+  hostNetwork?: boolean;
+  hostPID?: boolean;
+  hostIPC?: boolean;
+  serviceAccountName?: string;
+  restartPolicy?: string;
+}
+export interface Rule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+  resourceNames?: string[];
+}
+export interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: Meta;
+  spec?: {
+    template?: { metadata?: Meta; spec: PodSpec };
+    activeDeadlineSeconds?: number;
+    backoffLimit?: number;
+    ttlSecondsAfterFinished?: number;
+    volumeClaimTemplates?: { metadata: Meta }[];
+    securityContext?: SecurityContext;
+    rules?: { validate?: { failureAction?: string; pattern?: unknown; podSecurity?: unknown } }[];
+  };
+  rules?: Rule[];
+  subjects?: { kind: string; name: string; namespace?: string }[];
+  roleRef?: { kind: string; name: string };
+  data?: Record<string, string>;
+}
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Isolated HELM_* homes so the user's repositories, plugins and cache never leak into a test. */
+export function helmEnv(): { env: NodeJS.ProcessEnv; cleanup: () => void } {
+  const home = mkdtempSync(path.join(tmpdir(), 'ht-chart-helm-'));
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: home,
+    HELM_CONFIG_HOME: path.join(home, 'config'),
+    HELM_DATA_HOME: path.join(home, 'data'),
+    HELM_CACHE_HOME: path.join(home, 'cache'),
+    HELM_PLUGINS: path.join(home, 'plugins'),
+    KUBECONFIG: path.join(home, 'no-kubeconfig'),
+  };
+  return { env, cleanup: () => rmSync(home, { recursive: true, force: true }) };
+}
+
+export function runHelm(major: Major, args: string[], env: NodeJS.ProcessEnv): Promise<RunResult> {
+  return new Promise((resolve) => {
+    execFile(HELMS[major], args, { env, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+export function loadExamplePlan(): Plan {
+  const file = path.join(repoRoot, 'plan.yaml');
+  return parsePlan(readFileSync(file, 'utf8'), file);
+}
+
+/** Writes values to a temp file (JSON is YAML) and returns its path. */
+export function writeValues(dir: string, name: string, values: Values): string {
+  const file = path.join(dir, `${name}.values.json`);
+  writeFileSync(file, JSON.stringify(values));
+  return file;
+}
+
+export function planValues(plan: Plan, release: string): Values {
+  return releaseValues(plan, release);
+}
+
+export function parseManifests(text: string): K8sObject[] {
+  const out: K8sObject[] = [];
+  for (const doc of parseAllDocuments(text, { version: '1.1' })) {
+    if (doc.errors.length > 0) throw new Error(`invalid YAML from helm: ${doc.errors[0]?.message ?? ''}`);
+    const value: unknown = doc.toJS();
+    if (value !== null && typeof value === 'object') out.push(value as K8sObject);
+  }
+  return out;
+}
+
+export interface Render {
+  objects: K8sObject[];
+  code: number;
+  stderr: string;
+}
+
+export async function template(
+  major: Major,
+  env: NodeJS.ProcessEnv,
+  release: string,
+  valueFiles: string[],
+  extra: string[] = [],
+): Promise<Render> {
+  const args = [
+    'template',
+    release,
+    chartDir,
+    '--namespace',
+    'apps',
+    ...valueFiles.flatMap((f) => ['-f', f]),
+    ...extra,
+  ];
+  const r = await runHelm(major, args, env);
+  return { objects: r.code === 0 ? parseManifests(r.stdout) : [], code: r.code, stderr: r.stderr };
+}
+
+export const find = (objs: K8sObject[], kind: string, name: string): K8sObject | undefined =>
+  objs.find((o) => o.kind === kind && o.metadata.name === name);
+
+export const isHook = (o: K8sObject): boolean => o.metadata.annotations?.['helm.sh/hook'] !== undefined;
+
+/** Every pod spec an object carries (workload templates; the Prometheus CR's pod-level settings are separate). */
+export function podSpecs(o: K8sObject): PodSpec[] {
+  const kinds = ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job'];
+  if (kinds.includes(o.kind) && o.spec?.template) return [o.spec.template.spec];
+  if (o.kind === 'Pod') return [o.spec as unknown as PodSpec];
+  return [];
+}

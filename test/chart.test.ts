@@ -1,0 +1,461 @@
+/**
+ * The master chart rendered the way each release of the example plan installs it (plan values merged by
+ * releaseValues), on Helm 3 and Helm 4: workloads, hook Jobs, hook RBAC and the restricted Pod Security Standard.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mergeValues } from '../plan/metadata.js';
+import type { Values } from '../plan/plan.js';
+import {
+  find,
+  helmEnv,
+  isHook,
+  loadExamplePlan,
+  MAJORS,
+  planValues,
+  podSpecs,
+  template,
+  writeValues,
+  type K8sObject,
+  type Major,
+  type PodSpec,
+  type Render,
+} from './chart-helm.js';
+
+const plan = loadExamplePlan();
+const RELEASES = plan.components.map((c) => c.release);
+const COMPONENT_OF = new Map(plan.components.map((c) => [c.release, c.name]));
+const HELM_TIMEOUT = 300;
+const RBAC_KINDS = new Set(['ServiceAccount', 'Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding']);
+const CLUSTER_KINDS = new Set(['ClusterRole', 'ClusterRoleBinding', 'ClusterPolicy']);
+const ALL_APIS = [
+  'monitoring.coreos.com/v1/Prometheus',
+  'monitoring.coreos.com/v1/ServiceMonitor',
+  'monitoring.coreos.com/v1/PrometheusRule',
+  'kyverno.io/v1/ClusterPolicy',
+].flatMap((a) => ['--api-versions', a]);
+
+let env: NodeJS.ProcessEnv;
+let cleanupEnv: () => void;
+let dir: string;
+const renders = new Map<string, Render>();
+const key = (major: Major, release: string, variant = 'plan') => `${major}/${release}/${variant}`;
+
+function valuesFile(release: string, overrides: Values = {}, variant = 'plan'): string {
+  return writeValues(dir, `${release}-${variant}`, mergeValues(planValues(plan, release), overrides));
+}
+
+const VARIANTS: Record<string, { overrides: Values; extra: string[] }> = {
+  plan: { overrides: {}, extra: [] },
+  // The cluster already serves the CRDs: the guarded custom resources are rendered.
+  crds: { overrides: {}, extra: ALL_APIS },
+  auto: { overrides: { global: { autoInstallCRDs: true, autoFixPods: true } }, extra: [] },
+};
+
+beforeAll(async () => {
+  ({ env, cleanup: cleanupEnv } = helmEnv());
+  dir = mkdtempSync(path.join(tmpdir(), 'ht-chart-values-'));
+  const jobs: Promise<void>[] = [];
+  for (const major of MAJORS)
+    for (const release of RELEASES)
+      for (const [variant, v] of Object.entries(VARIANTS)) {
+        const file = valuesFile(release, v.overrides, variant);
+        jobs.push(
+          template(major, env, release, [file], v.extra).then((r) => {
+            renders.set(key(major, release, variant), r);
+          }),
+        );
+      }
+  await Promise.all(jobs);
+});
+
+afterAll(() => {
+  cleanupEnv();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function rendered(major: Major, release: string, variant = 'plan'): K8sObject[] {
+  const r = renders.get(key(major, release, variant));
+  if (!r) throw new Error(`no render for ${key(major, release, variant)}`);
+  expect(r.stderr, r.stderr).not.toMatch(/error/i);
+  expect(r.code).toBe(0);
+  return r.objects;
+}
+
+const jobArgs = (o: K8sObject | undefined): string[] => o?.spec?.template?.spec.containers[0]?.args ?? [];
+const argValue = (args: string[], flag: string): string | undefined =>
+  args.find((a) => a.startsWith(`--${flag}=`))?.slice(flag.length + 3);
+const weight = (o: K8sObject): number => Number(o.metadata.annotations?.['helm.sh/hook-weight'] ?? '0');
+const events = (o: K8sObject): string[] => (o.metadata.annotations?.['helm.sh/hook'] ?? '').split(',');
+
+/** The restricted Pod Security Standard (v1.31 rules) for one pod spec; returns the violations. */
+function restrictedViolations(spec: PodSpec): string[] {
+  const v: string[] = [];
+  const pod = spec.securityContext ?? {};
+  if (spec.hostNetwork || spec.hostPID || spec.hostIPC) v.push('host namespaces');
+  for (const vol of spec.volumes ?? []) {
+    const allowed = [
+      'configMap',
+      'csi',
+      'downwardAPI',
+      'emptyDir',
+      'ephemeral',
+      'persistentVolumeClaim',
+      'projected',
+      'secret',
+    ];
+    const types = Object.keys(vol).filter((k) => k !== 'name');
+    if (!types.every((t) => allowed.includes(t))) v.push(`volume type ${types.join()}`);
+  }
+  for (const c of [...(spec.initContainers ?? []), ...spec.containers]) {
+    const sc = c.securityContext ?? {};
+    if (sc.privileged) v.push(`${c.name}: privileged`);
+    if (sc.allowPrivilegeEscalation !== false) v.push(`${c.name}: allowPrivilegeEscalation`);
+    if (!(sc.capabilities?.drop ?? []).includes('ALL')) v.push(`${c.name}: capabilities not dropped`);
+    if ((sc.capabilities?.add ?? []).some((a) => a !== 'NET_BIND_SERVICE')) v.push(`${c.name}: capabilities added`);
+    if (!(sc.runAsNonRoot ?? pod.runAsNonRoot)) v.push(`${c.name}: runAsNonRoot`);
+    if ((sc.runAsUser ?? pod.runAsUser) === 0) v.push(`${c.name}: runAsUser 0`);
+    const seccomp = sc.seccompProfile?.type ?? pod.seccompProfile?.type;
+    if (seccomp !== 'RuntimeDefault' && seccomp !== 'Localhost') v.push(`${c.name}: seccompProfile`);
+    // Beyond the standard, what this chart promises: read-only root filesystems and bounded memory.
+    if (sc.readOnlyRootFilesystem !== true) v.push(`${c.name}: readOnlyRootFilesystem`);
+    if (!c.resources?.requests?.cpu || !c.resources.limits?.memory) v.push(`${c.name}: resources`);
+  }
+  return v;
+}
+
+describe.each(MAJORS)('master chart on %s', (major) => {
+  it.each(RELEASES)('renders %s with its plan values', (release) => {
+    const objs = rendered(major, release);
+    expect(objs.length).toBeGreaterThan(5);
+    for (const o of objs) expect(o.metadata.namespace ?? 'apps', `${o.kind}/${o.metadata.name}`).toBe('apps');
+  });
+
+  it('deploys only the component of each release, with the workloads issue 5 asks for', () => {
+    const workloads = (release: string) =>
+      rendered(major, release)
+        .filter((o) => !isHook(o) && ['Deployment', 'StatefulSet'].includes(o.kind))
+        .map((o) => `${o.kind}/${o.metadata.name}`)
+        .sort();
+    expect(workloads('tier1-database')).toEqual(['StatefulSet/database']);
+    expect(workloads('tier2-cache')).toEqual(['Deployment/cache']);
+    expect(workloads('tier3-api')).toEqual(['Deployment/api']);
+    expect(workloads('tier4-frontend')).toEqual(['Deployment/frontend']);
+    expect(workloads('monitoring')).toEqual(['Deployment/monitoring-operator']);
+    expect(workloads('kyverno')).toEqual(['Deployment/kyverno-admission-controller']);
+    for (const [release, svc] of [
+      ['tier1-database', 'database'],
+      ['tier2-cache', 'cache'],
+      ['tier3-api', 'api'],
+      ['tier4-frontend', 'frontend'],
+      ['monitoring', 'monitoring-operator'],
+      ['kyverno', 'kyverno-svc'],
+    ] as const)
+      expect(find(rendered(major, release), 'Service', svc), `${release} Service ${svc}`).toBeDefined();
+  });
+
+  it('pins every image to an exact tag', () => {
+    for (const release of RELEASES)
+      for (const o of rendered(major, release))
+        for (const spec of podSpecs(o))
+          for (const c of spec.containers) {
+            expect(c.image, c.image).toMatch(/^[a-z0-9.-]+(\/[a-z0-9._-]+)+:[A-Za-z0-9._-]+$/);
+            expect(c.image).not.toMatch(/:latest$/);
+          }
+  });
+
+  it('meets the restricted Pod Security Standard in every pod spec, hooks included', () => {
+    let checked = 0;
+    for (const release of RELEASES)
+      for (const variant of Object.keys(VARIANTS))
+        for (const o of rendered(major, release, variant))
+          for (const spec of podSpecs(o)) {
+            expect(restrictedViolations(spec), `${release}/${variant} ${o.kind}/${o.metadata.name}`).toEqual([]);
+            checked++;
+          }
+    expect(checked).toBeGreaterThan(40);
+  });
+
+  it('gives every workload container readiness and liveness probes', () => {
+    for (const release of RELEASES)
+      for (const o of rendered(major, release).filter((x) => !isHook(x)))
+        for (const spec of podSpecs(o))
+          for (const c of spec.containers) {
+            expect(c.readinessProbe, `${o.metadata.name}/${c.name}`).toBeDefined();
+            expect(c.livenessProbe, `${o.metadata.name}/${c.name}`).toBeDefined();
+          }
+  });
+
+  it('database: StatefulSet with a volumeClaimTemplate, pg_isready probes and a kept password Secret', () => {
+    const objs = rendered(major, 'tier1-database');
+    const sts = find(objs, 'StatefulSet', 'database');
+    const vct = sts?.spec?.volumeClaimTemplates ?? [];
+    expect(vct.map((t) => t.metadata.name)).toEqual(['data']);
+    // Nothing but selector labels: these are immutable on a live StatefulSet.
+    expect(Object.keys(vct[0]?.metadata.labels ?? {}).sort()).toEqual([
+      'app.kubernetes.io/instance',
+      'app.kubernetes.io/name',
+    ]);
+    const pg = sts?.spec?.template?.spec.containers[0];
+    for (const probe of [pg?.readinessProbe, pg?.livenessProbe, pg?.startupProbe])
+      expect(probe?.exec?.command.join(' ')).toContain('pg_isready');
+    const secret = find(objs, 'Secret', 'database');
+    expect(secret?.metadata.annotations?.['helm.sh/resource-policy']).toBe('keep');
+    expect(Buffer.from(secret?.data?.password ?? '', 'base64').toString()).toMatch(/^[A-Za-z0-9]{32}$/);
+    const pw = pg?.env?.find((e) => e.name === 'POSTGRES_PASSWORD');
+    expect(pw?.valueFrom?.secretKeyRef).toEqual({ name: 'database', key: 'password' });
+  });
+
+  it('api is wired to the database and cache Services and the database Secret', () => {
+    const api = find(rendered(major, 'tier3-api'), 'Deployment', 'api')?.spec?.template?.spec.containers[0];
+    const env = new Map((api?.env ?? []).map((e) => [e.name, e]));
+    expect(env.get('DATABASE_HOST')?.value).toBe('database');
+    expect(env.get('DATABASE_PASSWORD')?.valueFrom?.secretKeyRef).toEqual({ name: 'database', key: 'password' });
+    expect(env.get('CACHE_ADDRESS')?.value).toBe('cache:6379');
+    expect(api?.command).toContain('--cache-server=tcp://cache:6379');
+    const fe = find(rendered(major, 'tier4-frontend'), 'Deployment', 'frontend')?.spec?.template?.spec.containers[0];
+    expect(fe?.command).toContain('--backend-url=http://api:9898/echo');
+  });
+
+  it('guards custom resources by the served API versions (Helm maps them before any hook runs)', () => {
+    const crs = (release: string, variant: string) =>
+      rendered(major, release, variant)
+        .filter((o) => ['monitoring.coreos.com/v1', 'kyverno.io/v1'].includes(o.apiVersion))
+        .map((o) => `${o.kind}/${o.metadata.name}`)
+        .sort();
+    for (const release of RELEASES) expect(crs(release, 'plan'), release).toEqual([]);
+    expect(crs('tier3-api', 'crds')).toEqual(['ServiceMonitor/api']);
+    expect(crs('monitoring', 'crds')).toEqual([
+      'Prometheus/monitoring',
+      'PrometheusRule/monitoring-platform',
+      'ServiceMonitor/monitoring-operator',
+      'ServiceMonitor/monitoring-prometheus',
+    ]);
+    expect(crs('kyverno', 'crds')).toEqual([
+      'ClusterPolicy/apps-kyverno-pod-security-restricted',
+      'ClusterPolicy/apps-kyverno-require-tier-labels',
+    ]);
+    const prom = find(rendered(major, 'monitoring', 'crds'), 'Prometheus', 'monitoring');
+    expect(prom?.spec?.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    const policy = find(rendered(major, 'kyverno', 'crds'), 'ClusterPolicy', 'apps-kyverno-require-tier-labels');
+    expect(JSON.stringify(policy?.spec?.rules?.[0]?.validate?.pattern)).toContain('helm-tiers.io/tier');
+  });
+
+  it('renders the hook Jobs each release needs, named as the runbooks expect', () => {
+    const jobs = (release: string) =>
+      rendered(major, release)
+        .filter((o) => o.kind === 'Job')
+        .map((o) => o.metadata.name)
+        .sort();
+    for (const release of RELEASES) {
+      const c = plan.components.find((x) => x.release === release);
+      const expected = [`${release}-post-install-check`, `${release}-pre-crd-check`];
+      if (c && c.dependsOn.length > 0) expected.push(`${release}-pre-install-check`);
+      if (release === 'kyverno') expected.push('kyverno-kyverno-crd-check');
+      expect(jobs(release), release).toEqual(expected.sort());
+    }
+  });
+
+  it('passes the plan to the hook programs', () => {
+    const monitoring = find(rendered(major, 'monitoring'), 'Job', 'monitoring-pre-crd-check');
+    expect(argValue(jobArgs(monitoring), 'required')?.split(',')).toEqual([
+      'prometheuses.monitoring.coreos.com',
+      'servicemonitors.monitoring.coreos.com',
+      'podmonitors.monitoring.coreos.com',
+      'prometheusrules.monitoring.coreos.com',
+      'alertmanagers.monitoring.coreos.com',
+    ]);
+    expect(jobArgs(monitoring)).not.toContain('--install');
+    expect(monitoring?.spec?.template?.spec.containers[0]?.command).toEqual(['/nodejs/bin/node', '/app/crd-check.cjs']);
+
+    const kyverno = jobArgs(find(rendered(major, 'kyverno'), 'Job', 'kyverno-kyverno-crd-check'));
+    expect(argValue(kyverno, 'profile')).toBe('kyverno');
+    expect(argValue(kyverno, 'required')?.split(',')).toContain('clusterpolicies.kyverno.io');
+    expect(argValue(kyverno, 'required')).not.toMatch(/admissionreports|backgroundscanreports/);
+    expect(argValue(kyverno, 'optional')).toBe('policyreports.wgpolicyk8s.io,clusterpolicyreports.wgpolicyk8s.io');
+    // The kyverno CRDs are the kyverno Job's business, not the generic check's.
+    expect(
+      argValue(jobArgs(find(rendered(major, 'kyverno'), 'Job', 'kyverno-pre-crd-check')), 'required'),
+    ).toBeUndefined();
+
+    const apiCrd = jobArgs(find(rendered(major, 'tier3-api'), 'Job', 'tier3-api-pre-crd-check'));
+    expect(argValue(apiCrd, 'required')).toBeUndefined();
+    expect(argValue(apiCrd, 'optional')).toBe('servicemonitors.monitoring.coreos.com');
+
+    const dep = jobArgs(find(rendered(major, 'tier3-api'), 'Job', 'tier3-api-pre-install-check'));
+    expect(argValue(dep, 'depends-on')).toBe('tier1-database,tier2-cache');
+    expect(argValue(dep, 'require-services')).toBe('database,cache');
+    expect(argValue(dep, 'label-prefix')).toBe('helm-tiers.io/');
+    expect(argValue(dep, 'namespace')).toBe('apps');
+    const fe = jobArgs(find(rendered(major, 'tier4-frontend'), 'Job', 'tier4-frontend-pre-install-check'));
+    expect(argValue(fe, 'require-services')).toBe('api');
+
+    const post = jobArgs(find(rendered(major, 'tier1-database'), 'Job', 'tier1-database-post-install-check'));
+    expect(argValue(post, 'release')).toBe('tier1-database');
+    expect(post).not.toContain('--auto-fix');
+    const postFix = jobArgs(
+      find(rendered(major, 'tier1-database', 'auto'), 'Job', 'tier1-database-post-install-check'),
+    );
+    expect(postFix).toContain('--auto-fix');
+    const crdAuto = jobArgs(find(rendered(major, 'monitoring', 'auto'), 'Job', 'monitoring-pre-crd-check'));
+    expect(crdAuto).toContain('--install');
+  });
+
+  it('keeps the last Job readable, prints its logs, and ends it before the Helm/Flux timeout', () => {
+    for (const release of RELEASES)
+      for (const job of rendered(major, release).filter((o) => o.kind === 'Job')) {
+        const a = job.metadata.annotations ?? {};
+        expect(a['helm.sh/hook-delete-policy'], job.metadata.name).toBe('before-hook-creation');
+        expect(a['helm.sh/hook-output-log-policy']).toBe('hook-succeeded,hook-failed');
+        expect(job.spec?.ttlSecondsAfterFinished).toBeUndefined();
+        expect(job.spec?.backoffLimit).toBe(0);
+        expect(job.spec?.activeDeadlineSeconds).toBeGreaterThan(0);
+        expect(job.spec?.activeDeadlineSeconds).toBeLessThan(HELM_TIMEOUT);
+        const timeout = Number(argValue(jobArgs(job), 'timeout'));
+        expect(timeout).toBeLessThan(job.spec?.activeDeadlineSeconds ?? 0);
+        expect(job.spec?.template?.spec.restartPolicy).toBe('Never');
+        expect(job.spec?.template?.spec.containers[0]?.image).toBe('ghcr.io/helm-tiers/hooks:0.1.0');
+        // Helm 3 never post-renders hooks: the chart labels them itself, plus a marker to tell them from workloads.
+        const labels = job.spec?.template?.metadata?.labels ?? {};
+        expect(labels['helm-tiers.io/release']).toBe(release);
+        expect(labels['helm-tiers.io/component']).toBe(COMPONENT_OF.get(release));
+        expect(labels['helm-tiers.io/hook']).toBe(job.metadata.name.slice(release.length + 1));
+      }
+  });
+
+  it.each(Object.keys(VARIANTS))('orders hook RBAC before the Jobs that use it (%s)', (variant) => {
+    for (const release of RELEASES) {
+      const hooks = rendered(major, release, variant).filter(isHook);
+      for (const job of hooks.filter((o) => o.kind === 'Job')) {
+        const sa = job.spec?.template?.spec.serviceAccountName ?? '';
+        const rbac = hooks.filter(
+          (o) =>
+            (o.kind === 'ServiceAccount' && o.metadata.name === sa) ||
+            (o.subjects ?? []).some((s) => s.kind === 'ServiceAccount' && s.name === sa),
+        );
+        const roles = rbac
+          .filter((o) => o.kind.endsWith('Binding'))
+          .map((b) => `${b.roleRef?.kind}/${b.roleRef?.name}`);
+        rbac.push(...hooks.filter((o) => roles.includes(`${o.kind}/${o.metadata.name}`)));
+        expect(rbac.map((o) => o.kind).sort(), `${release} ${job.metadata.name}`).toContain('ServiceAccount');
+        expect(rbac.length).toBeGreaterThanOrEqual(3);
+        for (const r of rbac) {
+          expect(weight(r), `${r.kind}/${r.metadata.name} vs ${job.metadata.name}`).toBeLessThan(weight(job));
+          for (const e of events(job)) expect(events(r)).toContain(e);
+          // No standing permissions: the RBAC goes once every hook of the event succeeded.
+          expect(r.metadata.annotations?.['helm.sh/hook-delete-policy']).toBe('before-hook-creation,hook-succeeded');
+        }
+      }
+      // Checks run in a fixed order: CRDs first, then dependencies.
+      const w = (suffix: string) => hooks.find((o) => o.metadata.name === `${release}-${suffix}`);
+      const crd = w('pre-crd-check');
+      const dep = w('pre-install-check');
+      if (crd && dep) expect(weight(crd)).toBeLessThan(weight(dep));
+    }
+  });
+
+  it('grants the hooks least privilege', () => {
+    const verbsOf = (objs: K8sObject[], kind: string, name: string) => find(objs, kind, name)?.rules ?? [];
+    for (const release of RELEASES) {
+      const objs = rendered(major, release);
+      for (const o of objs.filter((x) => isHook(x) && (x.kind === 'Role' || x.kind === 'ClusterRole')))
+        for (const r of o.rules ?? []) {
+          expect(r.verbs, `${o.metadata.name}`).not.toContain('*');
+          expect(r.resources).not.toContain('*');
+          expect(r.verbs).not.toContain('delete');
+          expect(r.resources).not.toContain('secrets');
+        }
+      // Without autoInstallCRDs the CRD check only reads CRDs.
+      const crd = verbsOf(objs, 'ClusterRole', `apps-${release}-crd-check`);
+      expect(crd.flatMap((r) => r.verbs).sort()).toEqual(['get', 'list', 'watch']);
+      // Without autoFixPods the pod check cannot evict or patch anything.
+      const pod = verbsOf(objs, 'Role', `${release}-pod-check`);
+      expect(pod.flatMap((r) => r.resources)).not.toContain('pods/eviction');
+      expect(pod.flatMap((r) => r.verbs)).not.toContain('patch');
+      expect(pod.find((r) => r.resources.includes('pods/log'))?.verbs).toEqual(['get']);
+      expect(find(objs, 'ClusterRole', `apps-${release}-pod-check`)).toBeUndefined();
+    }
+    const auto = rendered(major, 'monitoring', 'auto');
+    const crd = find(auto, 'ClusterRole', 'apps-monitoring-crd-check')?.rules ?? [];
+    const patch = crd.find((r) => r.verbs.includes('patch'));
+    expect(patch?.resourceNames).toEqual([
+      'prometheuses.monitoring.coreos.com',
+      'servicemonitors.monitoring.coreos.com',
+      'podmonitors.monitoring.coreos.com',
+      'prometheusrules.monitoring.coreos.com',
+      'alertmanagers.monitoring.coreos.com',
+    ]);
+    const kyvernoPatch = find(rendered(major, 'kyverno', 'auto'), 'ClusterRole', 'apps-kyverno-crd-check')?.rules?.find(
+      (r) => r.verbs.includes('patch'),
+    );
+    expect(kyvernoPatch?.resourceNames).toContain('clusterpolicies.kyverno.io');
+    const pod = find(rendered(major, 'tier3-api', 'auto'), 'Role', 'tier3-api-pod-check')?.rules ?? [];
+    expect(pod.find((r) => r.resources.includes('pods/eviction'))?.verbs).toEqual(['create']);
+    expect(pod.find((r) => r.verbs.includes('patch'))?.resources.sort()).toEqual([
+      'daemonsets',
+      'deployments',
+      'statefulsets',
+    ]);
+  });
+
+  it('names cluster-scoped objects with the namespace and the release', () => {
+    for (const release of RELEASES)
+      for (const o of rendered(major, release, 'crds').filter((x) => CLUSTER_KINDS.has(x.kind))) {
+        expect(o.metadata.name, `${o.kind}/${o.metadata.name}`).toMatch(new RegExp(`^apps-${release}-`));
+        expect(o.metadata.namespace).toBeUndefined();
+      }
+  });
+
+  it('has no RBAC kinds outside the hooks except the operators that need them', () => {
+    const owners = new Set(['monitoring', 'kyverno']);
+    for (const release of RELEASES) {
+      const plain = rendered(major, release).filter((o) => !isHook(o) && RBAC_KINDS.has(o.kind));
+      if (!owners.has(release))
+        expect(
+          plain.map((o) => o.kind),
+          release,
+        ).toEqual([]);
+    }
+  });
+});
+
+describe.each(MAJORS)('master chart values on %s', (major) => {
+  it('refuses hook deadlines that reach the Helm/Flux timeout', async () => {
+    const file = valuesFile('tier1-database', { global: { hooks: { timeouts: { podCheck: 280 } } } }, 'deadline');
+    const r = await template(major, env, 'tier1-database', [file]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('global.hooks.helmTimeoutSeconds');
+    const raised = valuesFile(
+      'tier1-database',
+      { global: { hooks: { timeouts: { podCheck: 280 }, helmTimeoutSeconds: 600 } } },
+      'raised',
+    );
+    expect((await template(major, env, 'tier1-database', [raised])).code).toBe(0);
+  });
+
+  it('uses an explicit database password or an existing Secret instead of generating one', async () => {
+    const explicit = valuesFile('tier1-database', { database: { auth: { password: 's3cret' } } }, 'pw');
+    const objs = (await template(major, env, 'tier1-database', [explicit])).objects;
+    expect(find(objs, 'Secret', 'database')?.data?.password).toBe(Buffer.from('s3cret').toString('base64'));
+    const existing = valuesFile('tier1-database', { database: { auth: { existingSecret: 'pg-creds' } } }, 'existing');
+    const objs2 = (await template(major, env, 'tier1-database', [existing])).objects;
+    expect(find(objs2, 'Secret', 'database')).toBeUndefined();
+    const pg = find(objs2, 'StatefulSet', 'database')?.spec?.template?.spec.containers[0];
+    expect(pg?.env?.find((e) => e.name === 'POSTGRES_PASSWORD')?.valueFrom?.secretKeyRef?.name).toBe('pg-creds');
+  });
+
+  it('renders the optional Ingress with the frontend Service as backend', async () => {
+    const file = valuesFile(
+      'tier4-frontend',
+      { frontend: { ingress: { enabled: true, host: 'app.example.org' } } },
+      'ing',
+    );
+    const objs = (await template(major, env, 'tier4-frontend', [file])).objects;
+    expect(JSON.stringify(find(objs, 'Ingress', 'frontend'))).toContain('"host":"app.example.org"');
+  });
+});

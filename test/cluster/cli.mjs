@@ -1,0 +1,26 @@
+#!/usr/bin/env node
+// Bundles test/cluster/cli.ts (or bench.ts with --bench) with esbuild into a temp file and runs it: Node 20 cannot
+// run TypeScript directly. Usage: node test/cluster/cli.mjs [--rbac] [--scenario FILE]; node test/cluster/cli.mjs --bench
+import { build } from 'esbuild';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const bench = process.argv.includes('--bench');
+if (bench) process.argv.splice(process.argv.indexOf('--bench'), 1);
+// The bundle sits next to the sources so `new URL('./fixtures/...', import.meta.url)` still resolves.
+const out = join(here, bench ? '.bench.bundle.mjs' : '.cli.bundle.mjs');
+await build({
+  entryPoints: [join(here, bench ? 'bench.ts' : 'cli.ts')],
+  outfile: out,
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  // Bundle dependencies too: the temp file cannot resolve node_modules from its own directory.
+  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  logLevel: 'error',
+  absWorkingDir: join(here, '../..'),
+  nodePaths: [join(here, '../../node_modules')],
+});
+await import(pathToFileURL(out).href);

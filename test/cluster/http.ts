@@ -1,0 +1,667 @@
+// Thin HTTP shell: routing, content negotiation (JSON, protobuf request bodies, Table), authentication by bearer
+// token, RBAC, watch streams, and the subresources pods/log, pods/eviction, scale and status.
+import { readFileSync } from 'node:fs';
+import type http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { parse as parseYaml } from 'yaml';
+import { Cluster, nowTs, resKey, type DeleteOpts } from './core.js';
+import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch, recordUpdate, serverSideApply } from './patch.js';
+import { decodeProtobuf, isProtobuf } from './protobuf.js';
+import { authorize, forbiddenMessage, type Attributes } from './rbac.js';
+import { groupVersionOf } from './resources.js';
+import { matchFields, matchLabelSelector, matchRequirements, parseFieldSelector, parseLabelSelector } from './selectors.js';
+import { toTable } from './tables.js';
+import { ApiError, badRequest, clone, notFound, type KubeUser, type Obj, type ResourceType } from './types.js';
+
+export interface RequestRecord {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  contentType?: string;
+  accept?: string;
+  user?: string;
+  userAgent?: string;
+  status?: number;
+}
+
+export interface PodLogSource {
+  /** Log text of a container (previous=true: the last terminated instance). Undefined = not available. */
+  logs(pod: Obj, container: string, previous: boolean): string | undefined;
+}
+
+export interface ServerOptions {
+  rbac: boolean;
+  logs: PodLogSource;
+  /** Pause before handling each request (ms): lets tests model a slow server. */
+  latencyMs?: number;
+}
+
+interface Ctx {
+  req: http.IncomingMessage;
+  res: http.ServerResponse;
+  url: URL;
+  q: Record<string, string>;
+  user: KubeUser;
+  body: Buffer;
+}
+
+export class ApiServer {
+  readonly requests: RequestRecord[] = [];
+  private server?: https.Server;
+  private readonly watches = new Set<() => void>();
+  url = '';
+
+  constructor(
+    readonly cluster: Cluster,
+    private readonly opts: ServerOptions,
+  ) {}
+
+  async listen(): Promise<string> {
+    // TLS is required: client-go sends bearer tokens only over https. The certificate is a throwaway test CA for
+    // 127.0.0.1 (fixtures/tls.crt), handed to clients as certificate-authority-data.
+    const dir = new URL('./fixtures/', import.meta.url);
+    this.server = https.createServer(
+      { cert: readFileSync(new URL('tls.crt', dir)), key: readFileSync(new URL('tls.key', dir)) },
+      (req, res) => void this.handle(req, res),
+    );
+    this.server.keepAliveTimeout = 60_000;
+    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    const a = this.server.address() as AddressInfo;
+    this.url = `https://127.0.0.1:${a.port}`;
+    return this.url;
+  }
+
+  async close(): Promise<void> {
+    for (const stop of [...this.watches]) stop();
+    if (!this.server) return;
+    this.server.closeAllConnections();
+    await new Promise<void>((r) => this.server!.close(() => r()));
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const q: Record<string, string> = {};
+    for (const [k, v] of url.searchParams) q[k] = v;
+    const rec: RequestRecord = {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: q,
+      contentType: req.headers['content-type'],
+      accept: req.headers.accept,
+      userAgent: req.headers['user-agent'],
+    };
+    this.requests.push(rec);
+    if (this.requests.length > 50000) this.requests.splice(0, 10000);
+    try {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      if (this.opts.latencyMs) await new Promise((r) => setTimeout(r, this.opts.latencyMs));
+      const auth = req.headers.authorization ?? '';
+      const token = auth.startsWith('Bearer ') ? auth.slice(7).trim() : '';
+      const user = this.cluster.tokens.get(token);
+      if (!user) throw new ApiError(401, 'Unauthorized', 'Unauthorized');
+      rec.user = user.name;
+      await this.route({ req, res, url, q, user, body: Buffer.concat(chunks) });
+    } catch (e) {
+      const err =
+        e instanceof ApiError ? e : new ApiError(500, 'InternalError', `Internal error occurred: ${e instanceof Error ? e.message : String(e)}`);
+      if (!(e instanceof ApiError)) console.error('[sim-cluster]', e);
+      if (!res.headersSent) this.json(res, err.code, err.status());
+      else res.end();
+    }
+    rec.status = res.statusCode;
+  }
+
+  private json(res: http.ServerResponse, code: number, body: unknown): void {
+    const text = JSON.stringify(body);
+    res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+    res.end(text);
+  }
+
+  private check(ctx: Ctx, a: Attributes): void {
+    if (!this.opts.rbac) return;
+    if (authorize(this.cluster.store, ctx.user, a)) return;
+    const details: Obj = { kind: a.resource };
+    if (a.name) details.name = a.name;
+    if (a.group) details.group = a.group;
+    throw new ApiError(403, 'Forbidden', forbiddenMessage(ctx.user, a), a.resource ? details : undefined);
+  }
+
+  // ---------- routing ----------
+  private async route(ctx: Ctx): Promise<void> {
+    const p = ctx.url.pathname.replace(/\/+$/, '') || '/';
+    const method = ctx.req.method ?? 'GET';
+    const parts = p.split('/').filter(Boolean);
+    if (parts[0] !== 'api' && parts[0] !== 'apis') {
+      this.check(ctx, { verb: method.toLowerCase(), group: '', resource: '', path: p });
+      return this.nonResource(ctx, p);
+    }
+    let group = '';
+    let version: string;
+    let rest: string[];
+    if (parts[0] === 'api') {
+      if (parts.length === 1) return this.json(ctx.res, 200, this.apiVersions(ctx));
+      version = parts[1]!;
+      rest = parts.slice(2);
+    } else {
+      if (parts.length === 1) return this.json(ctx.res, 200, this.apiGroupList());
+      group = parts[1]!;
+      if (parts.length === 2) {
+        const g = this.apiGroupList().groups.find((x: Obj) => x.name === group);
+        if (!g) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+        return this.json(ctx.res, 200, { kind: 'APIGroup', apiVersion: 'v1', ...g });
+      }
+      version = parts[2]!;
+      rest = parts.slice(3);
+    }
+    const types = this.cluster.allTypes().filter((t) => t.group === group && t.version === version);
+    if (types.length === 0) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+    if (rest.length === 0) return this.json(ctx.res, 200, this.resourceList(group, version, types));
+    let ns: string | undefined;
+    if (rest[0] === 'namespaces' && rest.length >= 3 && !['status', 'finalize'].includes(rest[2]!)) {
+      ns = rest[1];
+      rest = rest.slice(2);
+    }
+    const [resource, name, sub] = rest;
+    const rt = types.find((t) => t.resource === resource);
+    if (!rt || rest.length > 3 || (sub && !rt.subresources.includes(sub)) || (ns !== undefined && !rt.namespaced))
+      throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+    return this.resource(ctx, method, rt, ns, name, sub);
+  }
+
+  private nonResource(ctx: Ctx, p: string): void {
+    if (p === '/version') {
+      const { major, minor } = this.cluster.version;
+      return this.json(ctx.res, 200, {
+        major,
+        minor,
+        gitVersion: `v${major}.${minor}.0`,
+        gitCommit: '0000000000000000000000000000000000000000',
+        gitTreeState: 'clean',
+        buildDate: '2026-01-01T00:00:00Z',
+        goVersion: 'go1.24.0',
+        compiler: 'gc',
+        platform: 'linux/amd64',
+      });
+    }
+    if (p === '/healthz' || p === '/livez' || p === '/readyz') {
+      ctx.res.writeHead(200, { 'Content-Type': 'text/plain' });
+      ctx.res.end('ok');
+      return;
+    }
+    // No OpenAPI documents: kubectl then skips client-side schema validation and uses its compiled-in
+    // strategic-merge metadata for built-ins (and merge patch for custom resources).
+    ctx.res.writeHead(404, { 'Content-Type': 'text/plain' });
+    ctx.res.end('404 page not found\n');
+  }
+
+  private apiVersions(ctx: Ctx): Obj {
+    return {
+      kind: 'APIVersions',
+      versions: ['v1'],
+      serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: ctx.req.headers.host ?? '127.0.0.1' }],
+    };
+  }
+
+  apiGroupList(): Obj {
+    const groups = new Map<string, string[]>();
+    for (const t of this.cluster.allTypes()) {
+      if (!t.group) continue;
+      const vs = groups.get(t.group) ?? [];
+      if (!vs.includes(t.version)) vs.push(t.version);
+      groups.set(t.group, vs);
+    }
+    return {
+      kind: 'APIGroupList',
+      apiVersion: 'v1',
+      groups: [...groups.entries()].map(([name, vs]) => {
+        const versions = vs.map((v) => ({ groupVersion: `${name}/${v}`, version: v }));
+        return { name, versions, preferredVersion: versions[0] };
+      }),
+    };
+  }
+
+  private resourceList(group: string, version: string, types: ResourceType[]): Obj {
+    const resources: Obj[] = [];
+    for (const t of types) {
+      resources.push({
+        name: t.resource,
+        singularName: t.singular,
+        namespaced: t.namespaced,
+        kind: t.kind,
+        verbs: t.verbs,
+        ...(t.shortNames ? { shortNames: t.shortNames } : {}),
+        ...(t.categories ? { categories: t.categories } : {}),
+        storageVersionHash: Buffer.from(`${t.group}/${t.resource}`).toString('base64').slice(0, 11),
+      });
+      for (const s of t.subresources) {
+        const sub: Obj = { name: `${t.resource}/${s}`, singularName: '', namespaced: t.namespaced, kind: t.kind, verbs: ['get', 'patch', 'update'] };
+        if (s === 'log') sub.verbs = ['get'];
+        if (s === 'eviction') Object.assign(sub, { group: 'policy', version: 'v1', kind: 'Eviction', verbs: ['create'] });
+        if (s === 'scale') Object.assign(sub, { group: 'autoscaling', version: 'v1', kind: 'Scale' });
+        if (s === 'binding') Object.assign(sub, { kind: 'Binding', verbs: ['create'] });
+        if (s === 'token') Object.assign(sub, { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest', verbs: ['create'] });
+        if (s === 'finalize') sub.verbs = ['update'];
+        resources.push(sub);
+      }
+    }
+    return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: group ? `${group}/${version}` : version, resources };
+  }
+
+  // ---------- resources ----------
+  private parseBody(ctx: Ctx): Obj {
+    const ct = ctx.req.headers['content-type'] ?? '';
+    if (ctx.body.length === 0) return {};
+    if (isProtobuf(ct)) {
+      try {
+        return decodeProtobuf(ctx.body);
+      } catch (e) {
+        if (e instanceof ApiError) throw e;
+        throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`);
+      }
+    }
+    const text = ctx.body.toString('utf8');
+    try {
+      if (ct.includes('yaml')) return (parseYaml(text, { version: '1.1' }) as Obj) ?? {};
+      return JSON.parse(text) as Obj;
+    } catch (e) {
+      throw badRequest(`error decoding request body: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  private async resource(ctx: Ctx, method: string, rt: ResourceType, ns: string | undefined, name: string | undefined, sub: string | undefined): Promise<void> {
+    const q = ctx.q;
+    const watch = q.watch === 'true' || q.watch === '1';
+    const verb =
+      method === 'GET'
+        ? name
+          ? 'get'
+          : watch
+            ? 'watch'
+            : 'list'
+        : method === 'POST'
+          ? 'create'
+          : method === 'PUT'
+            ? 'update'
+            : method === 'PATCH'
+              ? 'patch'
+              : method === 'DELETE'
+                ? name
+                  ? 'delete'
+                  : 'deletecollection'
+                : '';
+    if (!verb) throw new ApiError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
+    if (name && method === 'POST' && !sub) throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+    this.check(ctx, { verb, group: rt.group, resource: rt.resource, subresource: sub, namespace: ns, name });
+    const dryRun = q.dryRun === 'All';
+
+    if (sub === 'log') return this.podLog(ctx, ns!, name!);
+    if (sub === 'eviction') return this.evict(ctx, rt, ns!, name!);
+    if (sub === 'scale') return this.scale(ctx, method, rt, ns, name!);
+    if (sub === 'token') return this.tokenRequest(ctx, ns!, name!);
+
+    switch (verb) {
+      case 'get':
+        return this.reply(ctx, rt, this.cluster.get(rt, ns, name!));
+      case 'list':
+        return this.list(ctx, rt, ns);
+      case 'watch':
+        return this.watch(ctx, rt, ns, undefined);
+      case 'create': {
+        const body = this.parseBody(ctx);
+        if (rt.group === 'authorization.k8s.io') return this.json(ctx.res, 201, this.accessReview(ctx, body));
+        const o = this.cluster.create(rt, ns, body, { dryRun });
+        return this.json(ctx.res, 201, o);
+      }
+      case 'update': {
+        const body = this.parseBody(ctx);
+        const old = this.cluster.store.get(resKey(rt), rt.namespaced ? ns : undefined, name!);
+        if (!old) throw notFound(rt, name!);
+        recordUpdate(old, body, this.manager(ctx), groupVersionOf(rt), sub);
+        return this.json(ctx.res, 200, this.cluster.update(rt, ns, name!, body, { subresource: sub, dryRun }));
+      }
+      case 'patch':
+        return this.patch(ctx, rt, ns, name!, sub, dryRun);
+      case 'delete': {
+        const opts = this.deleteOpts(ctx);
+        if (dryRun) return this.json(ctx.res, 200, this.cluster.get(rt, ns, name!));
+        return this.json(ctx.res, 200, this.cluster.delete(rt, ns, name!, opts));
+      }
+      case 'deletecollection': {
+        const items = this.selected(ctx, rt, ns);
+        const opts = this.deleteOpts(ctx);
+        for (const o of items) {
+          try {
+            this.cluster.delete(rt, o.metadata.namespace, o.metadata.name, opts);
+          } catch {
+            /* raced */
+          }
+        }
+        return this.json(ctx.res, 200, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success' });
+      }
+    }
+  }
+
+  private manager(ctx: Ctx): string {
+    if (ctx.q.fieldManager) return ctx.q.fieldManager;
+    const ua = ctx.req.headers['user-agent'] ?? 'unknown';
+    return ua.split('/')[0] ?? 'unknown';
+  }
+
+  private deleteOpts(ctx: Ctx): DeleteOpts {
+    const body = ctx.body.length > 0 ? this.parseBody(ctx) : {};
+    const q = ctx.q;
+    const opts: DeleteOpts = {};
+    const policy = body.propagationPolicy ?? q.propagationPolicy;
+    if (policy) opts.propagationPolicy = policy;
+    else if (body.orphanDependents === true || q.orphanDependents === 'true') opts.propagationPolicy = 'Orphan';
+    const grace = body.gracePeriodSeconds ?? (q.gracePeriodSeconds !== undefined ? Number(q.gracePeriodSeconds) : undefined);
+    if (grace !== undefined) opts.gracePeriodSeconds = grace;
+    if (body.preconditions) opts.preconditions = body.preconditions;
+    return opts;
+  }
+
+  private wantsTable(ctx: Ctx): boolean {
+    return (ctx.req.headers.accept ?? '').includes('as=Table');
+  }
+
+  private reply(ctx: Ctx, rt: ResourceType, o: Obj): void {
+    if (this.wantsTable(ctx)) return this.json(ctx.res, 200, toTable(rt, [o], { resourceVersion: o.metadata.resourceVersion }, ctx.q.includeObject ?? 'Metadata'));
+    this.json(ctx.res, 200, o);
+  }
+
+  private filter(ctx: Ctx, name?: string): (o: Obj) => boolean {
+    const labels = parseLabelSelector(ctx.q.labelSelector);
+    const fields = parseFieldSelector(ctx.q.fieldSelector);
+    return (o) => (!name || o.metadata.name === name) && matchRequirements(labels, o.metadata?.labels) && matchFields(fields, o);
+  }
+
+  private selected(ctx: Ctx, rt: ResourceType, ns: string | undefined): Obj[] {
+    const f = this.filter(ctx);
+    return this.cluster.store.list(resKey(rt), rt.namespaced ? ns : undefined).filter(f);
+  }
+
+  private list(ctx: Ctx, rt: ResourceType, ns: string | undefined): void {
+    const store = this.cluster.store;
+    const limit = ctx.q.limit ? Number(ctx.q.limit) : 0;
+    let after = '';
+    if (ctx.q.continue) {
+      try {
+        after = (JSON.parse(Buffer.from(ctx.q.continue, 'base64url').toString('utf8')) as { start: string }).start;
+      } catch {
+        throw badRequest('continue key is not valid: invalid continue token');
+      }
+    }
+    const f = this.filter(ctx);
+    const items: Obj[] = [];
+    let cont: string | undefined;
+    let remaining = 0;
+    const keys = store.listKeys(resKey(rt));
+    for (const k of keys) {
+      if (after && k <= after) continue;
+      const o = store.peekKey(resKey(rt), k)!;
+      if (rt.namespaced && ns !== undefined && o.metadata.namespace !== ns) continue;
+      if (!f(o)) continue;
+      if (limit > 0 && items.length >= limit) {
+        if (!cont) cont = Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv: store.currentRV(), start: keyOf(items[items.length - 1]!) })).toString('base64url');
+        remaining++;
+        continue;
+      }
+      items.push(o);
+    }
+    const meta: Obj = { resourceVersion: String(store.currentRV()) };
+    if (cont) {
+      meta.continue = cont;
+      if (!ctx.q.labelSelector && !ctx.q.fieldSelector) meta.remainingItemCount = remaining;
+    }
+    if (this.wantsTable(ctx)) return this.json(ctx.res, 200, toTable(rt, items.map((o) => this.cluster.present(rt, clone(o))), meta, ctx.q.includeObject ?? 'Metadata'));
+    const av = groupVersionOf(rt);
+    // Serialize without cloning each item: lists of thousands of pods are the hot path.
+    const head = `{"kind":"${rt.kind}List","apiVersion":"${av}","metadata":${JSON.stringify(meta)},"items":[`;
+    const parts = items.map((o) => {
+      const { apiVersion: _a, kind: _k, ...rest } = o;
+      void _a;
+      void _k;
+      return JSON.stringify({ apiVersion: av, kind: rt.kind, ...rest });
+    });
+    const text = head + parts.join(',') + ']}';
+    ctx.res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+    ctx.res.end(text);
+  }
+
+  private watch(ctx: Ctx, rt: ResourceType, ns: string | undefined, name: string | undefined): void {
+    const store = this.cluster.store;
+    const f = this.filter(ctx, name);
+    const res = ctx.res;
+    const table = this.wantsTable(ctx);
+    const key = resKey(rt);
+    const inScope = (o: Obj) => !rt.namespaced || ns === undefined || o.metadata.namespace === ns;
+    const wrap = (o: Obj): Obj => {
+      const p = this.cluster.present(rt, clone(o));
+      return table ? toTable(rt, [p], { resourceVersion: p.metadata.resourceVersion }, ctx.q.includeObject ?? 'Metadata') : p;
+    };
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
+    res.flushHeaders();
+    const send = (type: string, o: Obj) => res.write(JSON.stringify({ type, object: o }) + '\n');
+    const bookmark = (rv: number, initialEnd: boolean) =>
+      send('BOOKMARK', {
+        kind: rt.kind,
+        apiVersion: groupVersionOf(rt),
+        metadata: { resourceVersion: String(rv), ...(initialEnd ? { annotations: { 'k8s.io/initial-events-end': 'true' } } : {}) },
+      });
+    const rvParam = ctx.q.resourceVersion;
+    const bookmarks = ctx.q.allowWatchBookmarks === 'true';
+    let sentUpTo = store.currentRV();
+    if (ctx.q.sendInitialEvents === 'true' || !rvParam || rvParam === '0') {
+      for (const o of store.list(key)) if (inScope(o) && f(o)) send('ADDED', wrap(o));
+      if (ctx.q.sendInitialEvents === 'true') bookmark(sentUpTo, true);
+    } else {
+      const events = store.since(Number(rvParam));
+      if (!events) {
+        send('ERROR', { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `too old resource version: ${rvParam} (${store.oldestRV()})`, reason: 'Expired', code: 410 });
+        res.end();
+        return;
+      }
+      for (const e of events) if (e.res === key && inScope(e.obj) && f(e.obj)) send(e.type, wrap(e.obj));
+    }
+    const unsub = store.subscribe((e) => {
+      if (e.rv <= sentUpTo) return;
+      sentUpTo = e.rv;
+      if (e.res === key && inScope(e.obj) && f(e.obj)) send(e.type, wrap(e.obj));
+    });
+    const timer = bookmarks ? setInterval(() => bookmark(store.currentRV(), false), 1000) : undefined;
+    const timeout = ctx.q.timeoutSeconds ? setTimeout(() => stop(), Number(ctx.q.timeoutSeconds) * 1000) : undefined;
+    const stop = () => {
+      unsub();
+      if (timer) clearInterval(timer);
+      if (timeout) clearTimeout(timeout);
+      this.watches.delete(stop);
+      if (!res.writableEnded) res.end();
+    };
+    this.watches.add(stop);
+    ctx.req.socket.on('close', stop);
+    res.on('close', stop);
+  }
+
+  private patch(ctx: Ctx, rt: ResourceType, ns: string | undefined, name: string, sub: string | undefined, dryRun: boolean): void {
+    const ct = (ctx.req.headers['content-type'] ?? '').split(';')[0]!.trim();
+    const nsKey = rt.namespaced ? ns : undefined;
+    const cur = this.cluster.store.get(resKey(rt), nsKey, name);
+    const text = ctx.body.toString('utf8');
+    if (ct === 'application/apply-patch+yaml') {
+      const applied = (parseYaml(text, { version: '1.1' }) as Obj) ?? {};
+      const manager = ctx.q.fieldManager;
+      if (!manager) throw new ApiError(422, 'Invalid', 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch');
+      const force = ctx.q.force === 'true';
+      if (!cur) {
+        const merged = serverSideApply(undefined, applied, manager, force, groupVersionOf(rt));
+        merged.metadata.name ??= name;
+        const o = this.cluster.create(rt, ns, merged, { dryRun });
+        return this.json(ctx.res, 201, o);
+      }
+      const base = this.cluster.present(rt, cur);
+      let target = applied;
+      if (sub === 'status') target = { apiVersion: applied.apiVersion, kind: applied.kind, metadata: { name }, status: applied.status };
+      const merged = serverSideApply(base, target, manager, force, groupVersionOf(rt));
+      if (applied.metadata?.resourceVersion && applied.metadata.resourceVersion !== cur.metadata.resourceVersion) throw conflictFor(rt, name);
+      merged.metadata.resourceVersion = cur.metadata.resourceVersion;
+      return this.json(ctx.res, 200, this.cluster.update(rt, ns, name, merged, { subresource: sub, dryRun }));
+    }
+    if (!cur) throw notFound(rt, name);
+    let patch: unknown;
+    try {
+      patch = JSON.parse(text);
+    } catch (e) {
+      throw badRequest(`error decoding patch: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    const base = this.cluster.present(rt, clone(cur));
+    let next: Obj;
+    if (ct === 'application/json-patch+json') next = applyJsonPatch(base, patch as Obj[]);
+    else if (ct === 'application/merge-patch+json') next = applyMergePatch(base, patch) as Obj;
+    else if (ct === 'application/strategic-merge-patch+json') {
+      if (rt.crd)
+        throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`);
+      next = applyStrategicMergePatch(base, patch as Obj);
+    } else throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json`);
+    // A patch that carries a resourceVersion is a precondition; otherwise the patch applies to the latest object.
+    const prv = next.metadata?.resourceVersion;
+    if (prv && prv !== cur.metadata.resourceVersion) throw conflictFor(rt, name);
+    next.metadata ??= {};
+    next.metadata.resourceVersion = cur.metadata.resourceVersion;
+    recordUpdate(cur, next, this.manager(ctx), groupVersionOf(rt), sub);
+    this.json(ctx.res, 200, this.cluster.update(rt, ns, name, next, { subresource: sub, dryRun }));
+  }
+
+  private podLog(ctx: Ctx, ns: string, name: string): void {
+    const podRt = this.cluster.rt('', 'pods')!;
+    const pod = this.cluster.get(podRt, ns, name);
+    const containers: Obj[] = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
+    let cname = ctx.q.container;
+    if (!cname) {
+      const main: Obj[] = pod.spec?.containers ?? [];
+      if (main.length !== 1 && !pod.metadata?.annotations?.['kubectl.kubernetes.io/default-container'])
+        throw badRequest(`a container name must be specified for pod ${name}, choose one of: [${main.map((c) => c.name).join(' ')}]`);
+      cname = pod.metadata?.annotations?.['kubectl.kubernetes.io/default-container'] ?? main[0]!.name;
+    }
+    if (!containers.some((c) => c.name === cname)) throw badRequest(`container ${cname} is not valid for pod ${name}`);
+    const previous = ctx.q.previous === 'true';
+    const statuses: Obj[] = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
+    const st = statuses.find((s) => s.name === cname);
+    if (previous) {
+      if (!st?.lastState?.terminated) throw badRequest(`previous terminated container "${cname}" in pod "${name}" not found`);
+    } else if (!st || st.state?.waiting) {
+      const reason = st?.state?.waiting?.reason ?? 'ContainerCreating';
+      throw badRequest(`container "${cname}" in pod "${name}" is waiting to start: ${reason}`);
+    }
+    let text = this.opts.logs.logs(pod, cname!, previous) ?? '';
+    if (ctx.q.tailLines !== undefined) {
+      const n = Number(ctx.q.tailLines);
+      const lines = text.split('\n');
+      if (lines[lines.length - 1] === '') lines.pop();
+      text = n <= 0 ? '' : lines.slice(-n).map((l) => l + '\n').join('');
+    }
+    if (ctx.q.limitBytes) text = text.slice(0, Number(ctx.q.limitBytes));
+    ctx.res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(text) });
+    ctx.res.end(text);
+  }
+
+  private evict(ctx: Ctx, rt: ResourceType, ns: string, name: string): void {
+    this.parseBody(ctx);
+    const pod = this.cluster.get(rt, ns, name);
+    if (!pod.metadata.deletionTimestamp && pod.status?.phase !== 'Succeeded' && pod.status?.phase !== 'Failed') {
+      const pdbs = this.cluster.store.list('policy/poddisruptionbudgets', ns).filter((p) => matchLabelSelector(p.spec?.selector ?? null, pod.metadata.labels));
+      if (pdbs.length > 1)
+        throw new ApiError(500, 'InternalError', 'This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.');
+      const pdb = pdbs[0];
+      if (pdb) {
+        const s = pdbStatus(this.cluster, pdb);
+        if (s.disruptionsAllowed <= 0)
+          throw new ApiError(429, 'TooManyRequests', "Cannot evict pod as it would violate the pod's disruption budget.", {
+            causes: [{ reason: 'DisruptionBudget', message: `The disruption budget ${pdb.metadata.name} needs ${s.desiredHealthy} healthy pods and has ${s.currentHealthy} currently` }],
+          });
+      }
+    }
+    this.cluster.delete(rt, ns, name, {});
+    this.json(ctx.res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
+  }
+
+  private scale(ctx: Ctx, method: string, rt: ResourceType, ns: string | undefined, name: string): void {
+    const o = this.cluster.get(rt, ns, name);
+    const toScale = (x: Obj): Obj => ({
+      kind: 'Scale',
+      apiVersion: 'autoscaling/v1',
+      metadata: { name: x.metadata.name, namespace: x.metadata.namespace, uid: x.metadata.uid, resourceVersion: x.metadata.resourceVersion, creationTimestamp: x.metadata.creationTimestamp },
+      spec: { replicas: x.spec?.replicas ?? 0 },
+      status: { replicas: x.status?.replicas ?? 0, selector: selectorString(x.spec?.selector) },
+    });
+    if (method === 'GET') return this.json(ctx.res, 200, toScale(o));
+    let replicas: number;
+    if (method === 'PUT') replicas = Number(this.parseBody(ctx).spec?.replicas ?? 0);
+    else {
+      const ct = ctx.req.headers['content-type'] ?? '';
+      const cur = toScale(o);
+      const p = JSON.parse(ctx.body.toString('utf8') || '{}') as Obj;
+      const next = ct.includes('json-patch') ? applyJsonPatch(cur, p as unknown as Obj[]) : applyMergePatch(cur, p);
+      replicas = Number(next.spec?.replicas ?? 0);
+    }
+    o.spec.replicas = replicas;
+    const saved = this.cluster.update(rt, ns, name, o);
+    this.json(ctx.res, 200, toScale(saved));
+  }
+
+  private tokenRequest(ctx: Ctx, ns: string, name: string): void {
+    this.cluster.get(this.cluster.rt('', 'serviceaccounts')!, ns, name);
+    const token = this.cluster.ensureSaToken(ns, name);
+    const exp = new Date(Date.now() + 3600_000).toISOString().replace(/\.\d+Z$/, 'Z');
+    this.json(ctx.res, 201, { kind: 'TokenRequest', apiVersion: 'authentication.k8s.io/v1', metadata: { name, namespace: ns, creationTimestamp: null }, spec: { audiences: [], expirationSeconds: 3600 }, status: { token, expirationTimestamp: exp } });
+  }
+
+  private accessReview(ctx: Ctx, body: Obj): Obj {
+    const ra = body.spec?.resourceAttributes;
+    const nra = body.spec?.nonResourceAttributes;
+    const a: Attributes = ra
+      ? { verb: ra.verb, group: ra.group ?? '', resource: ra.resource ?? '', subresource: ra.subresource || undefined, namespace: ra.namespace || undefined, name: ra.name || undefined }
+      : { verb: nra?.verb ?? 'get', group: '', resource: '', path: nra?.path };
+    const allowed = !this.opts.rbac || authorize(this.cluster.store, ctx.user, a);
+    return { ...body, metadata: { creationTimestamp: null }, status: { allowed, ...(allowed ? {} : { reason: '' }) } };
+  }
+}
+
+function keyOf(o: Obj): string {
+  return `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+}
+
+function conflictFor(rt: ResourceType, name: string): ApiError {
+  return new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${rt.group ? `${rt.resource}.${rt.group}` : rt.resource} "${name}": the object has been modified; please apply your changes to the latest version and try again`, { name, group: rt.group || undefined, kind: rt.resource });
+}
+
+function selectorString(sel: Obj | undefined): string {
+  if (!sel) return '';
+  return Object.entries(sel.matchLabels ?? {})
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join(',');
+}
+
+/** Disruption arithmetic of the disruption controller, computed on demand from the live pods. */
+export function pdbStatus(cluster: Cluster, pdb: Obj): { disruptionsAllowed: number; currentHealthy: number; desiredHealthy: number; expectedPods: number } {
+  const pods = cluster.store
+    .list('/pods', pdb.metadata.namespace)
+    .filter((p) => matchLabelSelector(pdb.spec?.selector ?? null, p.metadata.labels) && !p.metadata.deletionTimestamp);
+  const expected = pods.length;
+  const healthy = pods.filter((p) => (p.status?.conditions ?? []).some((c: Obj) => c.type === 'Ready' && c.status === 'True')).length;
+  const pct = (v: unknown, up: boolean) => {
+    if (typeof v === 'string' && v.endsWith('%')) {
+      const x = (Number(v.slice(0, -1)) * expected) / 100;
+      return up ? Math.ceil(x) : Math.floor(x);
+    }
+    return Number(v);
+  };
+  let desired: number;
+  if (pdb.spec?.minAvailable !== undefined) desired = pct(pdb.spec.minAvailable, true);
+  else if (pdb.spec?.maxUnavailable !== undefined) desired = Math.max(0, expected - pct(pdb.spec.maxUnavailable, true));
+  else desired = expected;
+  return { disruptionsAllowed: Math.max(0, healthy - desired), currentHealthy: healthy, desiredHealthy: desired, expectedPods: expected };
+}
+
+export { nowTs };

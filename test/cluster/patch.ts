@@ -1,0 +1,419 @@
+// Patch engines: RFC 6902 JSON patch, RFC 7386 merge patch, strategic merge patch (list merge keys for the common
+// built-in fields) and a compact server-side apply with managedFields ownership and conflicts.
+import { ApiError, badRequest, clone, type Obj } from './types.js';
+
+// ---------- JSON patch ----------
+function ptr(path: string): string[] {
+  if (path === '') return [];
+  if (!path.startsWith('/')) throw badRequest(`invalid JSON pointer: ${path}`);
+  return path
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
+function parentOf(doc: Obj, segs: string[], op: string): { parent: any; key: string } {
+  let cur: any = doc;
+  for (const s of segs.slice(0, -1)) {
+    cur = Array.isArray(cur) ? cur[Number(s)] : cur?.[s];
+    if (cur === undefined || cur === null || typeof cur !== 'object')
+      throw new ApiError(422, 'Invalid', `the server rejected our request due to an error in our request`, {
+        causes: [{ message: `${op} operation does not apply: doc is missing path: ${'/' + segs.join('/')}` }],
+      });
+  }
+  return { parent: cur, key: segs[segs.length - 1]! };
+}
+
+function getPtr(doc: Obj, path: string): unknown {
+  let cur: any = doc;
+  for (const s of ptr(path)) {
+    cur = Array.isArray(cur) ? cur[Number(s)] : cur?.[s];
+    if (cur === undefined) throw missing(path);
+  }
+  return cur;
+}
+function missing(path: string): ApiError {
+  return new ApiError(500, 'InternalError', `doc is missing path: "${path}": missing value`);
+}
+
+export function applyJsonPatch(doc: Obj, ops: Obj[]): Obj {
+  let out = clone(doc);
+  if (!Array.isArray(ops)) throw badRequest('json patch must be an array');
+  for (const op of ops) {
+    const segs = ptr(String(op.path));
+    if (op.op === 'test') {
+      if (JSON.stringify(getPtr(out, op.path)) !== JSON.stringify(op.value))
+        throw new ApiError(422, 'Invalid', `testing value ${op.path} failed: test failed`);
+      continue;
+    }
+    if (segs.length === 0) {
+      if (op.op === 'add' || op.op === 'replace') out = clone(op.value);
+      continue;
+    }
+    const value =
+      op.op === 'copy' || op.op === 'move' ? clone(getPtr(out, String(op.from))) : op.op === 'remove' ? undefined : clone(op.value);
+    if (op.op === 'move') {
+      const f = parentOf(out, ptr(String(op.from)), 'move');
+      if (Array.isArray(f.parent)) f.parent.splice(Number(f.key), 1);
+      else delete f.parent[f.key];
+    }
+    const { parent, key } = parentOf(out, segs, String(op.op));
+    if (Array.isArray(parent)) {
+      const idx = key === '-' ? parent.length : Number(key);
+      if (op.op === 'add' || op.op === 'copy' || op.op === 'move') parent.splice(idx, 0, value);
+      else if (op.op === 'remove') {
+        if (idx >= parent.length) throw missing(String(op.path));
+        parent.splice(idx, 1);
+      } else if (op.op === 'replace') {
+        if (idx >= parent.length) throw missing(String(op.path));
+        parent[idx] = value;
+      }
+    } else {
+      if ((op.op === 'remove' || op.op === 'replace') && !(key in parent)) throw missing(String(op.path));
+      if (op.op === 'remove') delete parent[key];
+      else parent[key] = value;
+    }
+  }
+  return out;
+}
+
+// ---------- merge patch ----------
+export function applyMergePatch(target: unknown, patch: unknown): any {
+  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return clone(patch);
+  const out: Obj = target && typeof target === 'object' && !Array.isArray(target) ? clone(target as Obj) : {};
+  for (const [k, v] of Object.entries(patch as Obj)) {
+    if (v === null) delete out[k];
+    else out[k] = applyMergePatch(out[k], v);
+  }
+  return out;
+}
+
+// ---------- strategic merge patch ----------
+/** Merge key of a list field, by field name and (for `ports`) the path it sits under. */
+export function mergeKeyFor(path: string[], field: string): string | undefined {
+  switch (field) {
+    case 'containers':
+    case 'initContainers':
+    case 'ephemeralContainers':
+    case 'env':
+    case 'volumes':
+    case 'imagePullSecrets':
+      return path.includes('rules') ? undefined : 'name';
+    case 'volumeMounts':
+      return 'mountPath';
+    case 'volumeDevices':
+      return 'devicePath';
+    case 'ports':
+      return path.includes('containers') || path.includes('initContainers') ? 'containerPort' : 'port';
+    case 'conditions':
+      return 'type';
+    case 'ownerReferences':
+      return 'uid';
+    case 'hostAliases':
+      return 'ip';
+    case 'topologySpreadConstraints':
+      return 'topologyKey';
+    case 'resourceClaims':
+      return 'name';
+    default:
+      return undefined;
+  }
+}
+const PRIMITIVE_MERGE = new Set(['finalizers']);
+
+export function applyStrategicMergePatch(target: Obj, patch: Obj): Obj {
+  return smpMap(clone(target ?? {}), patch, []) as Obj;
+}
+
+function smpMap(target: Obj, patch: Obj, path: string[]): Obj | undefined {
+  if (patch.$patch === 'replace') {
+    const { $patch: _p, ...rest } = patch;
+    void _p;
+    return stripDirectives(rest);
+  }
+  if (patch.$patch === 'delete') return undefined;
+  const retain: string[] | undefined = patch.$retainKeys;
+  for (const [k, v] of Object.entries(patch)) {
+    if (k === '$patch' || k === '$retainKeys' || k.startsWith('$setElementOrder/')) continue;
+    if (k.startsWith('$deleteFromPrimitiveList/')) {
+      const f = k.slice('$deleteFromPrimitiveList/'.length);
+      if (Array.isArray(target[f])) target[f] = (target[f] as unknown[]).filter((x) => !(v as unknown[]).includes(x));
+      continue;
+    }
+    if (v === null) {
+      delete target[k];
+      continue;
+    }
+    const cur = target[k];
+    if (Array.isArray(v)) {
+      target[k] = smpList(Array.isArray(cur) ? cur : [], v, [...path, k], k);
+    } else if (typeof v === 'object') {
+      const merged = smpMap(cur && typeof cur === 'object' && !Array.isArray(cur) ? cur : {}, v, [...path, k]);
+      if (merged === undefined) delete target[k];
+      else target[k] = merged;
+    } else target[k] = v;
+  }
+  if (retain) for (const k of Object.keys(target)) if (!retain.includes(k)) delete target[k];
+  return target;
+}
+
+function stripDirectives(v: any): any {
+  if (Array.isArray(v)) return v.map(stripDirectives);
+  if (v && typeof v === 'object') {
+    const o: Obj = {};
+    for (const [k, x] of Object.entries(v)) if (!k.startsWith('$')) o[k] = stripDirectives(x);
+    return o;
+  }
+  return v;
+}
+
+function smpList(cur: unknown[], patch: unknown[], path: string[], field: string): unknown[] {
+  if (patch.some((e) => e && typeof e === 'object' && (e as Obj).$patch === 'replace'))
+    return stripDirectives(patch.filter((e) => !(e && typeof e === 'object' && (e as Obj).$patch === 'replace')));
+  const key = mergeKeyFor(path.slice(0, -1), field);
+  if (PRIMITIVE_MERGE.has(field)) {
+    const out = [...cur];
+    for (const x of patch) if (!out.includes(x)) out.push(x);
+    return out;
+  }
+  if (!key) return stripDirectives(patch);
+  const out = cur.map((x) => clone(x)) as Obj[];
+  for (const e of patch as Obj[]) {
+    if (!e || typeof e !== 'object') continue;
+    const idx = out.findIndex((x) => x && x[key] === e[key]);
+    if (e.$patch === 'delete') {
+      if (idx >= 0) out.splice(idx, 1);
+      continue;
+    }
+    if (idx >= 0) out[idx] = smpMap(out[idx]!, e, path)!;
+    else out.push(stripDirectives(e));
+  }
+  return out;
+}
+
+// ---------- server-side apply ----------
+type Path = string[]; // fieldsV1 segments: "f:name" or 'k:{"name":"x"}'
+
+function fieldPaths(v: unknown, prefix: Path, schemaPath: string[], out: Path[]): void {
+  if (v && typeof v === 'object' && !Array.isArray(v)) {
+    const entries = Object.entries(v as Obj);
+    if (entries.length === 0) out.push(prefix);
+    for (const [k, x] of entries) {
+      if (prefix.length === 0 && (k === 'apiVersion' || k === 'kind')) continue;
+      if (prefix.length === 1 && prefix[0] === 'f:metadata' && ['name', 'namespace', 'resourceVersion', 'uid', 'managedFields', 'creationTimestamp', 'generation'].includes(k))
+        continue;
+      fieldPaths(x, [...prefix, `f:${k}`], [...schemaPath, k], out);
+    }
+    return;
+  }
+  if (Array.isArray(v)) {
+    const field = schemaPath[schemaPath.length - 1] ?? '';
+    const key = mergeKeyFor(schemaPath.slice(0, -1), field);
+    if (key && v.every((e) => e && typeof e === 'object' && (e as Obj)[key] !== undefined)) {
+      for (const e of v as Obj[]) {
+        const kp = [...prefix, `k:${JSON.stringify({ [key]: e[key] })}`];
+        out.push([...kp, '.']);
+        fieldPaths(e, kp, schemaPath, out);
+      }
+      return;
+    }
+  }
+  out.push(prefix);
+}
+
+function pathsToFieldsV1(paths: Path[]): Obj {
+  const root: Obj = {};
+  for (const p of paths) {
+    let cur = root;
+    for (const s of p) cur = cur[s] ??= {};
+  }
+  return root;
+}
+function fieldsV1ToPaths(f: Obj | undefined, prefix: Path = [], out: Path[] = []): Path[] {
+  if (!f) return out;
+  const keys = Object.keys(f);
+  if (keys.length === 0 && prefix.length > 0) out.push(prefix);
+  for (const k of keys) {
+    if (k === '.') out.push([...prefix, '.']);
+    else fieldsV1ToPaths(f[k], [...prefix, k], out);
+  }
+  return out;
+}
+
+function valueAt(obj: unknown, p: Path): unknown {
+  let cur: any = obj;
+  for (const s of p) {
+    if (cur === undefined || cur === null) return undefined;
+    if (s === '.') return cur;
+    if (s.startsWith('f:')) cur = cur[s.slice(2)];
+    else if (s.startsWith('k:')) {
+      const k = JSON.parse(s.slice(2)) as Obj;
+      const [kk, kv] = Object.entries(k)[0]!;
+      cur = Array.isArray(cur) ? cur.find((e: Obj) => e && e[kk] === kv) : undefined;
+    }
+  }
+  return cur;
+}
+
+function removeAt(obj: Obj, p: Path): void {
+  let cur: any = obj;
+  for (let i = 0; i < p.length; i++) {
+    const s = p[i]!;
+    const last = i === p.length - 1 || p[i + 1] === '.';
+    if (s.startsWith('f:')) {
+      const k = s.slice(2);
+      if (last) {
+        delete cur[k];
+        return;
+      }
+      cur = cur[k];
+    } else if (s.startsWith('k:')) {
+      const [kk, kv] = Object.entries(JSON.parse(s.slice(2)) as Obj)[0]!;
+      if (!Array.isArray(cur)) return;
+      const idx = cur.findIndex((e: Obj) => e && e[kk] === kv);
+      if (idx < 0) return;
+      if (last) {
+        cur.splice(idx, 1);
+        return;
+      }
+      cur = cur[idx];
+    }
+    if (cur === undefined || cur === null) return;
+  }
+}
+
+function pathString(p: Path): string {
+  return p
+    .filter((s) => s !== '.')
+    .map((s) => {
+      if (s.startsWith('f:')) return `.${s.slice(2)}`;
+      const [k, v] = Object.entries(JSON.parse(s.slice(2)) as Obj)[0]!;
+      return `[${k}=${JSON.stringify(v)}]`;
+    })
+    .join('');
+}
+
+interface Managed {
+  manager: string;
+  operation: string;
+  apiVersion: string;
+  time?: string;
+  fieldsType: 'FieldsV1';
+  fieldsV1: Obj;
+  subresource?: string;
+}
+
+export interface ApplyResult {
+  obj: Obj;
+}
+
+/** Server-side apply of `applied` onto `live` (undefined = create). Throws 409 Conflict like the real server. */
+export function serverSideApply(live: Obj | undefined, applied: Obj, manager: string, force: boolean, apiVersion: string): Obj {
+  const appliedPaths: Path[] = [];
+  fieldPaths(stripDirectives(applied), [], [], appliedPaths);
+  const key = (p: Path) => JSON.stringify(p);
+  const appliedSet = new Set(appliedPaths.map(key));
+  const managed: Managed[] = clone(live?.metadata?.managedFields ?? []);
+  const base = live ? clone(live) : {};
+  if (live) {
+    const conflicts: { manager: string; apiVersion: string; path: Path }[] = [];
+    for (const m of managed) {
+      if (m.manager === manager && m.operation === 'Apply') continue;
+      if (m.subresource) continue;
+      for (const p of fieldsV1ToPaths(m.fieldsV1)) {
+        if (!appliedSet.has(key(p)) || p[p.length - 1] === '.') continue;
+        if (JSON.stringify(valueAt(live, p)) !== JSON.stringify(valueAt(applied, p)))
+          conflicts.push({ manager: m.manager, apiVersion: m.apiVersion, path: p });
+      }
+    }
+    if (conflicts.length > 0 && !force) {
+      const n = conflicts.length;
+      const byMgr = new Map<string, string[]>();
+      for (const c of conflicts) {
+        const k = `"${c.manager}" using ${c.apiVersion}`;
+        byMgr.set(k, [...(byMgr.get(k) ?? []), pathString(c.path)]);
+      }
+      let msg: string;
+      if (n === 1) msg = `Apply failed with 1 conflict: conflict with ${[...byMgr.keys()][0]}: ${pathString(conflicts[0]!.path)}`;
+      else
+        msg =
+          `Apply failed with ${n} conflicts: ` +
+          [...byMgr.entries()].map(([k, ps]) => `conflicts with ${k}:\n${ps.map((p) => `- ${p}`).join('\n')}`).join('\n');
+      throw new ApiError(409, 'Conflict', msg, {
+        causes: conflicts.map((c) => ({
+          reason: 'FieldManagerConflict',
+          message: `conflict with "${c.manager}" using ${c.apiVersion}`,
+          field: pathString(c.path),
+        })),
+      });
+    }
+    // Fields this manager applied before but no longer applies are removed unless someone else still owns them.
+    const mine = managed.find((m) => m.manager === manager && m.operation === 'Apply');
+    if (mine) {
+      const others = new Set(
+        managed.filter((m) => m !== mine && !m.subresource).flatMap((m) => fieldsV1ToPaths(m.fieldsV1).map(key)),
+      );
+      for (const p of fieldsV1ToPaths(mine.fieldsV1)) {
+        if (p[p.length - 1] === '.') continue;
+        if (!appliedSet.has(key(p)) && !others.has(key(p))) removeAt(base, p);
+      }
+    }
+  }
+  // Force (or no conflict): applied fields move to this manager.
+  for (const m of managed) {
+    if (m.manager === manager && m.operation === 'Apply') continue;
+    const rest = fieldsV1ToPaths(m.fieldsV1).filter((p) => !appliedSet.has(key(p)));
+    m.fieldsV1 = pathsToFieldsV1(rest);
+  }
+  const merged = applyStrategicMergePatch(base, stripDirectives(applied));
+  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const entry: Managed = {
+    manager,
+    operation: 'Apply',
+    apiVersion,
+    time: now,
+    fieldsType: 'FieldsV1',
+    fieldsV1: pathsToFieldsV1(appliedPaths),
+  };
+  const kept = managed.filter((m) => !(m.manager === manager && m.operation === 'Apply') && Object.keys(m.fieldsV1).length > 0);
+  merged.metadata ??= {};
+  merged.metadata.managedFields = [...kept, entry];
+  return merged;
+}
+
+/** Record an Update operation's ownership of the fields it changed (only tracked once someone used apply). */
+export function recordUpdate(oldObj: Obj | undefined, newObj: Obj, manager: string, apiVersion: string, subresource?: string): void {
+  const managed: Managed[] = newObj.metadata?.managedFields ?? oldObj?.metadata?.managedFields ?? [];
+  if (!managed.some((m) => m.operation === 'Apply')) {
+    if (newObj.metadata) delete newObj.metadata.managedFields;
+    return;
+  }
+  const newPaths: Path[] = [];
+  fieldPaths(newObj, [], [], newPaths);
+  const changed = newPaths.filter(
+    (p) =>
+      p[p.length - 1] !== '.' &&
+      p[0] !== 'f:status' === !subresource &&
+      JSON.stringify(valueAt(oldObj ?? {}, p)) !== JSON.stringify(valueAt(newObj, p)),
+  );
+  if (changed.length === 0) {
+    newObj.metadata.managedFields = managed;
+    return;
+  }
+  const ck = new Set(changed.map((p) => JSON.stringify(p)));
+  const out = managed
+    .map((m) => ({ ...m, fieldsV1: pathsToFieldsV1(fieldsV1ToPaths(m.fieldsV1).filter((p) => !ck.has(JSON.stringify(p)))) }))
+    .filter((m) => Object.keys(m.fieldsV1).length > 0 && !(m.manager === manager && m.operation === 'Update'));
+  const prev = managed.find((m) => m.manager === manager && m.operation === 'Update');
+  const paths = [...(prev ? fieldsV1ToPaths(prev.fieldsV1) : []), ...changed];
+  out.push({
+    manager,
+    operation: 'Update',
+    apiVersion,
+    time: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    fieldsType: 'FieldsV1',
+    fieldsV1: pathsToFieldsV1(paths),
+    ...(subresource ? { subresource } : {}),
+  });
+  newObj.metadata.managedFields = out;
+}
