@@ -102,7 +102,12 @@ export function helmEnv(): { env: NodeJS.ProcessEnv; cleanup: () => void } {
     HELM_PLUGINS: path.join(home, 'plugins'),
     KUBECONFIG: path.join(home, 'no-kubeconfig'),
   };
-  return { env, cleanup: () => rmSync(home, { recursive: true, force: true }) };
+  return {
+    env,
+    cleanup: () => {
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
 }
 
 export function runHelm(major: Major, args: string[], env: NodeJS.ProcessEnv): Promise<RunResult> {

@@ -365,7 +365,7 @@ describe.each(MAJORS)('master chart on %s', (major) => {
       const objs = rendered(major, release);
       for (const o of objs.filter((x) => isHook(x) && (x.kind === 'Role' || x.kind === 'ClusterRole')))
         for (const r of o.rules ?? []) {
-          expect(r.verbs, `${o.metadata.name}`).not.toContain('*');
+          expect(r.verbs, o.metadata.name).not.toContain('*');
           expect(r.resources).not.toContain('*');
           expect(r.verbs).not.toContain('delete');
           expect(r.resources).not.toContain('secrets');
