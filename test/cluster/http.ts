@@ -190,10 +190,53 @@ export class ApiServer {
       ctx.res.end('ok');
       return;
     }
+    if (p === '/openapi/v3') return this.json(ctx.res, 200, this.openapiRoot());
+    if (p.startsWith('/openapi/v3/')) {
+      const doc = this.openapiGV(p.slice('/openapi/v3/'.length));
+      if (doc) return this.json(ctx.res, 200, doc);
+    }
     // No OpenAPI documents: kubectl then skips client-side schema validation and uses its compiled-in
     // strategic-merge metadata for built-ins (and merge patch for custom resources).
     ctx.res.writeHead(404, { 'Content-Type': 'text/plain' });
     ctx.res.end('404 page not found\n');
+  }
+
+  /** OpenAPI v3 discovery: one document per group/version. */
+  private openapiRoot(): Obj {
+    const paths: Obj = {};
+    for (const t of this.cluster.allTypes()) {
+      const gv = t.group ? `apis/${t.group}/${t.version}` : `api/${t.version}`;
+      paths[gv] = { serverRelativeURL: `/openapi/v3/${gv}?hash=${this.cluster.store.currentRV()}` };
+    }
+    return { paths };
+  }
+
+  /**
+   * A skeleton document: PATCH operations that declare the `fieldValidation` parameter, which is what kubectl's
+   * query-param verifier looks for to choose server-side field validation. Schemas are left open (no client-side
+   * validation, no `kubectl explain` detail).
+   */
+  private openapiGV(gvPath: string): Obj | undefined {
+    const m = /^(?:api\/(v1)|apis\/([^/]+)\/([^/]+))$/.exec(gvPath);
+    if (!m) return undefined;
+    const group = m[2] ?? '';
+    const version = m[1] ?? m[3]!;
+    const types = this.cluster.allTypes().filter((t) => t.group === group && t.version === version);
+    if (types.length === 0) return undefined;
+    const paths: Obj = {};
+    const schemas: Obj = {};
+    for (const t of types) {
+      const base = `/${gvPath}${t.namespaced ? '/namespaces/{namespace}' : ''}/${t.resource}/{name}`;
+      const gvk = { group, version, kind: t.kind };
+      const params = ['dryRun', 'fieldManager', 'fieldValidation', 'force'].map((name) => ({ name, in: 'query', schema: { type: name === 'force' ? 'boolean' : 'string' }, uniqueItems: true }));
+      paths[base] = {
+        get: { operationId: `read${t.kind}`, 'x-kubernetes-action': 'get', 'x-kubernetes-group-version-kind': gvk, responses: {} },
+        patch: { operationId: `patch${t.kind}`, 'x-kubernetes-action': 'patch', 'x-kubernetes-group-version-kind': gvk, parameters: params, responses: {} },
+      };
+      const id = `${group ? group.split('.').reverse().join('.') : 'io.k8s.api.core'}.${version}.${t.kind}`;
+      schemas[id] = { type: 'object', 'x-kubernetes-group-version-kind': [gvk], 'x-kubernetes-preserve-unknown-fields': true };
+    }
+    return { openapi: '3.0.0', info: { title: 'Kubernetes', version: `v${this.cluster.version.major}.${this.cluster.version.minor}.0` }, paths, components: { schemas } };
   }
 
   private apiVersions(ctx: Ctx): Obj {
