@@ -23,6 +23,9 @@ if (existsSync(hookBins)) {
   }
 }
 
+// Benchmarks are TypeScript too; they run from dist/bench/ (`npm run bench`).
+if (existsSync(join(root, 'bench/main.ts'))) entries.push({ in: 'bench/main.ts', out: 'dist/bench/main.cjs' });
+
 const started = Date.now();
 const results = await Promise.allSettled(
   entries

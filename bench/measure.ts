@@ -1,0 +1,54 @@
+/** Runs a command to completion and measures wall time and peak RSS (VmHWM, sampled from /proc). */
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+
+export interface Measurement {
+  readonly ms: number;
+  readonly peakRssBytes: number;
+  readonly code: number;
+  readonly stdoutBytes: number;
+}
+
+function vmHwm(pid: number): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** stdin from `inputFile`; stdout counted and discarded. */
+export function measure(cmd: string, args: readonly string[], inputFile?: string): Promise<Measurement> {
+  return new Promise((resolve, reject) => {
+    const fd = inputFile ? openSync(inputFile, 'r') : 'ignore';
+    const start = process.hrtime.bigint();
+    const child = spawn(cmd, [...args], { stdio: [fd, 'pipe', 'pipe'] });
+    if (typeof fd === 'number') closeSync(fd);
+    let peak = 0;
+    let out = 0;
+    let err = '';
+    const timer = setInterval(() => {
+      if (child.pid) peak = Math.max(peak, vmHwm(child.pid));
+    }, 2);
+    child.stdout.on('data', (b: Buffer) => {
+      out += b.length;
+      if (child.pid) peak = Math.max(peak, vmHwm(child.pid));
+    });
+    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearInterval(timer);
+      const ms = Number(process.hrtime.bigint() - start) / 1e6;
+      if (code !== 0) reject(new Error(`${cmd} exited ${code}: ${err.slice(0, 500)}`));
+      else resolve({ ms, peakRssBytes: peak, code: code ?? 0, stdoutBytes: out });
+    });
+  });
+}
+
+export async function median(runs: number, fn: () => Promise<Measurement>): Promise<Measurement> {
+  const all: Measurement[] = [];
+  for (let i = 0; i < runs; i++) all.push(await fn());
+  all.sort((a, b) => a.ms - b.ms);
+  return all[Math.floor(all.length / 2)] as Measurement;
+}
