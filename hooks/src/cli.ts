@@ -81,8 +81,6 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv, spec
     boolean: [...booleans, 'help'],
     string: strings,
     alias: { h: 'help' },
-    // minimist sets booleans to false when absent: keep track of what was actually given.
-    default: Object.fromEntries(booleans.map((b) => [b, undefined])),
     unknown: (a) => {
       if (a.startsWith('-')) {
         const name = a.replace(/^--?(no-)?/, '').split('=')[0] ?? a;
@@ -97,7 +95,11 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv, spec
     throw new HookError(HookErrorCodes.USAGE, `unexpected argument "${String(args._[0])}" (see --help)`);
   const values: Record<string, FlagValue> = {};
   for (const spec of specs) {
-    const fromArgv: unknown = args[spec.name];
+    // minimist reports every declared boolean as false when absent: only trust it when the flag was given.
+    const given =
+      spec.type !== 'boolean' ||
+      argv.some((a) => a === `--${spec.name}` || a === `--no-${spec.name}` || a.startsWith(`--${spec.name}=`));
+    const fromArgv: unknown = given ? args[spec.name] : undefined;
     const fromEnv = env[spec.env];
     let raw: unknown;
     let source: string;

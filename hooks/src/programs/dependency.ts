@@ -61,7 +61,7 @@ export async function evaluateDependencies(
     kind,
     items: await listAll((token) =>
       ctx.kube.listWorkloads(kind, ctx.namespace, {
-        labelSelector: `${prefix}release=${dep}`,
+        labelSelector: `${prefix}release=${dep},!${prefix}hook`,
         limit: 500,
         continueToken: token,
       }),

@@ -277,7 +277,9 @@ export const podCheck: ProgramDef = {
     const explicit = values.selector as string | undefined;
     if (!release && !explicit)
       throw new HookError(HookErrorCodes.USAGE, 'give --release (or HT_RELEASE) or --selector');
-    const selector = explicit ?? `${String(values['label-prefix'])}release=${release ?? ''}`;
+    const prefix = String(values['label-prefix']);
+    // Hook Jobs carry the release label too (Helm 3 never post-renders hooks, so the chart adds it): leave them out.
+    const selector = explicit ?? `${prefix}release=${release ?? ''},!${prefix}hook`;
     const graceMs = Number(values.grace) * 1000;
     const autoFix = values['auto-fix'] === true;
     const dryRun = values['dry-run'] === true;

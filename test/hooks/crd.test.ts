@@ -1,0 +1,202 @@
+import fc from 'fast-check';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { evaluateCrd, fixHint, outcome } from '../../hooks/src/crd/evaluate.js';
+import {
+  applyBody,
+  canonicalJson,
+  HASH_ANNOTATION,
+  isSubset,
+  isUpToDate,
+  manifestHash,
+  ManifestStore,
+} from '../../hooks/src/crd/manifests.js';
+import { buildRequirements, parseCrdRef } from '../../hooks/src/crd/selection.js';
+import { HookError } from '../../hooks/src/errors.js';
+import type { Crd } from '../../hooks/src/k8s/types.js';
+
+const SHARED = resolve(import.meta.dirname, '../../../shared/crds');
+
+const crd = (conds: [string, string, string?][], versions: [string, boolean][] = [['v1', true]]): Crd => ({
+  metadata: { name: 'servicemonitors.monitoring.coreos.com' },
+  spec: {
+    group: 'monitoring.coreos.com',
+    names: { plural: 'servicemonitors', kind: 'ServiceMonitor' },
+    versions: versions.map(([name, served]) => ({ name, served, storage: served })),
+  },
+  status: { conditions: conds.map(([type, status, reason]) => ({ type, status, reason })) },
+});
+
+describe('CRD selection', () => {
+  it('parses plural.group[@version] and rejects malformed names', () => {
+    expect(parseCrdRef('servicemonitors.monitoring.coreos.com@v1', true)).toEqual({
+      name: 'servicemonitors.monitoring.coreos.com',
+      version: 'v1',
+      required: true,
+    });
+    expect(() => parseCrdRef('ServiceMonitor', true)).toThrow(HookError);
+    expect(() => parseCrdRef('a.b@latest', true)).toThrow(HookError);
+  });
+
+  it('kyverno profile requires only the core set that exists on 1.13+; kyverno-1.12 adds the old report CRDs', () => {
+    const current = buildRequirements([], [], ['kyverno']);
+    const required = current.filter((r) => r.required).map((r) => r.name);
+    expect(required.sort()).toEqual(
+      ['cleanuppolicies', 'clustercleanuppolicies', 'clusterpolicies', 'policies', 'policyexceptions', 'updaterequests']
+        .map((p) => `${p}.kyverno.io`)
+        .sort(),
+    );
+    expect(required).not.toContain('admissionreports.kyverno.io');
+    const old = buildRequirements([], [], ['kyverno-1.12'])
+      .filter((r) => r.required)
+      .map((r) => r.name);
+    expect(old).toEqual(
+      expect.arrayContaining([
+        'admissionreports.kyverno.io',
+        'clusteradmissionreports.kyverno.io',
+        'backgroundscanreports.kyverno.io',
+        'clusterbackgroundscanreports.kyverno.io',
+      ]),
+    );
+  });
+
+  it('a CRD named required anywhere is required; an explicit version is kept', () => {
+    const r = buildRequirements(['probes.monitoring.coreos.com@v1'], [], ['prometheus']);
+    expect(r.find((x) => x.name === 'probes.monitoring.coreos.com')).toMatchObject({ required: true, version: 'v1' });
+    expect(() => buildRequirements([], [], ['nope'])).toThrow(HookError);
+  });
+
+  it('the kyverno profile passes against the real Kyverno 1.19 CRD files (skips without ../shared)', (ctx) => {
+    if (!existsSync(SHARED)) ctx.skip(`no ${SHARED}: shared test data absent`);
+    const store = new ManifestStore(`${SHARED}/kyverno`);
+    for (const r of buildRequirements([], [], ['kyverno']).filter((x) => x.required))
+      expect(store.get(r.name)?.name).toBe(r.name);
+    expect(store.get('admissionreports.kyverno.io')).toBeUndefined();
+  });
+});
+
+describe('evaluateCrd', () => {
+  const req = { name: 'servicemonitors.monitoring.coreos.com', required: true };
+  it('passes only with Established=True, NamesAccepted=True and the version served', () => {
+    expect(
+      evaluateCrd(
+        { ...req, version: 'v1' },
+        crd([
+          ['NamesAccepted', 'True'],
+          ['Established', 'True'],
+        ]),
+      ).state,
+    ).toBe('Ready');
+    expect(evaluateCrd(req, undefined).state).toBe('Missing');
+    expect(
+      evaluateCrd(
+        req,
+        crd([
+          ['NamesAccepted', 'True'],
+          ['Established', 'False', 'Installing'],
+        ]),
+      ).state,
+    ).toBe('NotEstablished');
+    expect(evaluateCrd(req, crd([['Established', 'True']])).state).toBe('NotEstablished');
+    expect(
+      evaluateCrd(
+        req,
+        crd([
+          ['NamesAccepted', 'False', 'MultipleNamesConflict'],
+          ['Established', 'False'],
+        ]),
+      ),
+    ).toMatchObject({ state: 'NamesNotAccepted', reason: 'MultipleNamesConflict' });
+    expect(
+      evaluateCrd(
+        { ...req, version: 'v2' },
+        crd(
+          [
+            ['NamesAccepted', 'True'],
+            ['Established', 'True'],
+          ],
+          [
+            ['v1', true],
+            ['v2', false],
+          ],
+        ),
+      ),
+    ).toMatchObject({ state: 'VersionNotServed' });
+  });
+
+  it('outcome: missing beats not-established beats version; optional ones never fail', () => {
+    const row = (state: string, required = true) =>
+      ({ name: 'x.y', required, state, reason: '', served: [] }) as Parameters<typeof outcome>[0][number];
+    expect(outcome([row('VersionNotServed'), row('NotEstablished'), row('Missing')])).toBe('E_CRD_MISSING');
+    expect(outcome([row('VersionNotServed'), row('NamesNotAccepted')])).toBe('E_CRD_NOT_READY');
+    expect(outcome([row('VersionNotServed')])).toBe('E_CRD_VERSION_NOT_SERVED');
+    expect(outcome([row('Missing', false), row('Ready')])).toBeUndefined();
+  });
+
+  it('fix hint names the chart value and the manual server-side apply', () => {
+    const hint = fixHint(
+      [{ name: 'servicemonitors.monitoring.coreos.com', required: true, state: 'Missing', reason: '', served: [] }],
+      '/crds',
+    );
+    expect(hint).toContain('global.autoInstallCRDs=true');
+    expect(hint).toContain('kubectl apply --server-side');
+    expect(hint).toContain('/crds/monitoring.coreos.com_servicemonitors.yaml');
+  });
+});
+
+describe('CRD manifests', () => {
+  it('canonical hash ignores key order', () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), fc.jsonValue()), (o) => {
+        const reversed = Object.fromEntries(Object.entries(o).reverse());
+        expect(manifestHash(reversed)).toBe(manifestHash(o));
+        expect(JSON.parse(canonicalJson(o))).toEqual(JSON.parse(JSON.stringify(o)));
+      }),
+    );
+  });
+
+  it('isSubset: a value is a subset of itself and of itself with extra (defaulted) fields', () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), fc.jsonValue()), fc.string(), fc.jsonValue(), (o, k, extra) => {
+        expect(isSubset(o, o)).toBe(true);
+        if (!(k in o)) expect(isSubset(o, { ...o, [k]: extra })).toBe(true);
+      }),
+    );
+    expect(isSubset({ a: [1, 2] }, { a: [1] })).toBe(false);
+    expect(isSubset({ a: { b: 1 } }, { a: { b: 2 } })).toBe(false);
+  });
+
+  it('isUpToDate by our annotation, or by spec containment; applyBody sets the annotation and drops status', () => {
+    const m = {
+      name: 'a.b',
+      file: 'f',
+      object: {
+        apiVersion: 'apiextensions.k8s.io/v1',
+        kind: 'CustomResourceDefinition',
+        metadata: { name: 'a.b' },
+        spec: { group: 'b' },
+        status: { x: 1 },
+      },
+      hash: 'h1',
+    };
+    expect(isUpToDate(m, undefined)).toBe(false);
+    expect(isUpToDate(m, { metadata: { annotations: { [HASH_ANNOTATION]: 'h1' } }, spec: { group: 'other' } })).toBe(
+      true,
+    );
+    expect(isUpToDate(m, { spec: { group: 'b', conversion: { strategy: 'None' } } })).toBe(true);
+    expect(isUpToDate(m, { spec: { group: 'c' } })).toBe(false);
+    const body = applyBody(m);
+    expect(body.status).toBeUndefined();
+    expect((body.metadata as { annotations: Record<string, string> }).annotations[HASH_ANNOTATION]).toBe('h1');
+  });
+
+  it('finds the real Prometheus CRDs by the upstream file naming (skips without ../shared)', (ctx) => {
+    if (!existsSync(SHARED)) ctx.skip(`no ${SHARED}: shared test data absent`);
+    const store = new ManifestStore(`${SHARED}/prometheus-operator`);
+    const m = store.get('servicemonitors.monitoring.coreos.com');
+    expect(m?.file).toMatch(/monitoring\.coreos\.com_servicemonitors\.yaml$/);
+    expect(m?.hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(store.get('nothere.monitoring.coreos.com')).toBeUndefined();
+  });
+});
