@@ -145,14 +145,8 @@ function params(valuesFile: string): Param[] {
     const key = m[1] ?? '';
     let v: unknown = values;
     for (const k of key.split('.')) v = (v as Values | undefined)?.[k];
-    const value =
-      typeof v === 'string'
-        ? v === ''
-          ? '""'
-          : v
-        : Array.isArray(v) || typeof v === 'object'
-          ? JSON.stringify(v)
-          : String(v);
+    // The generator shows strings bare (empty as ""), everything else as JSON.
+    const value = typeof v === 'string' ? (v === '' ? '""' : v) : JSON.stringify(v);
     out.push({ key, value });
   }
   return out;
