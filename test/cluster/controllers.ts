@@ -820,9 +820,11 @@ export class Controllers implements PodLogSource {
           pod.status.conditions = this.podConditions(pod, true, false);
           this.savePod(rt, pod);
           for (const c of containers.filter(affects)) this.event(pod, 'Warning', 'BackOff', `Back-off restarting failed container ${c.name} in pod ${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})`);
+          // Back-off doubles per crash (capped), like the kubelet's 10s, 20s, 40s ... 5m.
+          const backoff = this.t.crash * Math.min(2 ** (sim.crashes - 1), 8);
           sim.stage = 'scheduled';
-          sim.next = now + this.t.crash;
-          this.wakeIn(this.t.crash);
+          sim.next = now + backoff;
+          this.wakeIn(backoff);
           return;
         }
         pod.status.containerStatuses = containers.map((c) => this.containerStatus(c, { running: { startedAt: pod.status.containerStatuses?.find((s: Obj) => s.name === c.name)?.state?.running?.startedAt ?? ts } }, true, affects(c) ? sim.crashes : 0, sim.lastTerminated?.get(c.name) ? { terminated: sim.lastTerminated.get(c.name) } : {}));

@@ -190,6 +190,21 @@ export class ApiServer {
       ctx.res.end('ok');
       return;
     }
+    if (p === '/openapi/v2') {
+      // An empty Swagger 2.0 document (no definitions): client-side schema validation (Helm's Build, kubectl
+      // --validate=true on old servers) finds no schema and skips, so kind mapping decides, as on a real cluster
+      // for unknown kinds. client-go asks for the gnostic protobuf form first.
+      const info = this.cluster.version;
+      if ((ctx.req.headers.accept ?? '').includes('protobuf')) {
+        const str = (no: number, v: string) => Buffer.concat([Buffer.from([(no << 3) | 2, Buffer.byteLength(v)]), Buffer.from(v)]);
+        const infoMsg = Buffer.concat([str(1, 'Kubernetes'), str(2, `v${info.major}.${info.minor}.0`)]);
+        const doc = Buffer.concat([str(1, '2.0'), Buffer.from([(2 << 3) | 2, infoMsg.length]), infoMsg]);
+        ctx.res.writeHead(200, { 'Content-Type': 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf', 'Content-Length': doc.length });
+        ctx.res.end(doc);
+        return;
+      }
+      return this.json(ctx.res, 200, { swagger: '2.0', info: { title: 'Kubernetes', version: `v${info.major}.${info.minor}.0` }, paths: {}, definitions: {} });
+    }
     if (p === '/openapi/v3') return this.json(ctx.res, 200, this.openapiRoot());
     if (p.startsWith('/openapi/v3/')) {
       const doc = this.openapiGV(p.slice('/openapi/v3/'.length));

@@ -1,0 +1,164 @@
+// Real kubectl 1.31 and 1.34 against the simulated cluster.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCluster, type SimCluster } from './index.js';
+import { run, tools } from './testkit.js';
+
+const deployment = (image: string) => `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  labels: {app: web}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - name: web
+        image: ${image}
+        ports: [{containerPort: 80}]
+        env: [{name: A, value: "1"}]
+`;
+
+const crd = `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.example.com
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget, shortNames: [wd]}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+    additionalPrinterColumns:
+    - {name: Size, type: integer, jsonPath: .spec.size}
+`;
+
+describe.each([
+  ['1.31', tools.kubectl131],
+  ['1.34', tools.kubectl134],
+])('kubectl %s', (_v, kubectl) => {
+  let c: SimCluster;
+  const k = (args: string[], input?: string) => run(kubectl, args, { KUBECONFIG: c.kubeconfig }, input);
+
+  beforeAll(async () => {
+    // Crash timing slow enough for kubectl polling to observe the CrashLoopBackOff window.
+    c = await startCluster({ timing: { crash: 400 }, scenario: { components: [{ selector: 'app=crashy', behavior: 'crashLoop', crashes: 2, logs: 'up now\n', previousLogs: 'panic: db not ready\n' }] } });
+  });
+  afterAll(async () => {
+    await c.stop();
+  });
+
+  it('reports the server version and lists API resources', async () => {
+    const v = await k(['version', '-o', 'json']);
+    expect(v.code).toBe(0);
+    expect(JSON.parse(v.stdout).serverVersion.gitVersion).toMatch(/^v1\.\d+\.0$/);
+    const r = await k(['api-resources']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/deployments\s+deploy\s+apps\/v1\s+true\s+Deployment/);
+    expect(r.stdout).toMatch(/poddisruptionbudgets\s+pdb\s+policy\/v1\s+true\s+PodDisruptionBudget/);
+  });
+
+  it('applies client-side, then shows the rollout in get, describe and logs', async () => {
+    const a = await k(['apply', '-f', '-'], deployment('nginx:1.27'));
+    expect(a.stderr).toBe('');
+    expect(a.stdout).toContain('deployment.apps/web created');
+    const s = await k(['rollout', 'status', 'deployment/web', '--timeout=20s']);
+    expect(s.stdout).toContain('successfully rolled out');
+    const pods = await k(['get', 'pods', '-l', 'app=web']);
+    expect(pods.stdout).toMatch(/web-\w+-\w+\s+1\/1\s+Running\s+0/);
+    const d = await k(['describe', 'deployment', 'web']);
+    expect(d.stdout).toContain('ScalingReplicaSet');
+    expect(d.stdout).toMatch(/Replicas:\s+2 desired \| 2 updated \| 2 total \| 2 available \| 0 unavailable/);
+    const logs = await k(['logs', 'deployment/web']);
+    expect(logs.code).toBe(0);
+    expect(logs.stdout).toContain('web started');
+  });
+
+  it('re-applies client-side with a strategic merge patch and rolls out the change', async () => {
+    const a = await k(['apply', '-f', '-'], deployment('nginx:1.28'));
+    expect(a.stdout).toContain('deployment.apps/web configured');
+    expect((await k(['rollout', 'status', 'deployment/web', '--timeout=20s'])).code).toBe(0);
+    const img = await k(['get', 'deploy', 'web', '-o', 'jsonpath={.spec.template.spec.containers[0].image} {.spec.template.spec.containers[0].env[0].value}']);
+    expect(img.stdout).toBe('nginx:1.28 1');
+    const patched = c.requests.filter((r) => r.method === 'PATCH' && r.path.endsWith('/deployments/web'));
+    expect(patched.some((r) => r.contentType === 'application/strategic-merge-patch+json')).toBe(true);
+  });
+
+  it('rollout restart creates a new ReplicaSet', async () => {
+    const before = await k(['get', 'rs', '-l', 'app=web', '-o', 'name']);
+    const r = await k(['rollout', 'restart', 'deployment/web']);
+    expect(r.stdout).toContain('deployment.apps/web restarted');
+    expect((await k(['rollout', 'status', 'deployment/web', '--timeout=20s'])).code).toBe(0);
+    const after = await k(['get', 'rs', '-l', 'app=web', '-o', 'name']);
+    expect(after.stdout.trim().split('\n').length).toBe(before.stdout.trim().split('\n').length + 1);
+    const ann = await k(['get', 'deploy', 'web', '-o', 'jsonpath={.spec.template.metadata.annotations}']);
+    expect(ann.stdout).toContain('kubectl.kubernetes.io/restartedAt');
+  });
+
+  it('applies server-side, reports conflicts and forces them', async () => {
+    const cm = (v: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ssa}\ndata: {key: "${v}"}\n`;
+    expect((await k(['apply', '--server-side', '--field-manager=one', '-f', '-'], cm('a'))).stdout).toContain('configmap/ssa serverside-applied');
+    const clash = await k(['apply', '--server-side', '--field-manager=two', '-f', '-'], cm('b'));
+    expect(clash.code).not.toBe(0);
+    expect(clash.stderr).toContain('conflict with "one"');
+    expect(clash.stderr).toContain('.data.key');
+    const forced = await k(['apply', '--server-side', '--field-manager=two', '--force-conflicts', '-f', '-'], cm('b'));
+    expect(forced.code).toBe(0);
+    expect((await k(['get', 'cm', 'ssa', '-o', 'jsonpath={.data.key}'])).stdout).toBe('b');
+  });
+
+  it('rejects a client-side apply whose last-applied annotation is too long', async () => {
+    const big = `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\ndata: {blob: "${'x'.repeat(270000)}"}\n`;
+    const r = await k(['apply', '-f', '-'], big);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('metadata.annotations: Too long: must have at most 262144 bytes');
+    expect((await k(['apply', '--server-side', '-f', '-'], big)).code).toBe(0);
+  });
+
+  it('serves a CRD once Established, with its printer columns', async () => {
+    expect((await k(['apply', '-f', '-'], crd)).code).toBe(0);
+    expect((await k(['wait', '--for=condition=Established', 'crd/widgets.example.com', '--timeout=10s'])).code).toBe(0);
+    const list = await k(['get', 'crd']);
+    expect(list.stdout).toContain('widgets.example.com');
+    expect((await k(['apply', '-f', '-'], 'apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w1}\nspec: {size: 3}\n')).code).toBe(0);
+    const w = await k(['get', 'wd']);
+    expect(w.stdout).toMatch(/w1\s+3/);
+  });
+
+  it('fails like a real server for unknown kinds and missing objects', async () => {
+    const r = await k(['apply', '-f', '-'], 'apiVersion: nope.example.com/v1\nkind: Gadget\nmetadata: {name: g}\n');
+    expect(r.stderr).toContain('no matches for kind "Gadget" in version "nope.example.com/v1"');
+    const g = await k(['get', 'pod', 'missing']);
+    expect(g.stderr).toContain('Error from server (NotFound): pods "missing" not found');
+  });
+
+  it('shows crash loops with restarts, waiting reason and previous logs', async () => {
+    const pod = `apiVersion: v1\nkind: Pod\nmetadata: {name: crashy, labels: {app: crashy}}\nspec: {containers: [{name: app, image: app:1}]}\n`;
+    expect((await k(['apply', '-f', '-'], pod)).code).toBe(0);
+    let seen = '';
+    for (let i = 0; i < 200 && !seen.includes('CrashLoopBackOff'); i++) {
+      seen = (await k(['get', 'pod', 'crashy'])).stdout;
+    }
+    expect(seen).toMatch(/crashy\s+0\/1\s+CrashLoopBackOff\s+\d/);
+    const prev = await k(['logs', 'crashy', '--previous']);
+    expect(prev.stdout).toBe('panic: db not ready\n');
+    expect((await k(['wait', '--for=condition=Ready', 'pod/crashy', '--timeout=20s'])).code).toBe(0);
+    const st = await k(['get', 'pod', 'crashy', '-o', 'jsonpath={.status.containerStatuses[0].restartCount} {.status.containerStatuses[0].lastState.terminated.reason}']);
+    expect(st.stdout).toBe('2 Error');
+    const ev = await k(['describe', 'pod', 'crashy']);
+    expect(ev.stdout).toContain('Back-off restarting failed container app');
+  });
+
+  it('deletes with cascading garbage collection', async () => {
+    const r = await k(['delete', 'deployment', 'web']);
+    expect(r.code).toBe(0);
+    let left = 'x';
+    for (let i = 0; i < 50 && left.trim() !== ''; i++) left = (await k(['get', 'rs,pods', '-l', 'app=web', '-o', 'name'])).stdout;
+    expect(left.trim()).toBe('');
+  });
+});

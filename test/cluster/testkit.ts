@@ -1,0 +1,47 @@
+// Helpers for the simulated-cluster suites: real binaries (never from PATH), isolated Helm homes.
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
+export const tools = {
+  kubectl131: join(repoRoot, '.tools/helm3/kubectl'),
+  kubectl134: join(repoRoot, '.tools/helm4/kubectl'),
+  helm3: join(repoRoot, '.tools/helm3/helm'),
+  helm4: join(repoRoot, '.tools/helm4/helm'),
+};
+export const fixtures = join(repoRoot, 'test/cluster/fixtures');
+export const chartDir = join(fixtures, 'chart');
+export const hookScript = join(fixtures, 'hook.mjs');
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function run(bin: string, args: string[], env: Record<string, string> = {}, input?: string): Promise<RunResult> {
+  return new Promise((res) => {
+    const child = execFile(bin, args, { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env }, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
+      res({ code, stdout: String(stdout), stderr: String(stderr) });
+    });
+    if (input !== undefined) {
+      child.stdin?.write(input);
+      child.stdin?.end();
+    }
+  });
+}
+
+/** HELM_*_HOME in a fresh temp dir, so Helm runs never share state. */
+export function helmEnv(kubeconfig: string): Record<string, string> {
+  const d = mkdtempSync(join(tmpdir(), 'sim-helm-'));
+  return {
+    KUBECONFIG: kubeconfig,
+    HELM_CONFIG_HOME: join(d, 'config'),
+    HELM_DATA_HOME: join(d, 'data'),
+    HELM_CACHE_HOME: join(d, 'cache'),
+  };
+}
