@@ -1,0 +1,149 @@
+// Real Helm 3.17 and 4.1 against the simulated cluster: install --wait with hook Jobs that run as processes,
+// upgrade, list, uninstall; Helm's own error for a custom resource without its CRD; RBAC-denied hooks.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCluster, type SimCluster } from './index.js';
+import { chartDir, helmEnv, hookScript, run, tools } from './testkit.js';
+
+const images = { 'sim/hook': [process.execPath, hookScript] };
+
+describe.each([
+  ['3.17', tools.helm3, tools.kubectl131],
+  ['4.1', tools.helm4, tools.kubectl134],
+])('helm %s', (_v, helm, kubectl) => {
+  let c: SimCluster;
+  let env: Record<string, string>;
+  const h = (args: string[]) => run(helm, args, env);
+  const k = (args: string[]) => run(kubectl, args, { KUBECONFIG: c.kubeconfig });
+
+  beforeAll(async () => {
+    c = await startCluster({ scenario: { images } });
+    env = helmEnv(c.kubeconfig);
+  });
+  afterAll(async () => {
+    await c.stop();
+  });
+
+  it('installs with --wait, running pre- and post-install hook Jobs as processes', async () => {
+    const r = await h(['install', 'app', chartDir, '--namespace', 'apps', '--create-namespace', '--wait', '--timeout', '60s']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('STATUS: deployed');
+    // Release records are Secrets sent as protobuf by client-go's typed client.
+    const posts = c.requests.filter((q) => q.method === 'POST' && q.path === '/api/v1/namespaces/apps/secrets');
+    expect(posts.length).toBeGreaterThan(0);
+    expect(posts[0]!.contentType).toBe('application/vnd.kubernetes.protobuf');
+    for (const phase of ['pre-install', 'post-install']) {
+      const logs = await k(['logs', '-n', 'apps', `job/app-${phase}`]);
+      expect(logs.stdout).toBe(`hook ${phase} running in namespace apps (HOOK_PHASE=${phase})\n`);
+      const st = await k(['get', 'job', '-n', 'apps', `app-${phase}`, '-o', 'jsonpath={.status.succeeded} {.status.conditions[?(@.type=="Complete")].status}']);
+      expect(st.stdout).toBe('1 True');
+    }
+    const dep = await k(['get', 'deploy', '-n', 'apps', 'app-web', '-o', 'jsonpath={.status.readyReplicas}']);
+    expect(dep.stdout).toBe('2');
+  });
+
+  it('lists, upgrades and keeps the revision history', async () => {
+    const u = await h(['upgrade', 'app', chartDir, '--namespace', 'apps', '--wait', '--timeout', '60s', '--set', 'replicas=3']);
+    expect(u.stderr).toBe('');
+    expect(u.stdout).toContain('has been upgraded');
+    const l = await h(['list', '-n', 'apps', '-o', 'json']);
+    const rel = (JSON.parse(l.stdout) as { name: string; revision: string; status: string }[])[0]!;
+    expect([rel.name, String(rel.revision), rel.status]).toEqual(['app', '2', 'deployed']);
+    expect((await k(['get', 'deploy', '-n', 'apps', 'app-web', '-o', 'jsonpath={.spec.replicas}'])).stdout).toBe('3');
+    const hist = await h(['history', 'app', '-n', 'apps']);
+    expect(hist.stdout).toMatch(/1\s.*superseded/);
+    expect(hist.stdout).toMatch(/2\s.*deployed/);
+  });
+
+  it('uninstalls and removes the release records and resources', async () => {
+    const u = await h(['uninstall', 'app', '-n', 'apps', '--wait']);
+    expect(u.stdout).toContain('release "app" uninstalled');
+    expect((await h(['list', '-n', 'apps', '-a', '-q'])).stdout.trim()).toBe('');
+    expect((await k(['get', 'deploy,svc,cm', '-n', 'apps', '-l', 'app=app-web', '-o', 'name'])).stdout.trim()).toBe('');
+    expect((await k(['get', 'secrets', '-n', 'apps', '-l', 'owner=helm', '-o', 'name'])).stdout.trim()).toBe('');
+  });
+
+  it('fails a custom resource without its CRD with Helm\'s real mapping error, before any hook', async () => {
+    const r = await h(['install', 'cr', chartDir, '--namespace', 'apps', '--set', 'customResource=true']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('resource mapping not found for name: "cr-widget"');
+    expect(r.stderr).toContain('no matches for kind "Widget" in version "example.com/v1"');
+    expect(r.stderr).toContain('ensure CRDs are installed first');
+    expect((await k(['get', 'jobs', '-n', 'apps', 'cr-pre-install'])).stderr).toContain('not found');
+  });
+
+  it('fails the release when a hook Job fails, keeping the hook log readable', async () => {
+    const r = await h(['install', 'bad', chartDir, '--namespace', 'apps', '--wait', '--timeout', '60s', '--set', 'hookArgs={fail}']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('pre-install');
+    expect(r.stderr).toMatch(/BackoffLimitExceeded|failed/);
+    const logs = await k(['logs', '-n', 'apps', 'job/bad-pre-install']);
+    expect(logs.stdout).toContain('hook pre-install failing on purpose');
+  });
+});
+
+describe('RBAC with real Helm hooks', () => {
+  let c: SimCluster;
+  beforeAll(async () => {
+    c = await startCluster({ rbac: true, scenario: { images } });
+  });
+  afterAll(async () => {
+    await c.stop();
+  });
+
+  const setup = `apiVersion: v1
+kind: Namespace
+metadata: {name: rbac}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: weak, namespace: rbac}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: reader, namespace: rbac}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: cm-reader, namespace: rbac}
+rules:
+- apiGroups: [""]
+  resources: [configmaps]
+  verbs: [get, list]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: reader, namespace: rbac}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: cm-reader}
+subjects:
+- {kind: ServiceAccount, name: reader, namespace: rbac}
+`;
+
+  it('denies a hook whose ServiceAccount lacks the permission, and allows the bound one', async () => {
+    const k = (args: string[], input?: string) => run(tools.kubectl134, args, { KUBECONFIG: c.kubeconfig }, input);
+    expect((await k(['apply', '-f', '-'], setup)).code).toBe(0);
+    const env = helmEnv(c.kubeconfig);
+    const weak = await run(tools.helm4, ['install', 'w', chartDir, '-n', 'rbac', '--wait', '--timeout', '60s', '--set', 'hookServiceAccount=weak', '--set', 'hookArgs={list-configmaps}'], env);
+    expect(weak.code).not.toBe(0);
+    const logs = await k(['logs', '-n', 'rbac', 'job/w-pre-install']);
+    expect(logs.stderr + logs.stdout).toContain(
+      'configmaps is forbidden: User "system:serviceaccount:rbac:weak" cannot list resource "configmaps" in API group "" in the namespace "rbac"',
+    );
+    const ok = await run(tools.helm3, ['install', 'r', chartDir, '-n', 'rbac', '--wait', '--timeout', '60s', '--set', 'hookServiceAccount=reader', '--set', 'hookArgs={list-configmaps}'], env);
+    expect(ok.stderr).toBe('');
+    expect((await k(['logs', '-n', 'rbac', 'job/r-post-install'])).stdout).toMatch(/configmaps: \d+/);
+  });
+
+  it('answers kubectl as a ServiceAccount with the real 403 text', async () => {
+    const kc = c.kubeconfigFor({ namespace: 'rbac', name: 'reader' });
+    const k = (args: string[]) => run(tools.kubectl131, args, { KUBECONFIG: kc });
+    expect((await k(['get', 'cm', '-n', 'rbac'])).code).toBe(0);
+    const denied = await k(['get', 'pods', '-n', 'rbac']);
+    expect(denied.stderr).toContain(
+      'Error from server (Forbidden): pods is forbidden: User "system:serviceaccount:rbac:reader" cannot list resource "pods" in API group "" in the namespace "rbac"',
+    );
+    const can = await k(['auth', 'can-i', 'list', 'configmaps', '-n', 'rbac']);
+    expect(can.stdout.trim()).toBe('yes');
+    const cannot = await k(['auth', 'can-i', 'delete', 'configmaps', '-n', 'rbac']);
+    expect(cannot.stdout.trim()).toBe('no');
+  });
+});
