@@ -237,7 +237,8 @@ export function parsePlan(text: string, file = 'plan.yaml'): Plan {
   const cycle = findCycle(components);
   if (cycle) {
     const first = nodes.get(cycle[0] as string);
-    fail(`dependency cycle: ${cycle.join(' → ')}`, first ? get(first, 'dependsOn') : root, 'dependsOn');
+    const index = components.findIndex((c) => c.name === cycle[0]);
+    fail(`dependency cycle: ${cycle.join(' → ')}`, first ? get(first, 'dependsOn') : root, `components[${index}].dependsOn`);
   }
   for (const c of components) {
     const item = nodes.get(c.name) as YAMLMap;

@@ -1,0 +1,105 @@
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { ErrorCodes, exitCodeFor, HelmTiersError } from '../../core/errors.js';
+import { exec } from '../../core/tools.js';
+import { run } from '../../post-renderer/src/run.js';
+import { PLAN, requireBuild, ROOT } from '../helpers/helm.js';
+
+const CM = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n';
+
+async function runWith(input: string, argv: string[], env: Record<string, string> = {}) {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (b: Buffer) => (out += b.toString()));
+  stderr.on('data', (b: Buffer) => (err += b.toString()));
+  const state = mkdtempSync(join(tmpdir(), 'helm-tiers-run-'));
+  const code = await run({ stdin: Readable.from([input]), stdout, stderr, argv, env: { XDG_STATE_HOME: state, ...env }, cwd: ROOT });
+  return { code, out, err, log: join(state, 'helm-tiers', 'post-renderer.log') };
+}
+
+const exit = (code: (typeof ErrorCodes)[keyof typeof ErrorCodes]) => exitCodeFor(new HelmTiersError(code, ''));
+
+describe('post-renderer shell', () => {
+  it('renders with a plan and a release', async () => {
+    const r = await runWith(CM, ['--plan', 'plan.yaml', '--release', 'tier2-cache']);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('helm-tiers.io/depends-on: "tier1-database"');
+    expect(r.err).toBe('');
+  });
+
+  it('renders with explicit flags', async () => {
+    const r = await runWith(CM, ['--release=r', '--component=c', '--tier=2', '--depends-on=a,b', '--label-prefix=example.com/']);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('example.com/tier: "2"');
+    expect(r.out).toContain('example.com/depends-on: "a,b"');
+  });
+
+  it.each([
+    [[], ErrorCodes.USAGE],
+    [['--release', 'r'], ErrorCodes.USAGE],
+    [['--release', 'r', '--component', 'c', '--tier', 'two'], ErrorCodes.USAGE],
+    [['--release', 'r', '--bogus'], ErrorCodes.USAGE],
+    [['--plan', 'missing.yaml', '--release', 'r'], ErrorCodes.PLAN_INVALID],
+    [['--plan', 'plan.yaml', '--release', 'ghost'], ErrorCodes.PLAN_UNKNOWN_RELEASE],
+    [['--plan', 'plan.yaml', '--release', 'tier1-database', '--on-conflict', 'maybe'], ErrorCodes.USAGE],
+  ])('refuses %j with its code, no output and a log line', async (argv, code) => {
+    const r = await runWith(CM, argv);
+    expect(r.code).toBe(exit(code));
+    expect(r.out).toBe('');
+    expect(r.err).toContain(code);
+    expect(readFileSync(r.log, 'utf8')).toContain(code);
+  });
+
+  it('writes nothing to stdout on bad input, and tells Helm 4 users where the log is', async () => {
+    const r = await runWith('apiVersion: v1\nkind: ConfigMap\nmetadata:\n  labels: [x]\n', ['--plan', PLAN, '--release', 'kyverno'], {
+      HELM_PLUGIN_NAME: 'tiers',
+    });
+    expect(r.code).toBe(exit(ErrorCodes.INPUT_FIELD_TYPE));
+    expect(r.out).toBe('');
+    expect(r.err).toContain(r.log);
+    expect(readFileSync(r.log, 'utf8')).toMatch(/E_INPUT_FIELD_TYPE: document 1, line 4, column 11, field metadata\.labels/);
+  });
+
+  it('logs conflict warnings to stderr and the log file, and still renders', async () => {
+    const r = await runWith('apiVersion: v1\nkind: ConfigMap\nmetadata:\n  labels:\n    helm-tiers.io/tier: "9"\n', ['--plan', PLAN, '--release', 'tier1-database']);
+    expect(r.code).toBe(0);
+    expect(r.err).toContain('warning');
+    expect(readFileSync(r.log, 'utf8')).toContain('was "9", set to "1"');
+  });
+
+  it('honours --log-file', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'helm-tiers-log-')), 'x.log');
+    const r = await runWith('', ['--plan', PLAN, '--release', 'kyverno', `--log-file=${file}`]);
+    expect(r.code).toBe(exit(ErrorCodes.INPUT_EMPTY));
+    expect(existsSync(r.log)).toBe(false);
+    expect(readFileSync(file, 'utf8')).toContain(ErrorCodes.INPUT_EMPTY);
+  });
+});
+
+describe('the shipped bundles', () => {
+  it('dist/post-renderer.cjs runs with node alone, from any directory', async () => {
+    requireBuild();
+    const r = await exec('node', [join(ROOT, 'dist/post-renderer.cjs'), '--plan', PLAN, '--release', 'tier4-frontend'], {
+      cwd: tmpdir(),
+      input: CM,
+      env: { PATH: process.env.PATH, XDG_STATE_HOME: mkdtempSync(join(tmpdir(), 'ht-')) },
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('helm-tiers.io/depends-on: "tier3-api"');
+  });
+
+  it('helm-tiers plan prints the levels; bad plans exit non-zero with a located message', async () => {
+    requireBuild();
+    const ok = await exec('node', [join(ROOT, 'dist/helm-tiers.cjs'), 'plan'], { cwd: ROOT });
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain('level 4: tier4-frontend (tier 4)');
+    const bad = await exec('node', [join(ROOT, 'dist/helm-tiers.cjs'), 'plan', '--plan', 'test/fixtures/plans/cycle.yaml'], { cwd: ROOT });
+    expect(bad.code).toBe(exit(ErrorCodes.PLAN_INVALID));
+    expect(bad.stderr).toMatch(/E_PLAN_INVALID: test\/fixtures\/plans\/cycle.yaml: line \d+, column \d+, field components\[0\]\.dependsOn: dependency cycle: database → cache → database/);
+  });
+});
