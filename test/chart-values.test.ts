@@ -2,6 +2,7 @@
  * The master chart's values contract on Helm 3 and Helm 4: `helm lint --strict` with every release's values, the
  * values schemas refusing bad values on both majors, and the README tables matching the values files.
  */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -9,7 +10,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { mergeValues } from '../plan/metadata.js';
 import type { Values } from '../plan/plan.js';
-import { chartDir, helmEnv, loadExamplePlan, MAJORS, planValues, runHelm, writeValues } from './chart-helm.js';
+import {
+  chartDir,
+  repoRoot,
+  helmEnv,
+  loadExamplePlan,
+  MAJORS,
+  planValues,
+  runHelm,
+  writeValues,
+} from './chart-helm.js';
 
 const plan = loadExamplePlan();
 const RELEASES = plan.components.map((c) => c.release);
@@ -66,6 +76,12 @@ const BAD: { name: string; release: string; values: Values; path: RegExp }[] = [
     release: 'monitoring',
     values: { monitoring: { requiredCRDs: ['Prometheuses'] } },
     path: /requiredCRDs/,
+  },
+  {
+    name: 'CRD version that is not an API version',
+    release: 'tier3-api',
+    values: { api: { optionalCRDs: ['servicemonitors.monitoring.coreos.com@1'] } },
+    path: /optionalCRDs/,
   },
   {
     name: 'unknown crd profile',
@@ -126,6 +142,22 @@ describe.each(MAJORS)('master chart values on %s', (major) => {
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/values don't meet the specifications of the schema/);
     expect(r.stderr).toMatch(where);
+  });
+});
+
+describe('values schemas', () => {
+  it('are what charts/tools/gen-schemas.mjs generates', async () => {
+    const r = await new Promise<{ code: number; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        [path.join(repoRoot, 'charts/tools/gen-schemas.mjs'), '--check'],
+        (err, _o, stderr) => {
+          resolve({ code: err ? 1 : 0, stderr });
+        },
+      );
+    });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
   });
 });
 

@@ -372,7 +372,7 @@ describe.each(MAJORS)('master chart on %s', (major) => {
         }
       // Without autoInstallCRDs the CRD check only reads CRDs.
       const crd = verbsOf(objs, 'ClusterRole', `apps-${release}-crd-check`);
-      expect(crd.flatMap((r) => r.verbs).sort()).toEqual(['get', 'list', 'watch']);
+      expect(crd.flatMap((r) => r.verbs).sort()).toEqual(['get', 'list']);
       // Without autoFixPods the pod check cannot evict or patch anything.
       const pod = verbsOf(objs, 'Role', `${release}-pod-check`);
       expect(pod.flatMap((r) => r.resources)).not.toContain('pods/eviction');
