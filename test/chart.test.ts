@@ -383,6 +383,9 @@ describe.each(MAJORS)('master chart on %s', (major) => {
     const auto = rendered(major, 'monitoring', 'auto');
     const crd = find(auto, 'ClusterRole', 'apps-monitoring-crd-check')?.rules ?? [];
     const patch = crd.find((r) => r.verbs.includes('patch'));
+    // Server-side apply of a missing CRD is also authorized as create, with the CRD's name.
+    expect(patch?.verbs).toEqual(['create', 'patch']);
+    expect(crd.filter((r) => r.verbs.includes('create'))).toEqual([patch]);
     expect(patch?.resourceNames).toEqual([
       'prometheuses.monitoring.coreos.com',
       'servicemonitors.monitoring.coreos.com',
