@@ -52,7 +52,7 @@ export function runHook(
           : 0;
         const logs: Record<string, unknown>[] = [];
         const text: string[] = [];
-        for (const line of String(stdout).split('\n')) {
+        for (const line of stdout.split('\n')) {
           if (!line) continue;
           if (line.startsWith('{')) {
             try {
@@ -64,7 +64,7 @@ export function runHook(
           }
           text.push(line);
         }
-        res({ code, stdout: String(stdout), logs, text, summary: text[text.length - 1] ?? '' });
+        res({ code, stdout: stdout, logs, text, summary: text[text.length - 1] ?? '' });
       },
     );
   });
@@ -77,7 +77,7 @@ type Obj = Record<string, unknown> & {
 export function create(c: SimCluster, group: string, resource: string, obj: Obj): void {
   const rt = c.cluster.rt(group, resource);
   if (!rt) throw new Error(`no resource type ${group}/${resource}`);
-  c.cluster.create(rt, obj.metadata.namespace, obj as never);
+  c.cluster.create(rt, obj.metadata.namespace, obj);
 }
 
 export function namespace(c: SimCluster, name: string): void {
