@@ -31,17 +31,17 @@ export function measure(cmd: string, args: readonly string[], inputFile?: string
     const timer = setInterval(() => {
       if (child.pid) peak = Math.max(peak, vmHwm(child.pid));
     }, 2);
-    child.stdout.on('data', (b: Buffer) => {
+    child.stdout?.on('data', (b: Buffer) => {
       out += b.length;
       if (child.pid) peak = Math.max(peak, vmHwm(child.pid));
     });
-    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    child.stderr?.on('data', (b: Buffer) => (err += b.toString()));
     child.on('error', reject);
     child.on('close', (code) => {
       clearInterval(timer);
       const ms = Number(process.hrtime.bigint() - start) / 1e6;
       if (code !== 0) reject(new Error(`${cmd} exited ${code}: ${err.slice(0, 500)}`));
-      else resolve({ ms, peakRssBytes: peak, code: code ?? 0, stdoutBytes: out });
+      else resolve({ ms, peakRssBytes: peak, code: 0, stdoutBytes: out });
     });
   });
 }

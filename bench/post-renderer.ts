@@ -14,7 +14,13 @@ const root = process.cwd();
 const shared = join(root, '..', 'shared');
 const work = join(root, '.bench');
 const META_ARGS = ['--release', 'tier1-database', '--component', 'database', '--tier', '1', '--part-of', 'platform'];
-const meta = tierMetadata({ release: 'tier1-database', component: 'database', tier: 1, partOf: 'platform', dependsOn: [] });
+const meta = tierMetadata({
+  release: 'tier1-database',
+  component: 'database',
+  tier: 1,
+  partOf: 'platform',
+  dependsOn: [],
+});
 
 const mb = (bytes: number) => bytes / 1024 / 1024;
 const fmt = (n: number, d = 1) => n.toFixed(d);
@@ -22,7 +28,10 @@ const fmt = (n: number, d = 1) => n.toFixed(d);
 function generate(n: number): string {
   const file = join(work, `render-${n}.yaml`);
   if (!existsSync(file)) {
-    writeFileSync(file, execFileSync('node', [join(shared, 'bench', 'gen-render.mjs'), String(n)], { maxBuffer: 1 << 30 }));
+    writeFileSync(
+      file,
+      execFileSync('node', [join(shared, 'bench', 'gen-render.mjs'), String(n)], { maxBuffer: 1 << 30 }),
+    );
   }
   return file;
 }
@@ -33,9 +42,26 @@ function kustomizeDir(input: string, n: number): string {
   execFileSync('cp', [input, join(dir, 'render.yaml')]);
   writeFileSync(
     join(dir, 'kustomization.yaml'),
-    stringify({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: ['render.yaml'], patches: kustomizePatches(meta) }),
+    stringify({
+      apiVersion: 'kustomize.config.k8s.io/v1beta1',
+      kind: 'Kustomization',
+      resources: ['render.yaml'],
+      patches: kustomizePatches(meta),
+    }),
   );
   return dir;
+}
+
+export function printTable(rows: readonly (readonly string[])[]): void {
+  const widths: number[] = [];
+  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
+  for (const r of rows)
+    console.log(
+      r
+        .map((c, i) => c.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    );
 }
 
 export async function benchPostRenderer(sizes = [1000, 2000, 20000], kustomizeMax = 2000): Promise<void> {
@@ -68,9 +94,9 @@ export async function benchPostRenderer(sizes = [1000, 2000, 20000], kustomizeMa
     if (kz) rows.push(row('kubectl kustomize (same patches)', kz, '1.0'));
     rows.push(row('cat (I/O floor)', cat, '-'));
   }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join('  '));
+  printTable(rows);
   const small = times.get(2000);
   const large = times.get(20000);
-  if (small && large) console.log(`\nlinearity: time(20,000) / time(2,000) = ${fmt(large / small, 2)} (10 would be linear)`);
+  if (small && large)
+    console.log(`\nlinearity: time(20,000) / time(2,000) = ${fmt(large / small, 2)} (10 would be linear)`);
 }

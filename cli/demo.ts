@@ -25,12 +25,22 @@ export async function renderRelease(root: string, plan: Plan, c: Component, majo
   writeFileSync(valuesFile, JSON.stringify(releaseValues(plan, c.release)));
   const chart = resolve(dirname(planPath), c.chart);
   const postRendererArgs = [`--post-renderer-args=--plan=${planPath}`, `--post-renderer-args=--release=${c.release}`];
-  const postRenderer =
-    major === 3 ? join(root, 'post-renderer/bin/helm-tiers-post-renderer') : 'tiers';
+  const postRenderer = major === 3 ? join(root, 'post-renderer/bin/helm-tiers-post-renderer') : 'tiers';
   if (major === 4) env.HELM_PLUGINS = join(root, 'dist/helm-plugin');
   const result = await exec(
     tc.helm,
-    ['template', c.release, chart, '-n', c.namespace, '-f', valuesFile, '--post-renderer', postRenderer, ...postRendererArgs],
+    [
+      'template',
+      c.release,
+      chart,
+      '-n',
+      c.namespace,
+      '-f',
+      valuesFile,
+      '--post-renderer',
+      postRenderer,
+      ...postRendererArgs,
+    ],
     { env },
   );
   if (result.code !== 0) {
@@ -45,7 +55,9 @@ export async function runDemo({ plan, cwd, out }: DemoOptions): Promise<number> 
   const root = findProjectRoot(dirname(process.argv[1] ?? cwd));
   const planPath = resolve(cwd, plan.file);
   const keys = labelKeys(plan.labelPrefix);
-  out.write(`helm-tiers demo: plan "${plan.name}", ${plan.components.length} releases, namespace ${plan.namespace}\n\n`);
+  out.write(
+    `helm-tiers demo: plan "${plan.name}", ${plan.components.length} releases, namespace ${plan.namespace}\n\n`,
+  );
   let failures = 0;
   const levels = planLevels(plan);
   for (const [i, level] of levels.entries()) {

@@ -12,12 +12,14 @@ import { parsePlan } from '../plan/plan.js';
 import { run as postRenderRun } from '../post-renderer/src/run.js';
 import { describePlan } from './plan-command.js';
 import { runDemo } from './demo.js';
+import { runFlux } from './flux-command.js';
 
 const USAGE = `Usage: helm-tiers <command> [options]
 
 Commands:
   plan [--plan FILE]        validate the plan, print deployment levels and dependencies
   post-render ...           the Helm post-renderer (see: helm-tiers post-render --help)
+  flux [--out DIR] ...      write the Flux resources of the plan (see: helm-tiers flux --help)
   demo [--plan FILE]        render every release of the plan through real Helm 3 and Helm 4 with the
                             post-renderer and show the tier order (npm start)
 
@@ -51,6 +53,8 @@ async function main(argv: string[]): Promise<number> {
     const args = minimist(rest, { string: ['plan'], boolean: ['help'] });
     const planFile = (args.plan as string | undefined) ?? process.env.HELM_TIERS_PLAN ?? 'plan.yaml';
     switch (command) {
+      case 'flux':
+        return runFlux({ argv: rest, cwd: process.cwd(), env: process.env, stdout: process.stdout, stderr: process.stderr });
       case 'plan':
         if (args.help) break;
         process.stdout.write(describePlan(loadPlanFile(planFile, process.cwd())));

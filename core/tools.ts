@@ -37,7 +37,10 @@ export function toolchain(root: string, major: HelmMajor): Toolchain {
 }
 
 /** Environment for an isolated Helm: fresh XDG-style homes under `base` (created when missing). */
-export function isolatedHelmEnv(base = mkdtempSync(join(tmpdir(), 'helm-tiers-helm-')), extra: Record<string, string> = {}) {
+export function isolatedHelmEnv(
+  base = mkdtempSync(join(tmpdir(), 'helm-tiers-helm-')),
+  extra: Record<string, string> = {},
+) {
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: base,
@@ -62,7 +65,11 @@ export interface ExecResult {
 }
 
 /** Runs a command to completion; never throws for a non-zero exit (callers assert on `code`). */
-export function exec(file: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {}) {
+export function exec(
+  file: string,
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {},
+) {
   return new Promise<ExecResult>((resolve, reject) => {
     const child = execFile(
       file,

@@ -86,14 +86,18 @@ export function parsePlan(text: string, file = 'plan.yaml'): Plan {
     });
   }
   const root = doc.contents;
-  if (!isMap(root)) return fail('the plan must be a YAML mapping', root as YamlNode | null);
+  if (!isMap(root)) return fail('the plan must be a YAML mapping', root);
 
-  const get = (map: YAMLMap, key: string): YamlNode | undefined => map.get(key, true) as YamlNode | undefined;
+  const get = (map: YAMLMap, key: string): YamlNode | undefined => map.get(key, true) as YamlNode | undefined; // eslint-disable-line @typescript-eslint/no-unnecessary-type-assertion -- yaml types get() loosely
   const checkKeys = (map: YAMLMap, allowed: Set<string>, where: string) => {
     for (const pair of map.items) {
       const key = isScalar(pair.key) ? String(pair.key.value) : '';
       if (!allowed.has(key)) {
-        fail(`unknown field "${key}" (allowed: ${[...allowed].join(', ')})`, pair.key as YamlNode, where ? `${where}.${key}` : key);
+        fail(
+          `unknown field "${key}" (allowed: ${[...allowed].join(', ')})`,
+          pair.key as YamlNode,
+          where ? `${where}.${key}` : key,
+        );
       }
     }
   };
@@ -122,7 +126,8 @@ export function parsePlan(text: string, file = 'plan.yaml'): Plan {
 
   checkKeys(root, PLAN_KEYS, '');
   const apiVersion = str(root, 'apiVersion', 'apiVersion', PLAN_API_VERSION);
-  if (apiVersion !== PLAN_API_VERSION) fail(`apiVersion must be ${PLAN_API_VERSION}`, get(root, 'apiVersion'), 'apiVersion');
+  if (apiVersion !== PLAN_API_VERSION)
+    fail(`apiVersion must be ${PLAN_API_VERSION}`, get(root, 'apiVersion'), 'apiVersion');
   const kind = str(root, 'kind', 'kind', PLAN_KIND);
   if (kind !== PLAN_KIND) fail(`kind must be ${PLAN_KIND}`, get(root, 'kind'), 'kind');
 
@@ -172,7 +177,11 @@ export function parsePlan(text: string, file = 'plan.yaml'): Plan {
     }
     const clash = releases.get(release);
     if (clash !== undefined) {
-      fail(`release name "${release}" is already used by component "${clash}"`, get(item, 'release') ?? item, `${at}.release`);
+      fail(
+        `release name "${release}" is already used by component "${clash}"`,
+        get(item, 'release') ?? item,
+        `${at}.release`,
+      );
     }
     const ns = str(item, 'namespace', `${at}.namespace`, namespace);
     if (ns.length > 63 || !DNS1123_LABEL.test(ns)) {
@@ -180,7 +189,12 @@ export function parsePlan(text: string, file = 'plan.yaml'): Plan {
     }
     const tierNode = get(item, 'tier');
     if (tierNode === undefined) fail('"tier" is required', item, `${at}.tier`);
-    if (!isScalar(tierNode) || typeof tierNode.value !== 'number' || !Number.isInteger(tierNode.value) || tierNode.value < 0) {
+    if (
+      !isScalar(tierNode) ||
+      typeof tierNode.value !== 'number' ||
+      !Number.isInteger(tierNode.value) ||
+      tierNode.value < 0
+    ) {
       fail('"tier" must be an integer ≥ 0', tierNode, `${at}.tier`);
     }
     const tier = (tierNode as { value: number }).value;
@@ -238,7 +252,11 @@ export function parsePlan(text: string, file = 'plan.yaml'): Plan {
   if (cycle) {
     const first = nodes.get(cycle[0] as string);
     const index = components.findIndex((c) => c.name === cycle[0]);
-    fail(`dependency cycle: ${cycle.join(' → ')}`, first ? get(first, 'dependsOn') : root, `components[${index}].dependsOn`);
+    fail(
+      `dependency cycle: ${cycle.join(' → ')}`,
+      first ? get(first, 'dependsOn') : root,
+      `components[${index}].dependsOn`,
+    );
   }
   for (const c of components) {
     const item = nodes.get(c.name) as YAMLMap;
@@ -303,7 +321,8 @@ export function planLevels(plan: Plan): Component[][] {
 }
 
 export function findComponent(plan: Plan, releaseOrName: string): Component {
-  const c = plan.components.find((x) => x.release === releaseOrName) ?? plan.components.find((x) => x.name === releaseOrName);
+  const c =
+    plan.components.find((x) => x.release === releaseOrName) ?? plan.components.find((x) => x.name === releaseOrName);
   if (!c) {
     throw new HelmTiersError(
       ErrorCodes.PLAN_UNKNOWN_RELEASE,

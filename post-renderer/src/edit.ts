@@ -6,7 +6,16 @@
  * Where an in-place edit could change something we must not touch, the editor throws `NeedsModel` and the caller
  * re-serializes that one document through the document model instead (see model.ts).
  */
-import { isAlias, isMap, isScalar, isSeq, type LineCounter, type Node as YamlNode, type Pair, type YAMLMap } from 'yaml';
+import {
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  type LineCounter,
+  type Node as YamlNode,
+  type Pair,
+  type YAMLMap,
+} from 'yaml';
 import { ErrorCodes, HelmTiersError } from '../../core/errors.js';
 import type { Conflict } from './model.js';
 import { keyText, quote, targetsFor, type Entries, type InjectionMetadata, type Target } from './targets.js';
@@ -39,7 +48,7 @@ export interface EditContext {
   readonly conflicts: Conflict[];
 }
 
-type AnyPair = Pair<unknown, unknown>;
+type AnyPair = Pair;
 
 function keyOf(pair: AnyPair): string | undefined {
   const k = pair.key;
@@ -51,7 +60,13 @@ function nodeRange(node: unknown): [number, number, number] | undefined {
   return (node as YamlNode | null | undefined)?.range ?? undefined;
 }
 
-function located(ctx: EditContext, code: (typeof ErrorCodes)[keyof typeof ErrorCodes], message: string, node: unknown, field: string) {
+function located(
+  ctx: EditContext,
+  code: (typeof ErrorCodes)[keyof typeof ErrorCodes],
+  message: string,
+  node: unknown,
+  field: string,
+) {
   const offset = nodeRange(node)?.[0];
   const pos = offset === undefined ? undefined : ctx.lineCounter.linePos(offset);
   return new HelmTiersError(code, message, { line: pos?.line, column: pos?.col, field });
@@ -222,7 +237,13 @@ function applyTarget(ctx: EditContext, root: YAMLMap, target: Target, fieldPrefi
 }
 
 /** Plans the edits for one object (a document root, or an item of a List). */
-export function editObject(ctx: EditContext, obj: YAMLMap, kind: string, meta: InjectionMetadata, fieldPrefix = ''): void {
+export function editObject(
+  ctx: EditContext,
+  obj: YAMLMap,
+  kind: string,
+  meta: InjectionMetadata,
+  fieldPrefix = '',
+): void {
   for (const target of targetsFor(kind, meta)) applyTarget(ctx, obj, target, fieldPrefix);
 }
 

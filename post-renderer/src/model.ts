@@ -18,39 +18,44 @@ export interface Conflict {
 }
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
+const isObj = (v: unknown): v is Obj =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
+
+const text = (v: unknown): string =>
+  typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : JSON.stringify(v);
+
+/** The map at `path`, created where missing; undefined when one of the first `mustExist` maps is missing. */
+function walk(obj: Obj, path: readonly string[], mustExist: number, fieldPrefix: string): Obj | undefined {
+  let node = obj;
+  for (const [depth, key] of path.entries()) {
+    const child = node[key];
+    if (isObj(child)) {
+      node = child;
+      continue;
+    }
+    const field = fieldPrefix + path.slice(0, depth + 1).join('.');
+    if (child !== undefined && child !== null) {
+      throw new HelmTiersError(ErrorCodes.INPUT_FIELD_TYPE, `${field} must be a mapping`, { field });
+    }
+    if (depth < mustExist) return undefined;
+    const created: Obj = {};
+    node[key] = created;
+    node = created;
+  }
+  return node;
+}
 
 /** Writes our keys into one Kubernetes object (a plain object). Mutates `obj`; returns the conflicts it resolved. */
 export function injectIntoObject(obj: Obj, meta: InjectionMetadata, fieldPrefix = ''): Conflict[] {
   const conflicts: Conflict[] = [];
   const kind = typeof obj.kind === 'string' ? obj.kind : '';
   for (const target of targetsFor(kind, meta)) {
-    let node: Obj = obj;
-    let ok = true;
-    target.path.forEach((key, depth) => {
-      if (!ok) return;
-      const child = node[key];
-      if (isObj(child)) {
-        node = child;
-        return;
-      }
-      const field = fieldPrefix + target.path.slice(0, depth + 1).join('.');
-      if (child !== undefined && child !== null) {
-        throw new HelmTiersError(ErrorCodes.INPUT_FIELD_TYPE, `${field} must be a mapping`, { field });
-      }
-      if (depth < target.mustExist) {
-        ok = false;
-        return;
-      }
-      const created: Obj = {};
-      node[key] = created;
-      node = created;
-    });
-    if (!ok) continue;
+    const node = walk(obj, target.path, target.mustExist, fieldPrefix);
+    if (!node) continue;
     for (const [key, value] of target.entries) {
       const existing = node[key];
-      if (existing !== undefined && existing !== null && String(existing) !== value) {
-        conflicts.push({ field: fieldPrefix + target.path.join('.'), key, existing: String(existing), ours: value });
+      if (existing !== undefined && existing !== null && text(existing) !== value) {
+        conflicts.push({ field: fieldPrefix + target.path.join('.'), key, existing: text(existing), ours: value });
       }
       node[key] = value;
     }
@@ -79,7 +84,9 @@ export function injectIntoValue(input: unknown, meta: InjectionMetadata): { valu
   if (!isObj(value)) return { value, conflicts: [] };
   const kind = typeof value.kind === 'string' ? value.kind : '';
   if (isListKind(kind) && Array.isArray(value.items)) {
-    const conflicts = value.items.flatMap((item, i) => (isObj(item) ? injectIntoObject(item, meta, `items[${i}].`) : []));
+    const conflicts = value.items.flatMap((item, i) =>
+      isObj(item) ? injectIntoObject(item, meta, `items[${i}].`) : [],
+    );
     return { value, conflicts };
   }
   return { value, conflicts: injectIntoObject(value, meta) };
@@ -95,5 +102,8 @@ export function rewriteDocument(doc: YamlDocument, meta: InjectionMetadata): { t
   out.commentBefore = doc.commentBefore ?? (doc.contents?.commentBefore || null);
   if (out.directives) out.directives.docStart = doc.directives?.docStart ? true : null;
   // Every string double-quoted: YAML 1.1 readers must never see a label value as a bool or a number.
-  return { text: out.toString({ lineWidth: 0, defaultStringType: 'QUOTE_DOUBLE', defaultKeyType: 'PLAIN' }), conflicts };
+  return {
+    text: out.toString({ lineWidth: 0, defaultStringType: 'QUOTE_DOUBLE', defaultKeyType: 'PLAIN' }),
+    conflicts,
+  };
 }

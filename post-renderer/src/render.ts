@@ -40,7 +40,7 @@ const SOURCE_COMMENT = /^#\s*Source:\s*(.+?)\s*$/m;
 
 /** The file a document came from: Helm 3's `# Source:` comment or Helm 4's filename annotation. */
 function documentFile(doc: ParsedDocument, source: string, start: number): string | undefined {
-  const contentStart = doc.contents?.range?.[0] ?? doc.range[1];
+  const contentStart = doc.contents?.range[0] ?? doc.range[1];
   const head = SOURCE_COMMENT.exec(source.slice(start, contentStart));
   if (head?.[1]) return head[1];
   const root = doc.contents;
@@ -90,7 +90,11 @@ export function postRender(input: string, options: PostRenderOptions): PostRende
     const root = doc.contents;
     if (root === null || (isScalar(root) && root.value === null)) return; // a template that rendered nothing
     if (!isMap(root)) {
-      throw new HelmTiersError(ErrorCodes.INPUT_NOT_OBJECT, 'document is not a mapping (a Kubernetes object)', at(root.range?.[0]));
+      throw new HelmTiersError(
+        ErrorCodes.INPUT_NOT_OBJECT,
+        'document is not a mapping (a Kubernetes object)',
+        at(root.range[0]),
+      );
     }
     const kind = requireField(root, 'kind', at);
     requireField(root, 'apiVersion', at);
@@ -101,7 +105,11 @@ export function postRender(input: string, options: PostRenderOptions): PostRende
       (isSeq(items) ? items.items : []).forEach((item, i) => {
         const field = `items[${i}]`;
         if (!isMap(item)) {
-          throw new HelmTiersError(ErrorCodes.INPUT_NOT_OBJECT, `${field} is not a mapping`, at((item as YAMLMap | null)?.range?.[0], field));
+          throw new HelmTiersError(
+            ErrorCodes.INPUT_NOT_OBJECT,
+            `${field} is not a mapping`,
+            at((item as YAMLMap | null)?.range?.[0], field),
+          );
         }
         const itemKind = requireField(item, 'kind', (o, f) => at(o, `${field}.${f ?? ''}`));
         requireField(item, 'apiVersion', (o, f) => at(o, `${field}.${f ?? ''}`));
@@ -137,7 +145,11 @@ export function postRender(input: string, options: PostRenderOptions): PostRende
     for (const c of conflicts) {
       const message = `${c.field}["${c.key}"] was "${c.existing}", set to "${c.ours}"`;
       if (policy === 'error') {
-        throw new HelmTiersError(ErrorCodes.CONFLICT, `${message.replace('set to', 'helm-tiers would set')}`, where({ field: c.field }));
+        throw new HelmTiersError(
+          ErrorCodes.CONFLICT,
+          message.replace('set to', 'helm-tiers would set'),
+          where({ field: c.field }),
+        );
       }
       warnings.push({ message, location: where({ field: c.field }) });
     }
@@ -190,7 +202,11 @@ function requireField(
   return value;
 }
 
-function rewriteWithLocation(doc: ParsedDocument, meta: InjectionMetadata, where: (l?: SourceLocation) => SourceLocation) {
+function rewriteWithLocation(
+  doc: ParsedDocument,
+  meta: InjectionMetadata,
+  where: (l?: SourceLocation) => SourceLocation,
+) {
   try {
     return rewriteDocument(doc, meta);
   } catch (err) {

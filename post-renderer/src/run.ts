@@ -46,7 +46,17 @@ interface Options {
   allowEmpty: boolean;
 }
 
-const STRING_FLAGS = ['plan', 'release', 'component', 'tier', 'part-of', 'depends-on', 'label-prefix', 'on-conflict', 'log-file'];
+const STRING_FLAGS = [
+  'plan',
+  'release',
+  'component',
+  'tier',
+  'part-of',
+  'depends-on',
+  'label-prefix',
+  'on-conflict',
+  'log-file',
+];
 const BOOLEAN_FLAGS = ['argocd', 'kapp', 'allow-empty', 'help'];
 
 export function parseArgs(argv: readonly string[], env: Env, cwd: string): Options | 'help' {
@@ -80,7 +90,9 @@ export function parseArgs(argv: readonly string[], env: Env, cwd: string): Optio
     try {
       text = readFileSync(path, 'utf8');
     } catch (err) {
-      throw new HelmTiersError(ErrorCodes.PLAN_INVALID, `cannot read the plan: ${(err as Error).message}`, { file: path });
+      throw new HelmTiersError(ErrorCodes.PLAN_INVALID, `cannot read the plan: ${(err as Error).message}`, {
+        file: path,
+      });
     }
     identity = identityFor(parsePlan(text, planFile), release);
   } else {
@@ -89,7 +101,8 @@ export function parseArgs(argv: readonly string[], env: Env, cwd: string): Optio
     if (!component || tierText === undefined) {
       throw new HelmTiersError(ErrorCodes.USAGE, 'give --plan FILE, or --component and --tier');
     }
-    if (!/^\d+$/.test(tierText)) throw new HelmTiersError(ErrorCodes.USAGE, `--tier must be an integer ≥ 0, not "${tierText}"`);
+    if (!/^\d+$/.test(tierText))
+      throw new HelmTiersError(ErrorCodes.USAGE, `--tier must be an integer ≥ 0, not "${tierText}"`);
     const prefix = str('label-prefix');
     if (prefix !== undefined && !prefix.endsWith('/')) {
       throw new HelmTiersError(ErrorCodes.USAGE, `--label-prefix must end with "/", e.g. helm-tiers.io/`);
@@ -138,7 +151,9 @@ export interface RunContext {
 export async function run(ctx: RunContext): Promise<number> {
   const logFile = (() => {
     const i = ctx.argv.findIndex((a) => a === '--log-file' || a.startsWith('--log-file='));
-    const fromArgs = i < 0 ? undefined : ctx.argv[i]?.includes('=') ? ctx.argv[i]?.split('=').slice(1).join('=') : ctx.argv[i + 1];
+    const arg = i < 0 ? undefined : ctx.argv[i];
+    const fromArgs =
+      arg === undefined ? undefined : arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : ctx.argv[i + 1];
     return fromArgs || ctx.env.HELM_TIERS_LOG_FILE || defaultLogFile(ctx.env);
   })();
   const program = 'helm-tiers post-render';
@@ -163,7 +178,10 @@ export async function run(ctx: RunContext): Promise<number> {
       appendLog(logFile, notes);
     }
     await new Promise<void>((done, fail) => {
-      ctx.stdout.write(result.output, (err) => (err ? fail(new HelmTiersError(ErrorCodes.IO, err.message)) : done()));
+      ctx.stdout.write(result.output, (err) => {
+        if (err) fail(new HelmTiersError(ErrorCodes.IO, err.message));
+        else done();
+      });
     });
     return 0;
   } catch (err) {

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-dynamic-delete -- stripping keys is the point of this helper */
 import { parseAllDocuments } from 'yaml';
 import { injectIntoValue } from '../../post-renderer/src/model.js';
 import type { InjectionMetadata } from '../../post-renderer/src/targets.js';
@@ -39,10 +40,7 @@ export function stripKeys(value: unknown, labelKeys: readonly string[], annotati
       if (Object.keys(md).length === 0) delete o.metadata;
     }
     const spec = o.spec as Obj | undefined;
-    const templates = [
-      spec?.template,
-      ((spec?.jobTemplate as Obj | undefined)?.spec as Obj | undefined)?.template,
-    ];
+    const templates = [spec?.template, ((spec?.jobTemplate as Obj | undefined)?.spec as Obj | undefined)?.template];
     for (const t of templates) {
       if (!isObj(t) || !isObj(t.metadata)) continue;
       strip(t.metadata.labels, labelKeys, t.metadata, 'labels');

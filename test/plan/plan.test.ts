@@ -9,7 +9,8 @@ import { ROOT } from '../helpers/helm.js';
 
 const example = () => parsePlan(readFileSync(join(ROOT, 'plan.yaml'), 'utf8'), 'plan.yaml');
 
-const minimal = (components: string, head = 'name: p\nnamespace: apps\nchart: ./c\n') => `${head}components:\n${components}`;
+const minimal = (components: string, head = 'name: p\nnamespace: apps\nchart: ./c\n') =>
+  `${head}components:\n${components}`;
 
 function planError(text: string): HelmTiersError {
   try {
@@ -54,8 +55,14 @@ describe('the example plan', () => {
       'helm-tiers.io/depends-on': 'tier1-database,tier2-cache',
     });
     expect(releaseValues(plan, 'kyverno')).toMatchObject({
-      kyverno: { enabled: true, requiresCRDs: true, requiredCRDs: expect.arrayContaining(['clusterpolicies.kyverno.io']) },
-      global: { tiers: { component: 'kyverno', tier: 0, dependsOn: [], partOf: 'platform', labelPrefix: 'helm-tiers.io/' } },
+      kyverno: {
+        enabled: true,
+        requiresCRDs: true,
+        requiredCRDs: expect.arrayContaining(['clusterpolicies.kyverno.io']),
+      },
+      global: {
+        tiers: { component: 'kyverno', tier: 0, dependsOn: [], partOf: 'platform', labelPrefix: 'helm-tiers.io/' },
+      },
     });
     expect(releaseValues(plan, 'tier2-cache')).toMatchObject({ global: { tiers: { dependsOn: ['tier1-database'] } } });
   });
@@ -81,16 +88,31 @@ describe('plan validation', () => {
   it.each([
     ['unknown dependency', minimal('  - {name: a, tier: 1, dependsOn: [ghost]}\n'), 'components[0].dependsOn[0]', 5],
     ['self dependency', minimal('  - {name: a, tier: 1, dependsOn: [a]}\n'), 'components[0].dependsOn[0]', 5],
-    ['tier not above its dependency', minimal('  - {name: a, tier: 2}\n  - {name: b, tier: 2, dependsOn: [a]}\n'), 'components[1].tier', 6],
+    [
+      'tier not above its dependency',
+      minimal('  - {name: a, tier: 2}\n  - {name: b, tier: 2, dependsOn: [a]}\n'),
+      'components[1].tier',
+      6,
+    ],
     ['duplicate component', minimal('  - {name: a, tier: 1}\n  - {name: a, tier: 2}\n'), 'components[1].name', 6],
-    ['duplicate release', minimal('  - {name: a, release: r, tier: 1}\n  - {name: b, release: r, tier: 2}\n'), 'components[1].release', 6],
+    [
+      'duplicate release',
+      minimal('  - {name: a, release: r, tier: 1}\n  - {name: b, release: r, tier: 2}\n'),
+      'components[1].release',
+      6,
+    ],
     ['bad label value', minimal('  - {name: "not ok!", tier: 1}\n'), 'components[0].name', 5],
     ['bad part-of', minimal('  - {name: a, tier: 1}\n', 'name: "-x-"\nchart: ./c\n'), 'name', 1],
     ['negative tier', minimal('  - {name: a, tier: -1}\n'), 'components[0].tier', 5],
     ['string tier', minimal('  - {name: a, tier: "1"}\n'), 'components[0].tier', 5],
     ['unknown field', minimal('  - {name: a, tier: 1, dependson: []}\n'), 'components[0].dependson', 5],
     ['bad CRD name', minimal('  - {name: a, tier: 1, requiredCRDs: [widgets]}\n'), 'components[0].requiredCRDs[0]', 5],
-    ['bad label prefix', minimal('  - {name: a, tier: 1}\n', 'name: p\nchart: ./c\nlabelPrefix: Bad_Prefix\n'), 'labelPrefix', 3],
+    [
+      'bad label prefix',
+      minimal('  - {name: a, tier: 1}\n', 'name: p\nchart: ./c\nlabelPrefix: Bad_Prefix\n'),
+      'labelPrefix',
+      3,
+    ],
     ['long release name', minimal(`  - {name: a, release: ${'r'.repeat(54)}, tier: 1}\n`), 'components[0].release', 5],
     ['no chart', '  \nname: p\ncomponents:\n  - {name: a, tier: 1}\n', 'components[0].chart', 4],
   ])('refuses %s with file, line and field', (_name, text, field, line) => {
@@ -101,7 +123,9 @@ describe('plan validation', () => {
 
   it('names the cycle', () => {
     const err = planError(
-      minimal('  - {name: a, tier: 3, dependsOn: [c]}\n  - {name: b, tier: 1, dependsOn: [a]}\n  - {name: c, tier: 2, dependsOn: [b]}\n'),
+      minimal(
+        '  - {name: a, tier: 3, dependsOn: [c]}\n  - {name: b, tier: 1, dependsOn: [a]}\n  - {name: c, tier: 2, dependsOn: [b]}\n',
+      ),
     );
     expect(err.code).toBe(ErrorCodes.PLAN_INVALID);
     expect(err.message).toContain('a → c → b → a');

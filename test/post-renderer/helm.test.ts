@@ -2,7 +2,7 @@
  * The post-renderer inside real Helm: Helm 3.17.3 running the executable, Helm 4.1.4 running the installed
  * postrenderer/v1 plugin, on a fixture chart holding every shape we handle.
  */
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync, cpSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -34,7 +34,10 @@ describe.each([3, 4] as const)('Helm %i', (major) => {
   beforeAll(async () => {
     h = await helmHarness(major);
     const base = ['template', 'r1', FIXTURE_CHART, '-n', 'apps', '--include-crds'];
-    const [a, b] = await Promise.all([h.helm(base), h.helm([...base, '--post-renderer', h.postRenderer, ...RELEASE_ARGS])]);
+    const [a, b] = await Promise.all([
+      h.helm(base),
+      h.helm([...base, '--post-renderer', h.postRenderer, ...RELEASE_ARGS]),
+    ]);
     expect(a.stderr).toBe('');
     expect(b.code, b.stderr).toBe(0);
     plain = parseStream(a.stdout) as Obj[];
@@ -47,7 +50,17 @@ describe.each([3, 4] as const)('Helm %i', (major) => {
     expect(postRendered.some(isHook)).toBe(major === 4);
     const objects = postRendered.flatMap((o) => (o.kind === 'List' ? o.items : [o])) as Obj[];
     expect(objects.map((o) => o.kind).sort()).toEqual(
-      ['ClusterRole', 'ConfigMap', 'CronJob', 'Deployment', 'Service', 'ServiceAccount', 'StatefulSet', 'Widget', ...(major === 4 ? ['Job'] : [])].sort(),
+      [
+        'ClusterRole',
+        'ConfigMap',
+        'CronJob',
+        'Deployment',
+        'Service',
+        'ServiceAccount',
+        'StatefulSet',
+        'Widget',
+        ...(major === 4 ? ['Job'] : []),
+      ].sort(),
     );
     for (const o of objects) {
       expect(o.metadata.labels, `${o.kind} labels`).toMatchObject({
@@ -103,15 +116,29 @@ describe.each([3, 4] as const)('Helm %i', (major) => {
 
   describe('bad input fails the release, with the message where the user can read it', () => {
     const cases: [string, string, string][] = [
-      ['labels as a list', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  labels: [a]\n', ErrorCodes.INPUT_FIELD_TYPE],
-      ['duplicate labels', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  labels: {a: b}\n  labels: {c: d}\n', ErrorCodes.INPUT_YAML],
+      [
+        'labels as a list',
+        'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  labels: [a]\n',
+        ErrorCodes.INPUT_FIELD_TYPE,
+      ],
+      [
+        'duplicate labels',
+        'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  labels: {a: b}\n  labels: {c: d}\n',
+        ErrorCodes.INPUT_YAML,
+      ],
       ['an object without kind', 'apiVersion: v1\nmetadata:\n  name: x\n', ErrorCodes.INPUT_NOT_OBJECT],
     ];
     it.each(cases)('%s', async (_name, template, code) => {
       const chart = chartWith(template);
       // Helm 3's client-only dry run still asks a cluster for its version: install is proven against the
       // simulated cluster elsewhere; Helm 4 renders and post-renders offline.
-      const commands = major === 3 ? [['template', 'r']] : [['template', 'r'], ['install', 'r', '--dry-run=client']];
+      const commands =
+        major === 3
+          ? [['template', 'r']]
+          : [
+              ['template', 'r'],
+              ['install', 'r', '--dry-run=client'],
+            ];
       for (const command of commands) {
         const r = await h.helm([...command, chart, '--post-renderer', h.postRenderer, ...RELEASE_ARGS]);
         expect(r.code, r.stdout).not.toBe(0);
@@ -126,23 +153,49 @@ describe.each([3, 4] as const)('Helm %i', (major) => {
     });
 
     it('documents that are not mappings are refused by Helm itself, before post-rendering', async () => {
-      const r = await h.helm(['template', 'r', chartWith('- a\n- b\n'), '--post-renderer', h.postRenderer, ...RELEASE_ARGS]);
+      const r = await h.helm([
+        'template',
+        'r',
+        chartWith('- a\n- b\n'),
+        '--post-renderer',
+        h.postRenderer,
+        ...RELEASE_ARGS,
+      ]);
       expect(r.code).not.toBe(0);
-      expect(r.stderr).toMatch(major === 3 ? /YAML parse error on bad\/templates\/x.yaml/ : /parsing bad\/templates\/x.yaml/);
+      expect(r.stderr).toMatch(
+        major === 3 ? /YAML parse error on bad\/templates\/x.yaml/ : /parsing bad\/templates\/x.yaml/,
+      );
     });
 
     it('a conflicting value with --on-conflict=error', async () => {
-      const chart = chartWith('apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  labels:\n    helm-tiers.io/tier: "7"\n');
+      const chart = chartWith(
+        'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  labels:\n    helm-tiers.io/tier: "7"\n',
+      );
       const ok = await h.helm(['template', 'r', chart, '--post-renderer', h.postRenderer, ...RELEASE_ARGS]);
       expect(ok.code).toBe(0);
       expect(parseStream(ok.stdout)[0]).toMatchObject({ metadata: { labels: { 'helm-tiers.io/tier': '1' } } });
-      const strict = await h.helm(['template', 'r', chart, '--post-renderer', h.postRenderer, ...RELEASE_ARGS, ...postRendererArgs('--on-conflict=error')]);
+      const strict = await h.helm([
+        'template',
+        'r',
+        chart,
+        '--post-renderer',
+        h.postRenderer,
+        ...RELEASE_ARGS,
+        ...postRendererArgs('--on-conflict=error'),
+      ]);
       expect(strict.code).not.toBe(0);
       expect(major === 3 ? strict.stderr : readFileSync(h.logFile, 'utf8')).toContain(ErrorCodes.CONFLICT);
     });
 
     it('a release the plan does not know', async () => {
-      const r = await h.helm(['template', 'r', FIXTURE_CHART, '--post-renderer', h.postRenderer, ...postRendererArgs(`--plan=${PLAN}`, '--release=nope')]);
+      const r = await h.helm([
+        'template',
+        'r',
+        FIXTURE_CHART,
+        '--post-renderer',
+        h.postRenderer,
+        ...postRendererArgs(`--plan=${PLAN}`, '--release=nope'),
+      ]);
       expect(r.code).not.toBe(0);
       expect(major === 3 ? r.stderr : readFileSync(h.logFile, 'utf8')).toContain(ErrorCodes.PLAN_UNKNOWN_RELEASE);
     });
@@ -156,7 +209,15 @@ describe.each([3, 4] as const)('Helm %i', (major) => {
         // Helm 3 would report such a release "deployed" with nothing in it: the post-renderer refuses.
         expect(r.code).not.toBe(0);
         expect(r.stderr).toContain(ErrorCodes.INPUT_EMPTY);
-        const allowed = await h.helm(['template', 'r', chart, '--post-renderer', h.postRenderer, ...RELEASE_ARGS, ...postRendererArgs('--allow-empty')]);
+        const allowed = await h.helm([
+          'template',
+          'r',
+          chart,
+          '--post-renderer',
+          h.postRenderer,
+          ...RELEASE_ARGS,
+          ...postRendererArgs('--allow-empty'),
+        ]);
         expect(allowed.code, allowed.stderr).toBe(0);
       } else {
         // Helm 4 sends the hook itself, so there is an object to label.
@@ -174,6 +235,5 @@ describe('Helm 3 and Helm 4 plugins stay apart', () => {
     expect(r.code).toBe(0);
     expect(r.stderr).not.toContain('failed to load plugins');
     expect(existsSync(join(h3.env.HELM_PLUGINS as string, 'tiers'))).toBe(false);
-    void cpSync;
   });
 });

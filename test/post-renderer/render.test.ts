@@ -264,7 +264,8 @@ spec:
   });
 
   it('leaves empty documents (templates that rendered nothing) as they are', () => {
-    const input = '---\n# Source: c/templates/empty.yaml\n---\n# Source: c/templates/cm.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n';
+    const input =
+      '---\n# Source: c/templates/empty.yaml\n---\n# Source: c/templates/cm.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n';
     const { output, stats } = render(input);
     expect(output.startsWith('---\n# Source: c/templates/empty.yaml\n---\n')).toBe(true);
     expect(stats).toMatchObject({ documents: 2, objects: 1 });
@@ -284,7 +285,9 @@ describe('post-renderer core: bad input', () => {
   });
 
   it('names file, document, line and column of invalid YAML', () => {
-    const input = doc('apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ok\n') + doc('apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [unclosed\n');
+    const input =
+      doc('apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ok\n') +
+      doc('apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [unclosed\n');
     const err = errorOf(() => render(input));
     expect(err.code).toBe(ErrorCodes.INPUT_YAML);
     expect(err.location).toMatchObject({ file: 'chart/templates/x.yaml', document: 2 });
@@ -296,11 +299,31 @@ describe('post-renderer core: bad input', () => {
     ['a sequence', '- a\n- b\n', ErrorCodes.INPUT_NOT_OBJECT, undefined],
     ['no kind', 'apiVersion: v1\nmetadata:\n  name: x\n', ErrorCodes.INPUT_NOT_OBJECT, 'kind'],
     ['a numeric kind', 'apiVersion: v1\nkind: 3\nmetadata: {}\n', ErrorCodes.INPUT_NOT_OBJECT, 'kind'],
-    ['labels as a list', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  labels: [a]\n', ErrorCodes.INPUT_FIELD_TYPE, 'metadata.labels'],
+    [
+      'labels as a list',
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  labels: [a]\n',
+      ErrorCodes.INPUT_FIELD_TYPE,
+      'metadata.labels',
+    ],
     ['metadata as a string', 'apiVersion: v1\nkind: ConfigMap\nmetadata: x\n', ErrorCodes.INPUT_FIELD_TYPE, 'metadata'],
-    ['a map as a label value', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  labels:\n    helm-tiers.io/tier: {a: 1}\n', ErrorCodes.INPUT_FIELD_TYPE, 'metadata.labels.helm-tiers.io/tier'],
-    ['duplicate labels', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  labels: {a: b}\n  labels: {c: d}\n', ErrorCodes.INPUT_YAML, 'metadata.labels'],
-    ['a List item without kind', 'apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  metadata: {}\n', ErrorCodes.INPUT_NOT_OBJECT, 'items[0].kind'],
+    [
+      'a map as a label value',
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  labels:\n    helm-tiers.io/tier: {a: 1}\n',
+      ErrorCodes.INPUT_FIELD_TYPE,
+      'metadata.labels.helm-tiers.io/tier',
+    ],
+    [
+      'duplicate labels',
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  labels: {a: b}\n  labels: {c: d}\n',
+      ErrorCodes.INPUT_YAML,
+      'metadata.labels',
+    ],
+    [
+      'a List item without kind',
+      'apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  metadata: {}\n',
+      ErrorCodes.INPUT_NOT_OBJECT,
+      'items[0].kind',
+    ],
   ])('refuses %s with a located error', (_name, body, code, field) => {
     const err = errorOf(() => render(doc(body)));
     expect(err.code).toBe(code);
@@ -312,7 +335,9 @@ describe('post-renderer core: bad input', () => {
 
   it('takes the file name from the Helm 4 annotation when there is no Source comment', () => {
     const err = errorOf(() =>
-      render(`apiVersion: v1\nkind: ConfigMap\nmetadata:\n  annotations:\n    postrenderer.helm.sh/postrender-filename: c/templates/y.yaml\n  labels: [x]\n`),
+      render(
+        `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  annotations:\n    postrenderer.helm.sh/postrender-filename: c/templates/y.yaml\n  labels: [x]\n`,
+      ),
     );
     expect(err.location).toMatchObject({ file: 'c/templates/y.yaml', line: 6, field: 'metadata.labels' });
   });

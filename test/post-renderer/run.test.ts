@@ -18,7 +18,14 @@ async function runWith(input: string, argv: string[], env: Record<string, string
   stdout.on('data', (b: Buffer) => (out += b.toString()));
   stderr.on('data', (b: Buffer) => (err += b.toString()));
   const state = mkdtempSync(join(tmpdir(), 'helm-tiers-run-'));
-  const code = await run({ stdin: Readable.from([input]), stdout, stderr, argv, env: { XDG_STATE_HOME: state, ...env }, cwd: ROOT });
+  const code = await run({
+    stdin: Readable.from([input]),
+    stdout,
+    stderr,
+    argv,
+    env: { XDG_STATE_HOME: state, ...env },
+    cwd: ROOT,
+  });
   return { code, out, err, log: join(state, 'helm-tiers', 'post-renderer.log') };
 }
 
@@ -33,7 +40,13 @@ describe('post-renderer shell', () => {
   });
 
   it('renders with explicit flags', async () => {
-    const r = await runWith(CM, ['--release=r', '--component=c', '--tier=2', '--depends-on=a,b', '--label-prefix=example.com/']);
+    const r = await runWith(CM, [
+      '--release=r',
+      '--component=c',
+      '--tier=2',
+      '--depends-on=a,b',
+      '--label-prefix=example.com/',
+    ]);
     expect(r.code).toBe(0);
     expect(r.out).toContain('example.com/tier: "2"');
     expect(r.out).toContain('example.com/depends-on: "a,b"');
@@ -56,17 +69,28 @@ describe('post-renderer shell', () => {
   });
 
   it('writes nothing to stdout on bad input, and tells Helm 4 users where the log is', async () => {
-    const r = await runWith('apiVersion: v1\nkind: ConfigMap\nmetadata:\n  labels: [x]\n', ['--plan', PLAN, '--release', 'kyverno'], {
-      HELM_PLUGIN_NAME: 'tiers',
-    });
+    const r = await runWith(
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  labels: [x]\n',
+      ['--plan', PLAN, '--release', 'kyverno'],
+      {
+        HELM_PLUGIN_NAME: 'tiers',
+      },
+    );
     expect(r.code).toBe(exit(ErrorCodes.INPUT_FIELD_TYPE));
     expect(r.out).toBe('');
     expect(r.err).toContain(r.log);
-    expect(readFileSync(r.log, 'utf8')).toMatch(/E_INPUT_FIELD_TYPE: document 1, line 4, column 11, field metadata\.labels/);
+    expect(readFileSync(r.log, 'utf8')).toMatch(
+      /E_INPUT_FIELD_TYPE: document 1, line 4, column 11, field metadata\.labels/,
+    );
   });
 
   it('logs conflict warnings to stderr and the log file, and still renders', async () => {
-    const r = await runWith('apiVersion: v1\nkind: ConfigMap\nmetadata:\n  labels:\n    helm-tiers.io/tier: "9"\n', ['--plan', PLAN, '--release', 'tier1-database']);
+    const r = await runWith('apiVersion: v1\nkind: ConfigMap\nmetadata:\n  labels:\n    helm-tiers.io/tier: "9"\n', [
+      '--plan',
+      PLAN,
+      '--release',
+      'tier1-database',
+    ]);
     expect(r.code).toBe(0);
     expect(r.err).toContain('warning');
     expect(readFileSync(r.log, 'utf8')).toContain('was "9", set to "1"');
@@ -84,11 +108,15 @@ describe('post-renderer shell', () => {
 describe('the shipped bundles', () => {
   it('dist/post-renderer.cjs runs with node alone, from any directory', async () => {
     requireBuild();
-    const r = await exec('node', [join(ROOT, 'dist/post-renderer.cjs'), '--plan', PLAN, '--release', 'tier4-frontend'], {
-      cwd: tmpdir(),
-      input: CM,
-      env: { PATH: process.env.PATH, XDG_STATE_HOME: mkdtempSync(join(tmpdir(), 'ht-')) },
-    });
+    const r = await exec(
+      'node',
+      [join(ROOT, 'dist/post-renderer.cjs'), '--plan', PLAN, '--release', 'tier4-frontend'],
+      {
+        cwd: tmpdir(),
+        input: CM,
+        env: { PATH: process.env.PATH, XDG_STATE_HOME: mkdtempSync(join(tmpdir(), 'ht-')) },
+      },
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('helm-tiers.io/depends-on: "tier3-api"');
   });
@@ -98,8 +126,14 @@ describe('the shipped bundles', () => {
     const ok = await exec('node', [join(ROOT, 'dist/helm-tiers.cjs'), 'plan'], { cwd: ROOT });
     expect(ok.code).toBe(0);
     expect(ok.stdout).toContain('level 4: tier4-frontend (tier 4)');
-    const bad = await exec('node', [join(ROOT, 'dist/helm-tiers.cjs'), 'plan', '--plan', 'test/fixtures/plans/cycle.yaml'], { cwd: ROOT });
+    const bad = await exec(
+      'node',
+      [join(ROOT, 'dist/helm-tiers.cjs'), 'plan', '--plan', 'test/fixtures/plans/cycle.yaml'],
+      { cwd: ROOT },
+    );
     expect(bad.code).toBe(exit(ErrorCodes.PLAN_INVALID));
-    expect(bad.stderr).toMatch(/E_PLAN_INVALID: test\/fixtures\/plans\/cycle.yaml: line \d+, column \d+, field components\[0\]\.dependsOn: dependency cycle: database → cache → database/);
+    expect(bad.stderr).toMatch(
+      /E_PLAN_INVALID: test\/fixtures\/plans\/cycle.yaml: line \d+, column \d+, field components\[0\]\.dependsOn: dependency cycle: database → cache → database/,
+    );
   });
 });
