@@ -208,6 +208,18 @@ describe.each(MAJORS)('master chart on %s', (major) => {
     expect(pw?.valueFrom?.secretKeyRef).toEqual({ name: 'database', key: 'password' });
   });
 
+  it('protects the replicated tiers with PodDisruptionBudgets that never block evicting unhealthy pods', () => {
+    for (const [release, name] of [
+      ['tier3-api', 'api'],
+      ['tier4-frontend', 'frontend'],
+    ] as const) {
+      const pdb = find(rendered(major, release), 'PodDisruptionBudget', name) as
+        (K8sObject & { spec: { maxUnavailable: number; unhealthyPodEvictionPolicy: string } }) | undefined;
+      expect(pdb?.spec.maxUnavailable).toBe(1);
+      expect(pdb?.spec.unhealthyPodEvictionPolicy).toBe('AlwaysAllow');
+    }
+  });
+
   it('api is wired to the database and cache Services and the database Secret', () => {
     const api = find(rendered(major, 'tier3-api'), 'Deployment', 'api')?.spec?.template?.spec.containers[0];
     const env = new Map((api?.env ?? []).map((e) => [e.name, e]));
@@ -450,6 +462,14 @@ describe.each(MAJORS)('master chart values on %s', (major) => {
     expect(find(objs2, 'Secret', 'database')).toBeUndefined();
     const pg = find(objs2, 'StatefulSet', 'database')?.spec?.template?.spec.containers[0];
     expect(pg?.env?.find((e) => e.name === 'POSTGRES_PASSWORD')?.valueFrom?.secretKeyRef?.name).toBe('pg-creds');
+  });
+
+  it('renders no hook objects when global.hooks.enabled is false', async () => {
+    const file = valuesFile('tier3-api', { global: { hooks: { enabled: false } } }, 'nohooks');
+    const r = await template(major, env, 'tier3-api', [file]);
+    expect(r.code).toBe(0);
+    expect(r.objects.filter(isHook)).toEqual([]);
+    expect(find(r.objects, 'Deployment', 'api')).toBeDefined();
   });
 
   it('renders the optional Ingress with the frontend Service as backend', async () => {

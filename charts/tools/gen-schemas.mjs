@@ -66,7 +66,7 @@ const componentKeys = { global: { type: 'object' }, enabled: bool, requiresCRDs:
 const sub = (title, properties) => ({ $schema: S, title, ...obj({ ...componentKeys, fullnameOverride: str({ pattern: '^([a-z0-9]([-a-z0-9]*[a-z0-9])?)?$', maxLength: 52 }), ...properties }) });
 const probe = (keys) => obj(Object.fromEntries(keys.map((k) => [k, int(1)])));
 const svc = (p) => obj({ type: str({ enum: ['ClusterIP', 'NodePort', 'LoadBalancer'] }), port: p }, { required: ['type', 'port'] });
-const podinfoCommon = { image: image(), replicaCount: int(1), resources, podSecurityContext, securityContext };
+const podinfoCommon = { image: image(), replicaCount: int(1), podDisruptionBudget: obj({ enabled: bool }), resources, podSecurityContext, securityContext };
 
 const schemas = {
   database: sub('database', {
