@@ -297,7 +297,7 @@ export const podCheck: ProgramDef = {
     let actionsDone = '';
     if (failing(snap).length > 0 && !ctx.deadline.expired()) {
       // Pods that are only slow (pulling, starting, probes not yet passing) get the rest of the deadline.
-      if (failing(snap).every((v) => v.transitional) && !autoFix) {
+      if (failing(snap).every((v) => v.transitional)) {
         snap = await pollUntilHealthy(ctx, selector, verifyUntil, (s) => failing(s).some((v) => !v.transitional));
       }
     }

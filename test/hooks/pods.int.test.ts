@@ -1,0 +1,149 @@
+// pod-check bundle against the simulated cluster: one scenario per failure class, RBAC as documented.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCluster, type SimCluster } from '../cluster/index.js';
+import { create, deployment, ensureBundles, grant, namespace, RBAC, runHook } from './support.js';
+
+const NS = 'apps';
+const rel = (r: string) => `helm-tiers.io/release=${r}`;
+
+describe('pod-check against the simulated cluster', () => {
+  let c: SimCluster;
+  let kc: string;
+  let fixKc: string;
+  let noLogKc: string;
+  const check = (release: string, extra: string[] = [], kubeconfig = kc) =>
+    runHook('pod-check', [`--release=${release}`, '--grace=2', '--timeout=25', ...extra], { KUBECONFIG: kubeconfig });
+
+  beforeAll(async () => {
+    ensureBundles();
+    c = await startCluster({
+      rbac: true,
+      timing: { crash: 300 },
+      scenario: {
+        components: [
+          { selector: rel('crash'), behavior: 'crashLoop', logs: 'connecting to db\n', previousLogs: 'panic: db not ready\n' },
+          { selector: rel('flaky'), behavior: 'crashLoop', crashes: 4, previousLogs: 'panic: cache not ready\n' },
+          { selector: rel('image'), behavior: 'imagePullBackOff' },
+          { selector: rel('config'), behavior: 'createContainerConfigError', message: 'secret "db-pass" not found' },
+          { selector: rel('oom'), behavior: 'oomKilled' },
+          { selector: rel('unsched'), behavior: 'unschedulable' },
+          { selector: rel('bare'), behavior: 'crashLoop' },
+        ],
+      },
+    });
+    namespace(c, NS);
+    for (const r of ['ok', 'crash', 'image', 'config', 'oom', 'unsched']) create(c, 'apps', 'deployments', deployment(NS, r, r));
+    create(c, '', 'pods', {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'lonely', namespace: NS, labels: { 'helm-tiers.io/release': 'bare' } },
+      spec: { containers: [{ name: 'c', image: 'example/lonely:1' }] },
+    });
+    // A hook pod of release "ok" that failed: carries the release label but must be left out.
+    create(c, '', 'pods', {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'ok-hook', namespace: NS, labels: { 'helm-tiers.io/release': 'ok', 'helm-tiers.io/hook': 'pre-crd-check' } },
+      spec: { containers: [{ name: 'c', image: 'example/hook:1' }] },
+    });
+    kc = grant(c, NS, 'pod-check', RBAC['pod-check'] ?? {});
+    fixKc = grant(c, NS, 'pod-check-fix', RBAC['pod-check --auto-fix'] ?? {});
+    noLogKc = grant(c, NS, 'pod-check-nolist', { namespaced: [{ apiGroups: [''], resources: ['pods/log'], verbs: ['get'] }] });
+    await c.settle(5000);
+  });
+  afterAll(async () => {
+    await c.stop();
+  });
+
+  it('all pods ready: exit 0, hook pods excluded', async () => {
+    const r = await check('ok');
+    expect(r.summary).toMatch(/^pod-check: 2 pods, 2 healthy, 0 unhealthy/);
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toContain('ok-hook');
+  });
+
+  it('CrashLoopBackOff (phase Running): exit 30 with describe, events and previous logs', async () => {
+    const r = await check('crash');
+    expect(r.code).toBe(30);
+    expect(r.summary).toContain('CrashLoopBackOff 2');
+    const diag = r.logs.find((l) => l.class === 'CrashLoopBackOff') as { describe: string; logs: Record<string, string[]>; events: string[] } | undefined;
+    expect(diag?.describe).toContain('phase=Running');
+    expect(diag?.logs['app (previous)']).toContain('panic: db not ready');
+    expect(diag?.events.length).toBeGreaterThan(0);
+  });
+
+  it.each([
+    ['image', 'ImagePullError'],
+    ['config', 'ConfigError'],
+    ['oom', 'OOMKilled'],
+    ['unsched', 'Unschedulable'],
+  ])('%s: classified as %s, exit 30, and --auto-fix restarts nothing', async (release, cls) => {
+    const before = c.requests.length;
+    const r = await check(release, ['--auto-fix'], fixKc);
+    expect(r.code).toBe(30);
+    expect(r.summary).toContain(`${cls} 2`);
+    expect(r.summary).toContain('auto-fix: nothing a restart can fix');
+    expect(c.requests.slice(before).filter((q) => q.method !== 'GET')).toEqual([]);
+  });
+
+  it('config error message names the missing secret', async () => {
+    const r = await check('config');
+    expect(r.stdout).toContain('secret \\"db-pass\\" not found');
+  });
+
+  it('bare crash-looping pod: never evicted or deleted', async () => {
+    const before = c.requests.length;
+    const r = await check('bare', ['--auto-fix'], fixKc);
+    expect(r.code).toBe(30);
+    expect(r.logs.some((l) => typeof l.msg === 'string' && l.msg.includes('no controller'))).toBe(true);
+    expect(c.requests.slice(before).filter((q) => q.method !== 'GET')).toEqual([]);
+  });
+
+  it('--dry-run shows the rollout restart it would do and changes nothing', async () => {
+    const before = c.requests.length;
+    const r = await check('crash', ['--auto-fix', '--dry-run'], fixKc);
+    expect(r.code).toBe(30);
+    expect(r.stdout).toContain('dry-run: would rollout restart deployment/crash');
+    expect(c.requests.slice(before).filter((q) => q.method !== 'GET')).toEqual([]);
+  });
+
+  it('--auto-fix on a transient crash loop: rollout restart by strategic-merge patch, then verified healthy', async () => {
+    create(c, 'apps', 'deployments', deployment(NS, 'flaky', 'flaky'));
+    // Start while the pods are in CrashLoopBackOff (they would recover on their own after 4 crashes).
+    for (let i = 0; i < 200; i++) {
+      const pods = c.store.list('/pods', NS) as { metadata: { labels?: Record<string, string> }; status?: { containerStatuses?: { state?: { waiting?: { reason?: string } } }[] } }[];
+      if (pods.some((p) => p.metadata.labels?.['helm-tiers.io/release'] === 'flaky' && p.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CrashLoopBackOff')) break;
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    const before = c.requests.length;
+    const r = await runHook('pod-check', ['--release=flaky', '--grace=0', '--timeout=40', '--auto-fix'], { KUBECONFIG: fixKc });
+    const patches = c.requests.slice(before).filter((q) => q.method === 'PATCH');
+    expect(patches.map((p) => [p.path, p.contentType])).toEqual([[`/apis/apps/v1/namespaces/${NS}/deployments/flaky`, 'application/strategic-merge-patch+json']]);
+    expect(r.code).toBe(0);
+    const d = c.store.get('apps/deployments', NS, 'flaky') as { spec: { template: { metadata: { annotations?: Record<string, string> } } } };
+    expect(d.spec.template.metadata.annotations?.['kubectl.kubernetes.io/restartedAt']).toBeDefined();
+  });
+
+  it('403 on list pods: exit 40 naming verb and resource', async () => {
+    const r = await check('ok', [], noLogKc);
+    expect(r.code).toBe(40);
+    expect(r.summary).toContain('cannot list pods in namespace "apps"');
+  });
+
+  it('SIGTERM: ends cleanly with a summary and exit 143', async () => {
+    const { spawn } = await import('node:child_process');
+    const { bundle } = await import('./support.js');
+    const child = spawn(process.execPath, [bundle('pod-check'), '--release=crash', '--grace=60', '--timeout=120'], { env: { KUBECONFIG: kc } });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    await new Promise<void>((res) => {
+      child.stdout.on('data', () => {
+        if (out.includes('waiting for pods')) res();
+      });
+    });
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((res) => child.on('exit', (c2) => res(c2)));
+    expect(code).toBe(143);
+    expect(out.trim().split('\n').pop()).toMatch(/^pod-check: .*\(exit 143\)$/);
+  });
+});
