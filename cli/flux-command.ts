@@ -48,7 +48,9 @@ function readChartValues(file: string): Values | undefined {
     const v = parse(readFileSync(file, 'utf8'), { version: '1.1' }) as unknown;
     return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Values) : undefined;
   } catch (err) {
-    throw new HelmTiersError(ErrorCodes.PLAN_INVALID, `cannot read the chart values: ${(err as Error).message}`, { file });
+    throw new HelmTiersError(ErrorCodes.PLAN_INVALID, `cannot read the chart values: ${(err as Error).message}`, {
+      file,
+    });
   }
 }
 
@@ -63,7 +65,8 @@ export function runFlux(ctx: FluxCommandContext): number {
         return false;
       },
     });
-    if (unknown.length > 0) throw new HelmTiersError(ErrorCodes.USAGE, `unknown argument ${unknown.join(' ')}\n${FLUX_USAGE}`);
+    if (unknown.length > 0)
+      throw new HelmTiersError(ErrorCodes.USAGE, `unknown argument ${unknown.join(' ')}\n${FLUX_USAGE}`);
     if (args.help) {
       ctx.stdout.write(FLUX_USAGE);
       return 0;
@@ -75,11 +78,14 @@ export function runFlux(ctx: FluxCommandContext): number {
     try {
       text = readFileSync(planPath, 'utf8');
     } catch (err) {
-      throw new HelmTiersError(ErrorCodes.PLAN_INVALID, `cannot read the plan: ${(err as Error).message}`, { file: planFile });
+      throw new HelmTiersError(ErrorCodes.PLAN_INVALID, `cannot read the plan: ${(err as Error).message}`, {
+        file: planFile,
+      });
     }
     const plan = parsePlan(text, planFile);
     const chartValues: Record<string, Values | undefined> = {};
-    for (const c of plan.components) chartValues[c.chart] ??= readChartValues(join(dirname(planPath), c.chart, 'values.yaml'));
+    for (const c of plan.components)
+      chartValues[c.chart] ??= readChartValues(join(dirname(planPath), c.chart, 'values.yaml'));
 
     const files = generateFluxResources(plan, {
       gitUrl: str('git-url', DEFAULT_FLUX_OPTIONS.gitUrl),

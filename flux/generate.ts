@@ -1,0 +1,225 @@
+/**
+ * The Flux layout of a plan: a pure function from the plan and options to file name → YAML text.
+ *
+ * Layout (docs/flux.md, ADR 0004):
+ * - `namespace.yaml`: the plan's target namespaces (never the Flux namespace, which bootstrap owns).
+ * - `gitrepository.yaml`: the GitRepository the charts come from.
+ * - one HelmRelease file per component: `tier<N>-helmrelease.yaml` for a component of tier N ≥ 1 (alone in its
+ *   tier), `tier<N>-<component>-helmrelease.yaml` when several components share tier N, `<component>-helmrelease.yaml`
+ *   for tier 0 platform components.
+ * - `kustomization.yaml` listing them, in that order.
+ *
+ * The HelmReleases and the GitRepository live in the Flux namespace and install into the component's namespace
+ * (`targetNamespace`, with `releaseName` and `storageNamespace` pinned so the Helm release is the same one the
+ * CLI path installs: same name, same storage namespace).
+ */
+import { posix } from 'node:path';
+import { Document } from 'yaml';
+import { ErrorCodes, HelmTiersError } from '../core/errors.js';
+import { identityFor, labelKeys, PART_OF_LABEL, releaseValues, tierMetadata } from '../plan/metadata.js';
+import { dependencyReleases, type Component, type Plan, type Values } from '../plan/plan.js';
+import { goDuration, hookDeadlines, releaseTimeoutSeconds } from './hooks.js';
+import { kustomizePatches } from './patches.js';
+
+export interface FluxOptions {
+  /** Git URL of the repository holding the charts; must match `^(http|https|ssh)://` (GitRepository CRD). */
+  readonly gitUrl: string;
+  readonly branch: string;
+  /** Folder of the plan inside the Git repository; chart paths are relative to it. */
+  readonly path: string;
+  /** Reconcile interval of the GitRepository and the HelmReleases (Go duration). */
+  readonly interval: string;
+  /** Namespace of the Flux objects (GitRepository, HelmReleases). */
+  readonly namespace: string;
+  /** Flux version targeted, `major.minor`; 2.9 (helm-controller 1.6) adds `postRenderStrategy`. */
+  readonly fluxVersion: string;
+  /** Also write Argo CD sync waves / kapp change groups (the post-renderer's `--argocd` / `--kapp`). */
+  readonly argocd: boolean;
+  readonly kapp: boolean;
+  /**
+   * The charts' values.yaml by chart path as written in the plan (undefined: not readable). The hook deadlines
+   * come from their `global.hooks`; missing values fall back to DEFAULT_HOOK_SETTINGS.
+   */
+  readonly chartValues: Readonly<Record<string, Values | undefined>>;
+  /** Name of the plan file, for the generated-file header. */
+  readonly planFile: string;
+}
+
+export const DEFAULT_FLUX_OPTIONS: FluxOptions = {
+  gitUrl: 'https://github.com/example-org/helm-tiers',
+  branch: 'main',
+  path: './',
+  interval: '10m',
+  namespace: 'flux-system',
+  fluxVersion: '2.9',
+  argocd: false,
+  kapp: false,
+  chartValues: {},
+  planFile: 'plan.yaml',
+};
+
+/** Retries before helm-controller stops remediating; between attempts it uninstalls (install) or rolls back. */
+export const REMEDIATION_RETRIES = 3;
+/**
+ * `crds/` policy on install and upgrade. CreateReplace: a CRD that already exists (installed by an earlier
+ * version, another tool or by hand) is brought to the chart's version on install and on every upgrade; Helm
+ * itself never updates `crds/`, and Create would leave an outdated CRD in place forever. CRDs are never deleted.
+ */
+export const CRD_POLICY = 'CreateReplace';
+/** hc 1.6: hooks go through the post-renderers together with the templates, as in Helm 4 (ADR 0004). */
+export const POST_RENDER_STRATEGY = 'combined';
+
+const GIT_URL = /^(http|https|ssh):\/\/.+$/;
+const DURATION = /^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$/;
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const FLUX_VERSION = /^v?(\d+)\.(\d+)(\.\d+)?$/;
+/** HelmRelease helm.toolkit.fluxcd.io/v2 is served from Flux 2.3. */
+const MIN_FLUX = [2, 3] as const;
+const POST_RENDER_STRATEGY_FLUX = [2, 9] as const;
+
+const usage = (message: string, field: string) => new HelmTiersError(ErrorCodes.USAGE, message, { field });
+
+function parseFluxVersion(v: string): [number, number] {
+  const m = FLUX_VERSION.exec(v);
+  if (!m) throw usage(`--flux-version "${v}" must look like 2.9`, 'flux-version');
+  const version: [number, number] = [Number(m[1]), Number(m[2])];
+  if (atLeast(version, MIN_FLUX)) return version;
+  throw usage(`--flux-version ${v}: helm.toolkit.fluxcd.io/v2 needs Flux ≥ ${MIN_FLUX.join('.')}`, 'flux-version');
+}
+
+const atLeast = (v: readonly [number, number], min: readonly [number, number]) =>
+  v[0] > min[0] || (v[0] === min[0] && v[1] >= min[1]);
+
+function validate(o: FluxOptions): void {
+  if (!GIT_URL.test(o.gitUrl))
+    throw usage(`--git-url "${o.gitUrl}" must start with http://, https:// or ssh://`, 'git-url');
+  if (o.branch.trim() === '') throw usage('--branch must not be empty', 'branch');
+  if (!DURATION.test(o.interval))
+    throw usage(`--interval "${o.interval}" is not a duration like 10m or 1h30m`, 'interval');
+  if (o.namespace.length > 63 || !DNS1123_LABEL.test(o.namespace)) {
+    throw usage(`--namespace "${o.namespace}" is not a valid namespace name`, 'namespace');
+  }
+  if (posix.isAbsolute(o.path) || posix.normalize(o.path).startsWith('..')) {
+    throw usage(`--path "${o.path}" must be a relative path inside the Git repository`, 'path');
+  }
+}
+
+/** `./charts/master-chart`: the chart path relative to the repository root, as helm-controller wants it. */
+export function chartPathInRepo(repoPath: string, chart: string): string {
+  const joined = posix.normalize(posix.join(repoPath, chart));
+  if (joined.startsWith('..') || posix.isAbsolute(joined)) {
+    throw usage(`chart "${chart}" is outside the Git repository (--path ${repoPath})`, 'chart');
+  }
+  return `./${joined.replace(/\/$/, '')}`;
+}
+
+/** The file a component's HelmRelease goes to (rule in the module comment). */
+export function helmReleaseFileName(plan: Plan, c: Component): string {
+  if (c.tier === 0) return `${c.name}-helmrelease.yaml`;
+  const shared = plan.components.filter((x) => x.tier === c.tier).length > 1;
+  return shared ? `tier${c.tier}-${c.name}-helmrelease.yaml` : `tier${c.tier}-helmrelease.yaml`;
+}
+
+function yamlText(value: unknown, header: string): string {
+  const doc = new Document(value, { version: '1.1' });
+  if (header !== '') doc.commentBefore = header;
+  // YAML 1.1 like everything Kubernetes reads: strings such as "yes" or "0755" come out quoted.
+  return doc.toString({ lineWidth: 0, indentSeq: false });
+}
+
+function helmRelease(plan: Plan, c: Component, o: FluxOptions, gitRepositoryName: string): Record<string, unknown> {
+  const k = labelKeys(plan.labelPrefix);
+  const values = releaseValues(plan, c.release);
+  const timeout = goDuration(releaseTimeoutSeconds(hookDeadlines(o.chartValues[c.chart], values)));
+  const meta = tierMetadata({ ...identityFor(plan, c.release), argocd: o.argocd, kapp: o.kapp });
+  const spec: Record<string, unknown> = {
+    interval: o.interval,
+    releaseName: c.release,
+    targetNamespace: c.namespace,
+    storageNamespace: c.namespace,
+    chart: {
+      spec: {
+        chart: chartPathInRepo(o.path, c.chart),
+        reconcileStrategy: 'Revision',
+        sourceRef: { kind: 'GitRepository', name: gitRepositoryName, namespace: o.namespace },
+      },
+    },
+  };
+  const deps = dependencyReleases(plan, c);
+  if (deps.length > 0) spec.dependsOn = deps.map((name) => ({ name, namespace: o.namespace }));
+  Object.assign(spec, {
+    timeout,
+    install: { crds: CRD_POLICY, remediation: { retries: REMEDIATION_RETRIES } },
+    upgrade: { crds: CRD_POLICY, remediation: { retries: REMEDIATION_RETRIES, remediateLastFailure: true } },
+  });
+  if (atLeast(parseFluxVersion(o.fluxVersion), POST_RENDER_STRATEGY_FLUX))
+    spec.postRenderStrategy = POST_RENDER_STRATEGY;
+  spec.postRenderers = [
+    { kustomize: { patches: kustomizePatches(meta).map((p) => ({ patch: p.patch, target: { ...p.target } })) } },
+  ];
+  spec.values = values;
+  return {
+    apiVersion: 'helm.toolkit.fluxcd.io/v2',
+    kind: 'HelmRelease',
+    metadata: {
+      name: c.release,
+      namespace: o.namespace,
+      labels: { [k.tier]: String(c.tier), [k.component]: c.name, [PART_OF_LABEL]: plan.name },
+    },
+    spec,
+  };
+}
+
+/** The whole Flux layout of the plan: file name → YAML text (kustomization.yaml last), deterministic. */
+export function generateFluxResources(plan: Plan, options: Partial<FluxOptions> = {}): Map<string, string> {
+  const o: FluxOptions = { ...DEFAULT_FLUX_OPTIONS, ...options };
+  validate(o);
+  parseFluxVersion(o.fluxVersion);
+  const header = ` Generated by \`helm-tiers flux\` from ${posix.basename(o.planFile)}: do not edit, regenerate.`;
+  const files = new Map<string, string>();
+
+  const namespaces = [...new Set(plan.components.map((c) => c.namespace))].filter((ns) => ns !== o.namespace);
+  if (namespaces.length > 0) {
+    files.set(
+      'namespace.yaml',
+      namespaces
+        .map((ns, i) =>
+          yamlText(
+            { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { [PART_OF_LABEL]: plan.name } } },
+            i === 0 ? header : '',
+          ),
+        )
+        .map((text, i) => (i === 0 ? text : `---\n${text}`))
+        .join(''),
+    );
+  }
+
+  const gitRepositoryName = plan.name;
+  files.set(
+    'gitrepository.yaml',
+    yamlText(
+      {
+        apiVersion: 'source.toolkit.fluxcd.io/v1',
+        kind: 'GitRepository',
+        metadata: { name: gitRepositoryName, namespace: o.namespace },
+        spec: { interval: o.interval, url: o.gitUrl, ref: { branch: o.branch } },
+      },
+      header,
+    ),
+  );
+
+  for (const c of plan.components) {
+    const name = helmReleaseFileName(plan, c);
+    if (files.has(name)) throw usage(`two components would write ${name}`, 'components');
+    files.set(name, yamlText(helmRelease(plan, c, o, gitRepositoryName), header));
+  }
+
+  files.set(
+    'kustomization.yaml',
+    yamlText(
+      { apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: [...files.keys()] },
+      header,
+    ),
+  );
+  return files;
+}
