@@ -22,7 +22,9 @@ import {
   type Major,
   type PodSpec,
   type Render,
+  type Rule,
 } from './chart-helm.js';
+import { RBAC as HOOK_RBAC } from './hooks/support.js';
 
 const plan = loadExamplePlan();
 const RELEASES = plan.components.map((c) => c.release);
@@ -384,16 +386,18 @@ describe.each(MAJORS)('master chart on %s', (major) => {
         }
       // Without autoInstallCRDs the CRD check only reads CRDs.
       const crd = verbsOf(objs, 'ClusterRole', `apps-${release}-crd-check`);
-      expect(crd.flatMap((r) => r.verbs).sort()).toEqual(['get', 'list']);
+      expect(crd.flatMap((r) => r.verbs).sort()).toEqual(['list']);
       // Without autoFixPods the pod check cannot evict or patch anything.
       const pod = verbsOf(objs, 'Role', `${release}-pod-check`);
       expect(pod.flatMap((r) => r.resources)).not.toContain('pods/eviction');
       expect(pod.flatMap((r) => r.verbs)).not.toContain('patch');
+      expect(pod.flatMap((r) => r.resources)).not.toContain('replicasets');
       expect(pod.find((r) => r.resources.includes('pods/log'))?.verbs).toEqual(['get']);
       expect(find(objs, 'ClusterRole', `apps-${release}-pod-check`)).toBeUndefined();
     }
     const auto = rendered(major, 'monitoring', 'auto');
     const crd = find(auto, 'ClusterRole', 'apps-monitoring-crd-check')?.rules ?? [];
+    expect(crd.find((r) => !r.resourceNames)?.verbs).toEqual(['get', 'list']);
     const patch = crd.find((r) => r.verbs.includes('patch'));
     // Server-side apply of a missing CRD is also authorized as create, with the CRD's name.
     expect(patch?.verbs).toEqual(['create', 'patch']);
@@ -411,11 +415,45 @@ describe.each(MAJORS)('master chart on %s', (major) => {
     expect(kyvernoPatch?.resourceNames).toContain('clusterpolicies.kyverno.io');
     const pod = find(rendered(major, 'tier3-api', 'auto'), 'Role', 'tier3-api-pod-check')?.rules ?? [];
     expect(pod.find((r) => r.resources.includes('pods/eviction'))?.verbs).toEqual(['create']);
+    expect(pod.find((r) => r.resources.includes('replicasets'))?.verbs).toEqual(['get']);
     expect(pod.find((r) => r.verbs.includes('patch'))?.resources.sort()).toEqual([
       'daemonsets',
       'deployments',
       'statefulsets',
     ]);
+  });
+
+  it('grants each hook program exactly the RBAC hooks/README.md documents', () => {
+    // "group/resource:verb" triples; resourceNames only narrow a rule further.
+    const triples = (rules: readonly Rule[]) =>
+      [
+        ...new Set(
+          rules.flatMap((r) =>
+            r.apiGroups.flatMap((g) => r.resources.flatMap((res) => r.verbs.map((v) => `${g}/${res}:${v}`))),
+          ),
+        ),
+      ].sort();
+    const rulesOf = (release: string, variant: string, kind: string, name: string) =>
+      find(rendered(major, release, variant), kind, name)?.rules ?? [];
+    expect(triples(rulesOf('monitoring', 'plan', 'ClusterRole', 'apps-monitoring-crd-check'))).toEqual(
+      triples(HOOK_RBAC['crd-check']?.cluster ?? []),
+    );
+    // Installing also needs create: the API server authorizes an apply that creates a CRD as create as well.
+    expect(triples(rulesOf('monitoring', 'auto', 'ClusterRole', 'apps-monitoring-crd-check'))).toEqual(
+      triples([
+        ...(HOOK_RBAC['crd-install']?.cluster ?? []),
+        { apiGroups: ['apiextensions.k8s.io'], resources: ['customresourcedefinitions'], verbs: ['create'] },
+      ]),
+    );
+    expect(triples(rulesOf('tier3-api', 'plan', 'Role', 'tier3-api-dependency-check'))).toEqual(
+      triples(HOOK_RBAC['dependency-check']?.namespaced ?? []),
+    );
+    expect(triples(rulesOf('tier3-api', 'plan', 'Role', 'tier3-api-pod-check'))).toEqual(
+      triples(HOOK_RBAC['pod-check']?.namespaced ?? []),
+    );
+    expect(triples(rulesOf('tier3-api', 'auto', 'Role', 'tier3-api-pod-check'))).toEqual(
+      triples(HOOK_RBAC['pod-check --auto-fix']?.namespaced ?? []),
+    );
   });
 
   it('names cluster-scoped objects with the namespace and the release', () => {
