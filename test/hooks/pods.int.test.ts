@@ -6,6 +6,16 @@ import { create, deployment, ensureBundles, grant, namespace, RBAC, runHook } fr
 const NS = 'apps';
 const rel = (r: string) => `helm-tiers.io/release=${r}`;
 
+function statefulSet(name: string) {
+  const labels = { app: name, 'helm-tiers.io/release': name };
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: { name, namespace: NS, labels },
+    spec: { replicas: 3, serviceName: name, selector: { matchLabels: { app: name } }, template: { metadata: { labels }, spec: { containers: [{ name: 'app', image: `example/${name}:1` }] } } },
+  };
+}
+
 describe('pod-check against the simulated cluster', () => {
   let c: SimCluster;
   let kc: string;
@@ -13,6 +23,15 @@ describe('pod-check against the simulated cluster', () => {
   let noLogKc: string;
   const check = (release: string, extra: string[] = [], kubeconfig = kc) =>
     runHook('pod-check', [`--release=${release}`, '--grace=2', '--timeout=25', ...extra], { KUBECONFIG: kubeconfig });
+
+  /** Waits until a pod of the release shows CrashLoopBackOff (the scenario's pods would recover on their own later). */
+  const untilCrashLooping = async (release: string) => {
+    for (let i = 0; i < 200; i++) {
+      const pods = c.store.list('/pods', NS) as { metadata: { labels?: Record<string, string> }; status?: { containerStatuses?: { state?: { waiting?: { reason?: string } } }[] } }[];
+      if (pods.some((p) => p.metadata.labels?.['helm-tiers.io/release'] === release && p.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CrashLoopBackOff')) return;
+      await new Promise((res) => setTimeout(res, 50));
+    }
+  };
 
   beforeAll(async () => {
     ensureBundles();
@@ -28,6 +47,8 @@ describe('pod-check against the simulated cluster', () => {
           { selector: rel('oom'), behavior: 'oomKilled' },
           { selector: rel('unsched'), behavior: 'unschedulable' },
           { selector: rel('bare'), behavior: 'crashLoop' },
+          { selector: 'statefulset.kubernetes.io/pod-name=one-1', behavior: 'crashLoop', crashes: 4 },
+          { selector: 'statefulset.kubernetes.io/pod-name=pdb-1', behavior: 'crashLoop' },
         ],
       },
     });
@@ -109,12 +130,7 @@ describe('pod-check against the simulated cluster', () => {
 
   it('--auto-fix on a transient crash loop: rollout restart by strategic-merge patch, then verified healthy', async () => {
     create(c, 'apps', 'deployments', deployment(NS, 'flaky', 'flaky'));
-    // Start while the pods are in CrashLoopBackOff (they would recover on their own after 4 crashes).
-    for (let i = 0; i < 200; i++) {
-      const pods = c.store.list('/pods', NS) as { metadata: { labels?: Record<string, string> }; status?: { containerStatuses?: { state?: { waiting?: { reason?: string } } }[] } }[];
-      if (pods.some((p) => p.metadata.labels?.['helm-tiers.io/release'] === 'flaky' && p.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CrashLoopBackOff')) break;
-      await new Promise((res) => setTimeout(res, 50));
-    }
+    await untilCrashLooping('flaky');
     const before = c.requests.length;
     const r = await runHook('pod-check', ['--release=flaky', '--grace=0', '--timeout=40', '--auto-fix'], { KUBECONFIG: fixKc });
     const patches = c.requests.slice(before).filter((q) => q.method === 'PATCH');
@@ -122,6 +138,36 @@ describe('pod-check against the simulated cluster', () => {
     expect(r.code).toBe(0);
     const d = c.store.get('apps/deployments', NS, 'flaky') as { spec: { template: { metadata: { annotations?: Record<string, string> } } } };
     expect(d.spec.template.metadata.annotations?.['kubectl.kubernetes.io/restartedAt']).toBeDefined();
+  });
+
+  it('--auto-fix evicts the single bad pod of a mostly healthy StatefulSet (Eviction API), then verifies', async () => {
+    create(c, 'apps', 'statefulsets', statefulSet('one'));
+    await untilCrashLooping('one');
+    const before = c.requests.length;
+    const r = await runHook('pod-check', ['--release=one', '--grace=0', '--timeout=40', '--auto-fix'], { KUBECONFIG: fixKc });
+    const writes = c.requests.slice(before).filter((q) => q.method !== 'GET');
+    expect(writes.map((q) => `${q.method} ${q.path}`)).toEqual([`POST /api/v1/namespaces/${NS}/pods/one-1/eviction`]);
+    expect(r.summary).toContain('one-1 evicted');
+    expect(r.code).toBe(0);
+  });
+
+  it('eviction blocked by a PodDisruptionBudget: bounded 429 retries, then exit 30 saying so', async () => {
+    create(c, 'apps', 'statefulsets', statefulSet('pdb'));
+    create(c, 'policy', 'poddisruptionbudgets', {
+      apiVersion: 'policy/v1',
+      kind: 'PodDisruptionBudget',
+      metadata: { name: 'pdb', namespace: NS },
+      spec: { minAvailable: 3, selector: { matchLabels: { app: 'pdb' } } },
+    });
+    await untilCrashLooping('pdb');
+    const before = c.requests.length;
+    const r = await runHook('pod-check', ['--release=pdb', '--grace=0', '--timeout=12', '--auto-fix'], { KUBECONFIG: fixKc });
+    const evictions = c.requests.slice(before).filter((q) => q.path.endsWith('/eviction'));
+    expect(evictions.length).toBeGreaterThan(1);
+    expect(evictions.length).toBeLessThanOrEqual(6);
+    expect(evictions.every((q) => q.status === 429)).toBe(true);
+    expect(r.code).toBe(30);
+    expect(r.summary).toContain('blocked by a PodDisruptionBudget');
   });
 
   it('403 on list pods: exit 40 naming verb and resource', async () => {
