@@ -8,18 +8,28 @@ const NS = 'apps';
 describe('dependency-check against the simulated cluster', () => {
   let c: SimCluster;
   let kc: string;
-  const check = (args: string[], timeout = 20, kubeconfig = kc) => runHook('dependency-check', [`--timeout=${timeout}`, ...args], { KUBECONFIG: kubeconfig });
+  const check = (args: string[], timeout = 20, kubeconfig = kc) =>
+    runHook('dependency-check', [`--timeout=${timeout}`, ...args], { KUBECONFIG: kubeconfig });
 
   beforeAll(async () => {
     ensureBundles();
     c = await startCluster({
       rbac: true,
       // The migration "image" is a real process that fails.
-      scenario: { images: { 'example/migrate': [process.execPath, '-e', 'console.log("relation users does not exist"); process.exit(3)'] } },
+      scenario: {
+        images: {
+          'example/migrate': [process.execPath, '-e', 'console.log("relation users does not exist"); process.exit(3)'],
+        },
+      },
     });
     namespace(c, NS);
     create(c, 'apps', 'deployments', deployment(NS, 'database', 'tier1-database', 1));
-    create(c, '', 'services', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'database', namespace: NS }, spec: { ports: [{ port: 5432 }], selector: { app: 'database' } } });
+    create(c, '', 'services', {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'database', namespace: NS },
+      spec: { ports: [{ port: 5432 }], selector: { app: 'database' } },
+    });
     create(c, '', 'persistentvolumeclaims', {
       apiVersion: 'v1',
       kind: 'PersistentVolumeClaim',
@@ -65,7 +75,13 @@ describe('dependency-check against the simulated cluster', () => {
       apiVersion: 'batch/v1',
       kind: 'Job',
       metadata: { name: 'migrate', namespace: NS, labels: { 'helm-tiers.io/release': 'migrate' } },
-      spec: { backoffLimit: 0, template: { metadata: { labels: { 'helm-tiers.io/release': 'migrate' } }, spec: { restartPolicy: 'Never', containers: [{ name: 'm', image: 'example/migrate:1' }] } } },
+      spec: {
+        backoffLimit: 0,
+        template: {
+          metadata: { labels: { 'helm-tiers.io/release': 'migrate' } },
+          spec: { restartPolicy: 'Never', containers: [{ name: 'm', image: 'example/migrate:1' }] },
+        },
+      },
     });
     const r = await check(['--depends-on=migrate'], 30);
     expect(r.code).toBe(21);
@@ -73,7 +89,9 @@ describe('dependency-check against the simulated cluster', () => {
   });
 
   it('403 without list on jobs: exit 40 naming verb and resource', async () => {
-    const limited = grant(c, NS, 'dep-limited', { namespaced: (RBAC['dependency-check']?.namespaced ?? []).filter((r) => !r.resources.includes('jobs')) });
+    const limited = grant(c, NS, 'dep-limited', {
+      namespaced: (RBAC['dependency-check']?.namespaced ?? []).filter((r) => !r.resources.includes('jobs')),
+    });
     const r = await check(['--depends-on=tier1-database'], 10, limited);
     expect(r.code).toBe(40);
     expect(r.summary).toContain('cannot list jobs.batch in namespace "apps"');

@@ -12,7 +12,12 @@ function statefulSet(name: string) {
     apiVersion: 'apps/v1',
     kind: 'StatefulSet',
     metadata: { name, namespace: NS, labels },
-    spec: { replicas: 3, serviceName: name, selector: { matchLabels: { app: name } }, template: { metadata: { labels }, spec: { containers: [{ name: 'app', image: `example/${name}:1` }] } } },
+    spec: {
+      replicas: 3,
+      serviceName: name,
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels }, spec: { containers: [{ name: 'app', image: `example/${name}:1` }] } },
+    },
   };
 }
 
@@ -27,8 +32,18 @@ describe('pod-check against the simulated cluster', () => {
   /** Waits until a pod of the release shows CrashLoopBackOff (the scenario's pods would recover on their own later). */
   const untilCrashLooping = async (release: string) => {
     for (let i = 0; i < 200; i++) {
-      const pods = c.store.list('/pods', NS) as { metadata: { labels?: Record<string, string> }; status?: { containerStatuses?: { state?: { waiting?: { reason?: string } } }[] } }[];
-      if (pods.some((p) => p.metadata.labels?.['helm-tiers.io/release'] === release && p.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CrashLoopBackOff')) return;
+      const pods = c.store.list('/pods', NS) as {
+        metadata: { labels?: Record<string, string> };
+        status?: { containerStatuses?: { state?: { waiting?: { reason?: string } } }[] };
+      }[];
+      if (
+        pods.some(
+          (p) =>
+            p.metadata.labels?.['helm-tiers.io/release'] === release &&
+            p.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CrashLoopBackOff',
+        )
+      )
+        return;
       await new Promise((res) => setTimeout(res, 50));
     }
   };
@@ -40,7 +55,12 @@ describe('pod-check against the simulated cluster', () => {
       timing: { crash: 300 },
       scenario: {
         components: [
-          { selector: rel('crash'), behavior: 'crashLoop', logs: 'connecting to db\n', previousLogs: 'panic: db not ready\n' },
+          {
+            selector: rel('crash'),
+            behavior: 'crashLoop',
+            logs: 'connecting to db\n',
+            previousLogs: 'panic: db not ready\n',
+          },
           { selector: rel('flaky'), behavior: 'crashLoop', crashes: 4, previousLogs: 'panic: cache not ready\n' },
           { selector: rel('image'), behavior: 'imagePullBackOff' },
           { selector: rel('config'), behavior: 'createContainerConfigError', message: 'secret "db-pass" not found' },
@@ -53,7 +73,8 @@ describe('pod-check against the simulated cluster', () => {
       },
     });
     namespace(c, NS);
-    for (const r of ['ok', 'crash', 'image', 'config', 'oom', 'unsched']) create(c, 'apps', 'deployments', deployment(NS, r, r));
+    for (const r of ['ok', 'crash', 'image', 'config', 'oom', 'unsched'])
+      create(c, 'apps', 'deployments', deployment(NS, r, r));
     create(c, '', 'pods', {
       apiVersion: 'v1',
       kind: 'Pod',
@@ -64,12 +85,18 @@ describe('pod-check against the simulated cluster', () => {
     create(c, '', 'pods', {
       apiVersion: 'v1',
       kind: 'Pod',
-      metadata: { name: 'ok-hook', namespace: NS, labels: { 'helm-tiers.io/release': 'ok', 'helm-tiers.io/hook': 'pre-crd-check' } },
+      metadata: {
+        name: 'ok-hook',
+        namespace: NS,
+        labels: { 'helm-tiers.io/release': 'ok', 'helm-tiers.io/hook': 'pre-crd-check' },
+      },
       spec: { containers: [{ name: 'c', image: 'example/hook:1' }] },
     });
     kc = grant(c, NS, 'pod-check', RBAC['pod-check'] ?? {});
     fixKc = grant(c, NS, 'pod-check-fix', RBAC['pod-check --auto-fix'] ?? {});
-    noLogKc = grant(c, NS, 'pod-check-nolist', { namespaced: [{ apiGroups: [''], resources: ['pods/log'], verbs: ['get'] }] });
+    noLogKc = grant(c, NS, 'pod-check-nolist', {
+      namespaced: [{ apiGroups: [''], resources: ['pods/log'], verbs: ['get'] }],
+    });
     await c.settle(5000);
   });
   afterAll(async () => {
@@ -87,7 +114,8 @@ describe('pod-check against the simulated cluster', () => {
     const r = await check('crash');
     expect(r.code).toBe(30);
     expect(r.summary).toContain('CrashLoopBackOff 2');
-    const diag = r.logs.find((l) => l.class === 'CrashLoopBackOff') as { describe: string; logs: Record<string, string[]>; events: string[] } | undefined;
+    const diag = r.logs.find((l) => l.class === 'CrashLoopBackOff') as
+      { describe: string; logs: Record<string, string[]>; events: string[] } | undefined;
     expect(diag?.describe).toContain('phase=Running');
     expect(diag?.logs['app (previous)']).toContain('panic: db not ready');
     expect(diag?.events.length).toBeGreaterThan(0);
@@ -132,11 +160,17 @@ describe('pod-check against the simulated cluster', () => {
     create(c, 'apps', 'deployments', deployment(NS, 'flaky', 'flaky'));
     await untilCrashLooping('flaky');
     const before = c.requests.length;
-    const r = await runHook('pod-check', ['--release=flaky', '--grace=0', '--timeout=40', '--auto-fix'], { KUBECONFIG: fixKc });
+    const r = await runHook('pod-check', ['--release=flaky', '--grace=0', '--timeout=40', '--auto-fix'], {
+      KUBECONFIG: fixKc,
+    });
     const patches = c.requests.slice(before).filter((q) => q.method === 'PATCH');
-    expect(patches.map((p) => [p.path, p.contentType])).toEqual([[`/apis/apps/v1/namespaces/${NS}/deployments/flaky`, 'application/strategic-merge-patch+json']]);
+    expect(patches.map((p) => [p.path, p.contentType])).toEqual([
+      [`/apis/apps/v1/namespaces/${NS}/deployments/flaky`, 'application/strategic-merge-patch+json'],
+    ]);
     expect(r.code).toBe(0);
-    const d = c.store.get('apps/deployments', NS, 'flaky') as { spec: { template: { metadata: { annotations?: Record<string, string> } } } };
+    const d = c.store.get('apps/deployments', NS, 'flaky') as {
+      spec: { template: { metadata: { annotations?: Record<string, string> } } };
+    };
     expect(d.spec.template.metadata.annotations?.['kubectl.kubernetes.io/restartedAt']).toBeDefined();
   });
 
@@ -144,7 +178,9 @@ describe('pod-check against the simulated cluster', () => {
     create(c, 'apps', 'statefulsets', statefulSet('one'));
     await untilCrashLooping('one');
     const before = c.requests.length;
-    const r = await runHook('pod-check', ['--release=one', '--grace=0', '--timeout=40', '--auto-fix'], { KUBECONFIG: fixKc });
+    const r = await runHook('pod-check', ['--release=one', '--grace=0', '--timeout=40', '--auto-fix'], {
+      KUBECONFIG: fixKc,
+    });
     const writes = c.requests.slice(before).filter((q) => q.method !== 'GET');
     expect(writes.map((q) => `${q.method} ${q.path}`)).toEqual([`POST /api/v1/namespaces/${NS}/pods/one-1/eviction`]);
     expect(r.summary).toContain('one-1 evicted');
@@ -161,7 +197,9 @@ describe('pod-check against the simulated cluster', () => {
     });
     await untilCrashLooping('pdb');
     const before = c.requests.length;
-    const r = await runHook('pod-check', ['--release=pdb', '--grace=0', '--timeout=12', '--auto-fix'], { KUBECONFIG: fixKc });
+    const r = await runHook('pod-check', ['--release=pdb', '--grace=0', '--timeout=12', '--auto-fix'], {
+      KUBECONFIG: fixKc,
+    });
     const evictions = c.requests.slice(before).filter((q) => q.path.endsWith('/eviction'));
     expect(evictions.length).toBeGreaterThan(1);
     expect(evictions.length).toBeLessThanOrEqual(6);
@@ -179,7 +217,9 @@ describe('pod-check against the simulated cluster', () => {
   it('SIGTERM: ends cleanly with a summary and exit 143', async () => {
     const { spawn } = await import('node:child_process');
     const { bundle } = await import('./support.js');
-    const child = spawn(process.execPath, [bundle('pod-check'), '--release=crash', '--grace=60', '--timeout=120'], { env: { KUBECONFIG: kc } });
+    const child = spawn(process.execPath, [bundle('pod-check'), '--release=crash', '--grace=60', '--timeout=120'], {
+      env: { KUBECONFIG: kc },
+    });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     await new Promise<void>((res) => {
