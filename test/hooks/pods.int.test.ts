@@ -228,7 +228,7 @@ describe('pod-check against the simulated cluster', () => {
       });
     });
     child.kill('SIGTERM');
-    const code = await new Promise<number | null>((res) => child.on('exit', (c2) => res(c2)));
+    const code = await new Promise<number | null>((res) => child.on('exit', (c2) => { res(c2); }));
     expect(code).toBe(143);
     expect(out.trim().split('\n').pop()).toMatch(/^pod-check: .*\(exit 143\)$/);
   });
