@@ -1,0 +1,224 @@
+/**
+ * Schema proof: every object `helm-tiers flux` generates validates against the real Flux CRD schemas
+ * (helm-controller v1.6.3 / source-controller, ../shared/crds/flux) made strict (unknown fields rejected, as the
+ * API server's pruning would silently drop them), and against @kubernetes-models/flux-cd 4.0.0.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ajv, type ValidateFunction } from 'ajv';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { HelmRelease } from '@kubernetes-models/flux-cd/helm.toolkit.fluxcd.io/v2';
+import { GitRepository } from '@kubernetes-models/flux-cd/source.toolkit.fluxcd.io/v1';
+import { Namespace } from 'kubernetes-models/v1';
+import { crdKey, crdVersionSchema } from '../flux/crd-schema.js';
+import { generateFluxResources } from '../flux/generate.js';
+import { parsePlan, type Values } from '../plan/plan.js';
+import { ROOT, SHARED } from './helpers/helm.js';
+import { parseStream } from './helpers/yaml.js';
+
+type Obj = Record<string, any>;
+const CRD_DIR = join(SHARED, 'crds/flux');
+const hasShared = existsSync(CRD_DIR);
+const plan = parsePlan(readFileSync(join(ROOT, 'plan.yaml'), 'utf8'), 'plan.yaml');
+const chartValues = {
+  './charts/master-chart': parse(readFileSync(join(ROOT, 'charts/master-chart/values.yaml'), 'utf8')) as Values,
+};
+
+/** Objects of every variant the generator can write: defaults, Argo CD + kapp, an older Flux, another layout. */
+const VARIANTS = {
+  default: {},
+  'argocd+kapp': { argocd: true, kapp: true },
+  'flux 2.8': { fluxVersion: '2.8' },
+  'ssh, custom namespace and path': {
+    gitUrl: 'ssh://git@github.com/acme/deploy',
+    namespace: 'gitops',
+    path: 'deploy/',
+    interval: '1h30m',
+  },
+};
+const objects = (options: object): Obj[] =>
+  [...generateFluxResources(plan, { chartValues, ...options })]
+    .filter(([name]) => name !== 'kustomization.yaml')
+    .flatMap(([, text]) => parseStream(text) as Obj[]);
+const committed = (): Obj[] =>
+  readdirSync(join(ROOT, 'flux-resources'))
+    .filter((f) => f !== 'kustomization.yaml')
+    .flatMap((f) => parseStream(readFileSync(join(ROOT, 'flux-resources', f), 'utf8')) as Obj[]);
+
+describe('against the Flux CRD OpenAPI schemas (strict)', () => {
+  it.runIf(!hasShared)('skipped: ../shared/crds/flux is absent', (ctx) => {
+    ctx.skip(`${CRD_DIR} is absent: the CRD schema tests need the shared test data`);
+  });
+  if (!hasShared) return;
+
+  const validators = new Map<string, ValidateFunction>();
+  const ajv = new Ajv({ strict: true, allErrors: true });
+  for (const file of readdirSync(CRD_DIR).filter((f) => f.endsWith('.yaml'))) {
+    const crd = parse(readFileSync(join(CRD_DIR, file), 'utf8')) as Obj;
+    for (const v of crd.spec.versions as Obj[]) {
+      if (v.served) validators.set(crdKey(crd, v.name as string), ajv.compile(crdVersionSchema(crd, v.name as string)));
+    }
+  }
+  const validate = (o: Obj) => {
+    const fn = validators.get(`${String(o.apiVersion)}/${String(o.kind)}`);
+    if (!fn) throw new Error(`no CRD schema for ${o.apiVersion}/${o.kind}`);
+    return fn(o)
+      ? []
+      : (fn.errors ?? []).map((e) => `${e.instancePath} ${e.message ?? ''} ${JSON.stringify(e.params)}`);
+  };
+
+  it('has the schemas of HelmRelease v2 and GitRepository v1', () => {
+    expect(validators.has('helm.toolkit.fluxcd.io/v2/HelmRelease')).toBe(true);
+    expect(validators.has('source.toolkit.fluxcd.io/v1/GitRepository')).toBe(true);
+  });
+
+  it.each(Object.entries(VARIANTS))('every Flux object validates (%s)', (_, options) => {
+    const flux = objects(options).filter((o) => o.kind !== 'Namespace');
+    expect(flux.map((o) => o.kind).sort()).toEqual(['GitRepository', ...Array(6).fill('HelmRelease')].sort());
+    for (const o of flux) expect(validate(o), `${o.kind}/${o.metadata.name}`).toEqual([]);
+  });
+
+  it('the committed flux-resources/ validates', () => {
+    for (const o of committed().filter((x) => x.kind !== 'Namespace')) expect(validate(o), o.metadata.name).toEqual([]);
+  });
+
+  const base = () => objects({}).find((o) => o.metadata.name === 'tier3-api') as Obj;
+  it.each([
+    [
+      'a misspelled spec field',
+      (o: Obj) => {
+        o.spec.intervall = '5m';
+      },
+      'additionalProperties',
+    ],
+    [
+      'a misspelled nested field',
+      (o: Obj) => {
+        o.spec.upgrade.remediation.remediateLastFailures = true;
+      },
+      'additionalProperties',
+    ],
+    [
+      'a misspelled patch target field',
+      (o: Obj) => {
+        o.spec.postRenderers[0].kustomize.patches[0].targett = { kind: '.*' };
+      },
+      'additionalProperties',
+    ],
+    [
+      'an exec post-renderer (Flux has none)',
+      (o: Obj) => {
+        o.spec.postRenderers[0].exec = { command: 'helm-tiers' };
+      },
+      'additionalProperties',
+    ],
+    [
+      'a wrong CRD policy',
+      (o: Obj) => {
+        o.spec.install.crds = 'Replace';
+      },
+      'enum',
+    ],
+    [
+      'a wrong post-render strategy',
+      (o: Obj) => {
+        o.spec.postRenderStrategy = 'hooks';
+      },
+      'enum',
+    ],
+    [
+      'a timeout that is not a duration',
+      (o: Obj) => {
+        o.spec.timeout = '17 minutes';
+      },
+      'pattern',
+    ],
+    [
+      'a dependsOn entry without name',
+      (o: Obj) => {
+        o.spec.dependsOn[0] = { namespace: 'flux-system' };
+      },
+      'required',
+    ],
+  ] as const)('rejects %s', (_, mutate, keyword) => {
+    const o = base();
+    expect(validate(o)).toEqual([]);
+    mutate(o);
+    const fn = validators.get('helm.toolkit.fluxcd.io/v2/HelmRelease') as ValidateFunction;
+    expect(fn(o)).toBe(false);
+    expect(fn.errors?.map((e) => e.keyword)).toContain(keyword);
+  });
+
+  it('keeps free-form values open (x-kubernetes-preserve-unknown-fields) and rejects a GitRepository URL without a scheme', () => {
+    const hr = base();
+    hr.spec.values.anything = { nested: ['goes'] };
+    expect(validate(hr)).toEqual([]);
+    const repo = objects({}).find((o) => o.kind === 'GitRepository') as Obj;
+    repo.spec.url = 'git@github.com:acme/deploy.git';
+    expect(validate(repo).join('\n')).toMatch(/pattern/);
+  });
+});
+
+describe('against @kubernetes-models/flux-cd 4.0.0', () => {
+  /**
+   * The package predates helm-controller 1.6: its schema has no `postRenderStrategy`, so the model validates a copy
+   * without that hc 1.6 field (the CRD schema test above covers it). It does not reject unknown fields at all (see
+   * the last test), which is why the CRD schema test is the strict one.
+   */
+  const withoutHc16 = (o: Obj): Obj => {
+    const copy = structuredClone(o);
+    if (copy.kind === 'HelmRelease') delete copy.spec.postRenderStrategy;
+    return copy;
+  };
+  const model = (o: Obj) => {
+    switch (o.kind) {
+      case 'HelmRelease':
+        return new HelmRelease(withoutHc16(o));
+      case 'GitRepository':
+        return new GitRepository(o);
+      case 'Namespace':
+        return new Namespace(o);
+      default:
+        throw new Error(`unexpected kind ${o.kind}`);
+    }
+  };
+
+  it.each(Object.entries(VARIANTS))('every generated object validates (%s)', (_, options) => {
+    const list = objects(options);
+    expect(list.length).toBe(8);
+    for (const o of list)
+      expect(() => {
+        model(o).validate();
+      }, `${o.kind}/${o.metadata.name}`).not.toThrow();
+  });
+
+  it('rejects a wrong CRD policy, a non-integer retry count and a bad source kind', () => {
+    const hr = objects({}).find((o) => o.kind === 'HelmRelease') as Obj;
+    for (const mutate of [
+      (o: Obj) => {
+        o.spec.install.crds = 'Replace';
+      },
+      (o: Obj) => {
+        o.spec.install.remediation.retries = 'three';
+      },
+      (o: Obj) => {
+        o.spec.chart.spec.sourceRef.kind = 'Bucket2';
+      },
+    ]) {
+      const o = structuredClone(hr);
+      mutate(o);
+      expect(() => {
+        model(o).validate();
+      }).toThrow();
+    }
+  });
+
+  it('does not catch misspelled fields (the gap the strict CRD schema test closes)', () => {
+    const o = structuredClone(objects({}).find((x) => x.kind === 'HelmRelease') as Obj);
+    o.spec.intervall = '5m';
+    expect(() => {
+      model(o).validate();
+    }).not.toThrow();
+  });
+});
