@@ -8,7 +8,7 @@ import pino, { type Logger } from 'pino';
 import type { Writable } from 'node:stream';
 import { HookError, HookErrorCodes } from './errors.js';
 import { Deadline, systemClock, type Clock } from './k8s/clock.js';
-import { createHookKube, loadKubeConfig, resolveNamespace, type HookKube } from './k8s/client.js';
+import type { HookKube } from './k8s/client.js';
 import type { RetryHooks } from './k8s/retry.js';
 
 export type FlagType = 'string' | 'boolean' | 'number' | 'list';
@@ -198,12 +198,14 @@ export interface Context {
 }
 
 /** Builds the shared context once the flags are parsed. */
-export function createContext(
+export async function createContext(
   program: string,
   values: Record<string, FlagValue>,
   env: NodeJS.ProcessEnv,
   deps: RunDeps,
-): Context {
+): Promise<Context> {
+  // Loaded on demand: client-node is most of the bundle, and `--help` or a usage error should not pay for it.
+  const { createHookKube, loadKubeConfig, resolveNamespace } = await import('./k8s/client.js');
   const clock = deps.clock ?? systemClock;
   const level = String(values['log-level'] ?? 'info');
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level)) {

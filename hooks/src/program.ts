@@ -55,7 +55,7 @@ export async function runProgram(
   }
   let ctx: Context;
   try {
-    ctx = createContext(def.name, values, env, deps);
+    ctx = await createContext(def.name, values, env, deps);
   } catch (err) {
     out(`${formatHookError(err, def.name)}\n`);
     return hookExitCode(err);

@@ -1,7 +1,7 @@
 // dependency-check bundle against the simulated cluster, RBAC as documented.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type SimCluster } from '../cluster/index.js';
-import { create, deployment, ensureBundles, grant, namespace, RBAC, runHook } from './support.js';
+import { create, deployment, ensureBundles, grant, namespace, RBAC, runHook, startHook } from './support.js';
 
 const NS = 'apps';
 
@@ -50,12 +50,11 @@ describe('dependency-check against the simulated cluster', () => {
   });
 
   it('waits for a dependency that becomes ready during the check', async () => {
-    const pending = check(['--depends-on=tier2-cache'], 30);
-    await new Promise((res) => setTimeout(res, 1500));
+    const h = startHook('dependency-check', ['--timeout=30', '--depends-on=tier2-cache'], { KUBECONFIG: kc });
+    await h.waitFor('NoObjects');
     create(c, 'apps', 'deployments', deployment(NS, 'cache', 'tier2-cache', 2));
-    const r = await pending;
-    expect(r.code).toBe(0);
-    expect(r.logs.some((l) => l.reason === 'NoObjects')).toBe(true);
+    expect(await h.exit).toBe(0);
+    expect(h.output()).toMatch(/dependency-check: 1 dependencies ready \(1 objects\)/);
   });
 
   it('dependency never installed: exit 20 naming the release and reason at the deadline', async () => {

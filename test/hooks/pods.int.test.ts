@@ -1,7 +1,7 @@
 // pod-check bundle against the simulated cluster: one scenario per failure class, RBAC as documented.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type SimCluster } from '../cluster/index.js';
-import { create, deployment, ensureBundles, grant, namespace, RBAC, runHook } from './support.js';
+import { create, deployment, ensureBundles, grant, namespace, RBAC, runHook, startHook } from './support.js';
 
 const NS = 'apps';
 const rel = (r: string) => `helm-tiers.io/release=${r}`;
@@ -215,21 +215,10 @@ describe('pod-check against the simulated cluster', () => {
   });
 
   it('SIGTERM: ends cleanly with a summary and exit 143', async () => {
-    const { spawn } = await import('node:child_process');
-    const { bundle } = await import('./support.js');
-    const child = spawn(process.execPath, [bundle('pod-check'), '--release=crash', '--grace=60', '--timeout=120'], {
-      env: { KUBECONFIG: kc },
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    await new Promise<void>((res) => {
-      child.stdout.on('data', () => {
-        if (out.includes('waiting for pods')) res();
-      });
-    });
-    child.kill('SIGTERM');
-    const code = await new Promise<number | null>((res) => child.on('exit', (c2) => { res(c2); }));
-    expect(code).toBe(143);
-    expect(out.trim().split('\n').pop()).toMatch(/^pod-check: .*\(exit 143\)$/);
+    const h = startHook('pod-check', ['--release=crash', '--grace=60', '--timeout=120'], { KUBECONFIG: kc });
+    await h.waitFor('waiting for pods');
+    h.child.kill('SIGTERM');
+    expect(await h.exit).toBe(143);
+    expect(h.output().trim().split('\n').pop()).toMatch(/^pod-check: .*\(exit 143\)$/);
   });
 });

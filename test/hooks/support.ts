@@ -2,7 +2,7 @@
  * Helpers for the hook integration suites: run the esbuild bundles (never src/) as the Job would, seed the simulated
  * cluster, and grant exactly the RBAC documented in hooks/README.md.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { SimCluster } from '../cluster/index.js';
@@ -185,5 +185,34 @@ export function deployment(
       selector: { matchLabels: { app: name } },
       template: { metadata: { labels }, spec: { containers: [{ name: 'app', image: `example/${name}:1` }] } },
     },
+  };
+}
+
+/** Starts a bundle and lets the test wait for a given output before acting (no sleeps: no timing assumptions). */
+export function startHook(name: string, args: string[], env: Record<string, string>) {
+  const child = spawn(process.execPath, [bundle(name), ...args], {
+    env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent', ...env },
+  });
+  let out = '';
+  const waiters: { text: string; resolve: () => void }[] = [];
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+    for (const w of waiters.filter((x) => out.includes(x.text))) w.resolve();
+  });
+  const exit = new Promise<number | null>((res) => child.on('exit', (code) => { res(code); }));
+  return {
+    child,
+    output: () => out,
+    waitFor: (text: string) =>
+      new Promise<void>((resolve, reject) => {
+        if (out.includes(text)) resolve();
+        else {
+          waiters.push({ text, resolve });
+          void exit.then(() => {
+            reject(new Error(`${name} exited before printing "${text}":\n${out}`));
+          });
+        }
+      }),
+    exit,
   };
 }

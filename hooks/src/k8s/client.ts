@@ -20,6 +20,8 @@ import type { RequestInfo } from './errors.js';
 import { callWithRetry, DEFAULT_RETRY, type RetryHooks, type RetryOptions } from './retry.js';
 import type { Crd, KubeEvent, Page, Pod, Workload } from './types.js';
 
+export { listAll } from './pages.js';
+
 export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'Job' | 'PersistentVolumeClaim';
 export type RestartableKind = 'Deployment' | 'StatefulSet' | 'DaemonSet';
 
@@ -275,19 +277,4 @@ export function createHookKube(
       }
     },
   };
-}
-
-/** Reads every page of a list. `maxItems` bounds memory for pathological namespaces. */
-export async function listAll<T>(
-  fetchPage: (continueToken: string | undefined) => Promise<Page<T>>,
-  maxItems = 100_000,
-): Promise<T[]> {
-  const out: T[] = [];
-  let token: string | undefined;
-  do {
-    const p = await fetchPage(token);
-    out.push(...p.items);
-    token = p.continueToken;
-  } while (token && out.length < maxItems);
-  return out;
 }

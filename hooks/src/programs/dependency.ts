@@ -7,7 +7,8 @@ import { COMMON_FLAGS, type Context, type FlagSpec, type FlagValue, type RunDeps
 import { mapLimit } from '../concurrency.js';
 import { readiness, type Readiness } from '../deps/readiness.js';
 import { HOOK_EXIT_CODES, HookError, HookErrorCodes } from '../errors.js';
-import { listAll, type WorkloadKind } from '../k8s/client.js';
+import type { WorkloadKind } from '../k8s/client.js';
+import { listAll } from '../k8s/pages.js';
 import { COMMON_EXIT_CODES, runProgram, type ProgramDef } from '../program.js';
 import { formatTable } from '../table.js';
 

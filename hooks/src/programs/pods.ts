@@ -5,7 +5,7 @@
 import { COMMON_FLAGS, type Context, type FlagSpec, type FlagValue, type RunDeps } from '../cli.js';
 import { mapLimit } from '../concurrency.js';
 import { HOOK_EXIT_CODES, HookError, HookErrorCodes } from '../errors.js';
-import { listAll } from '../k8s/client.js';
+import { listAll } from '../k8s/pages.js';
 import type { Pod } from '../k8s/types.js';
 import { classifyPod, type Owner, type PodVerdict } from '../pods/classify.js';
 import { describePod, logTargets, recentEvents } from '../pods/diagnose.js';
