@@ -2,14 +2,17 @@
 // Bundles test/cluster/cli.ts (or bench.ts with --bench) with esbuild into a temp file and runs it: Node 20 cannot
 // run TypeScript directly. Usage: node test/cluster/cli.mjs [--rbac] [--scenario FILE]; node test/cluster/cli.mjs --bench
 import { build } from 'esbuild';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const bench = process.argv.includes('--bench');
 if (bench) process.argv.splice(process.argv.indexOf('--bench'), 1);
-// The bundle sits next to the sources so `new URL('./fixtures/...', import.meta.url)` still resolves.
-const out = join(here, bench ? '.bench.bundle.mjs' : '.cli.bundle.mjs');
+// The bundle lives in a temp dir; SIM_CLUSTER_FIXTURES tells it where the TLS certificate and fixtures are.
+const out = join(mkdtempSync(join(tmpdir(), 'sim-cluster-cli-')), bench ? 'bench.mjs' : 'cli.mjs');
+process.env.SIM_CLUSTER_FIXTURES = join(here, 'fixtures');
 await build({
   entryPoints: [join(here, bench ? 'bench.ts' : 'cli.ts')],
   outfile: out,

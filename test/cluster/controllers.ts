@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { nowTs, resKey, type Cluster } from './core.js';
 import { pdbStatus, type PodLogSource } from './http.js';
 import { behaviorFor, commandFor, type ComponentBehavior, type Scenario } from './scenario.js';
-import { matchLabelSelector } from './selectors.js';
 import { clone, type Obj, type ResourceType } from './types.js';
 
 export interface Timing {
@@ -26,7 +25,16 @@ export interface Timing {
   jobBackoff: number;
 }
 
-const DEFAULT_TIMING: Timing = { tick: 5, schedule: 10, start: 20, ready: 20, crash: 40, jobRun: 50, terminate: 15, jobBackoff: 20 };
+const DEFAULT_TIMING: Timing = {
+  tick: 5,
+  schedule: 10,
+  start: 20,
+  ready: 20,
+  crash: 40,
+  jobRun: 50,
+  terminate: 15,
+  jobBackoff: 20,
+};
 export const NODE_NAME = 'sim-node';
 
 interface PodSim {
@@ -43,7 +51,7 @@ function hash10(v: unknown): string {
   const h = createHash('sha256').update(JSON.stringify(v)).digest();
   const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
   let s = '';
-  for (let i = 0; i < 10; i++) s += alphabet[h[i]! % alphabet.length];
+  for (let i = 0; i < 10; i++) s += alphabet[h[i]! % alphabet.length]!;
   return s;
 }
 function rand5(): string {
@@ -55,12 +63,26 @@ function ownedBy(o: Obj, owner: Obj): boolean {
   return (o.metadata?.ownerReferences ?? []).some((r: Obj) => r.uid === owner.metadata.uid && r.controller);
 }
 function ownerRef(owner: Obj, apiVersion: string, kind: string): Obj {
-  return { apiVersion, kind, name: owner.metadata.name, uid: owner.metadata.uid, controller: true, blockOwnerDeletion: true };
+  return {
+    apiVersion,
+    kind,
+    name: owner.metadata.name,
+    uid: owner.metadata.uid,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
 }
 function isReady(p: Obj): boolean {
   return (p.status?.conditions ?? []).some((c: Obj) => c.type === 'Ready' && c.status === 'True');
 }
-function cond(prev: Obj[] | undefined, type: string, status: string, reason?: string, message?: string, extra: Obj = {}): Obj {
+function cond(
+  prev: Obj[] | undefined,
+  type: string,
+  status: string,
+  reason?: string,
+  message?: string,
+  extra: Obj = {},
+): Obj {
   const old = (prev ?? []).find((c) => c.type === type);
   const same = old && old.status === status;
   return {
@@ -83,6 +105,7 @@ export class Controllers implements PodLogSource {
   private readonly pods = new Map<string, PodSim>();
   private readonly jobCounted = new Map<string, Set<string>>();
   private readonly jobNextCreate = new Map<string, number>();
+  private readonly eventNames = new Map<string, string>();
   private stopped = false;
   private running = false;
   apiUrl = '';
@@ -118,7 +141,11 @@ export class Controllers implements PodLogSource {
         /* namespace missing: ignore */
       }
     }
-    this.unsub = this.cluster.store.subscribe(() => this.kick());
+    this.unsub = this.cluster.store.subscribe((e) => {
+      if (e.res === '/pods' && e.type !== 'DELETED')
+        this.podQueue.add(`${e.obj.metadata.namespace}/${e.obj.metadata.name}`);
+      this.kick();
+    });
     this.kick();
   }
 
@@ -127,12 +154,17 @@ export class Controllers implements PodLogSource {
     this.unsub?.();
     if (this.timer) clearTimeout(this.timer);
     if (this.wake) clearTimeout(this.wake);
-    const procs = [...this.pods.values()].map((s) => s.proc).filter((p): p is ChildProcess => !!p && p.exitCode === null && p.signalCode === null);
+    for (const t of this.podTimers) clearTimeout(t);
+    const procs = [...this.pods.values()]
+      .map((s) => s.proc)
+      .filter((p): p is ChildProcess => !!p && p.exitCode === null && p.signalCode === null);
     await Promise.all(
       procs.map(
         (p) =>
           new Promise<void>((r) => {
-            p.once('exit', () => r());
+            p.once('exit', () => {
+              r();
+            });
             p.kill('SIGKILL');
             setTimeout(r, 500);
           }),
@@ -149,6 +181,7 @@ export class Controllers implements PodLogSource {
         this.timer !== undefined ||
         this.running ||
         this.wakeAt < Date.now() + 1000 ||
+        this.podQueue.size > 0 ||
         [...this.pods.values()].some((s) => s.proc && s.proc.exitCode === null && s.proc.signalCode === null);
       quiet = busy ? 0 : quiet + 1;
       if (quiet >= 3) return;
@@ -215,22 +248,24 @@ export class Controllers implements PodLogSource {
   event(obj: Obj, type: 'Normal' | 'Warning', reason: string, message: string, component = 'kubelet'): void {
     const ns = obj.metadata.namespace ?? 'default';
     const evRt = this.rt('', 'events');
-    const existing = this.cluster.store
-      .list('/events', ns)
-      .find((e) => e.involvedObject?.uid === obj.metadata.uid && e.reason === reason && e.message === message);
+    const dedupe = `${ns}\0${obj.metadata.uid}\0${reason}\0${message}`;
+    const existingName = this.eventNames.get(dedupe);
+    const existing = existingName ? this.cluster.store.peek('/events', ns, existingName) : undefined;
     const now = nowTs();
     if (existing) {
       const u = clone(existing);
-      u.count = (u.count ?? 1) + 1;
+      u.count = Number(u.count ?? 1) + 1;
       u.lastTimestamp = now;
       this.cluster.update(evRt, ns, u.metadata.name, u);
       return;
     }
+    const name = `${obj.metadata.name}.${randomBytes(8).toString('hex')}`;
+    this.eventNames.set(dedupe, name);
     try {
       this.cluster.create(evRt, ns, {
         apiVersion: 'v1',
         kind: 'Event',
-        metadata: { name: `${obj.metadata.name}.${randomBytes(8).toString('hex')}` },
+        metadata: { name },
         involvedObject: {
           kind: obj.kind,
           namespace: obj.metadata.namespace,
@@ -261,14 +296,40 @@ export class Controllers implements PodLogSource {
     this.cluster.create(this.rt('', 'nodes'), undefined, {
       apiVersion: 'v1',
       kind: 'Node',
-      metadata: { name: NODE_NAME, labels: { 'kubernetes.io/hostname': NODE_NAME, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', 'node-role.kubernetes.io/control-plane': '' } },
+      metadata: {
+        name: NODE_NAME,
+        labels: {
+          'kubernetes.io/hostname': NODE_NAME,
+          'kubernetes.io/os': 'linux',
+          'kubernetes.io/arch': 'amd64',
+          'node-role.kubernetes.io/control-plane': '',
+        },
+      },
       spec: { podCIDR: '10.244.0.0/24' },
       status: {
         capacity: { cpu: '8', memory: '32Gi', pods: '10000' },
         allocatable: { cpu: '8', memory: '32Gi', pods: '10000' },
-        conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: ts, lastTransitionTime: ts }],
-        addresses: [{ type: 'InternalIP', address: '10.0.0.1' }, { type: 'Hostname', address: NODE_NAME }],
-        nodeInfo: { kubeletVersion: `v${this.cluster.version.major}.${this.cluster.version.minor}.0`, osImage: 'Simulated', containerRuntimeVersion: 'sim://1.0', operatingSystem: 'linux', architecture: 'amd64' },
+        conditions: [
+          {
+            type: 'Ready',
+            status: 'True',
+            reason: 'KubeletReady',
+            message: 'kubelet is posting ready status',
+            lastHeartbeatTime: ts,
+            lastTransitionTime: ts,
+          },
+        ],
+        addresses: [
+          { type: 'InternalIP', address: '10.0.0.1' },
+          { type: 'Hostname', address: NODE_NAME },
+        ],
+        nodeInfo: {
+          kubeletVersion: `v${this.cluster.version.major}.${this.cluster.version.minor}.0`,
+          osImage: 'Simulated',
+          containerRuntimeVersion: 'sim://1.0',
+          operatingSystem: 'linux',
+          architecture: 'amd64',
+        },
       },
     });
   }
@@ -278,7 +339,11 @@ export class Controllers implements PodLogSource {
     for (const ns of this.cluster.store.list('/namespaces')) {
       if (ns.metadata.deletionTimestamp) continue;
       if (!this.cluster.store.peek('/serviceaccounts', ns.metadata.name, 'default'))
-        this.cluster.create(this.rt('', 'serviceaccounts'), ns.metadata.name, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default' } });
+        this.cluster.create(this.rt('', 'serviceaccounts'), ns.metadata.name, {
+          apiVersion: 'v1',
+          kind: 'ServiceAccount',
+          metadata: { name: 'default' },
+        });
     }
   }
 
@@ -292,7 +357,10 @@ export class Controllers implements PodLogSource {
       const hash = hash10(template);
       const owned = this.cluster.store.list('apps/replicasets', ns).filter((r) => ownedBy(r, d));
       let newRs = owned.find((r) => r.metadata.labels?.['pod-template-hash'] === hash);
-      const maxRev = Math.max(0, ...owned.map((r) => Number(r.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? 0)));
+      const maxRev = Math.max(
+        0,
+        ...owned.map((r) => Number(r.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? 0)),
+      );
       const replicas = d.spec.replicas ?? 1;
       if (!newRs) {
         const t = clone(template);
@@ -305,23 +373,52 @@ export class Controllers implements PodLogSource {
           metadata: {
             name,
             labels: t.metadata.labels,
-            annotations: { 'deployment.kubernetes.io/desired-replicas': String(replicas), 'deployment.kubernetes.io/max-replicas': String(replicas + 1), 'deployment.kubernetes.io/revision': String(maxRev + 1) },
+            annotations: {
+              'deployment.kubernetes.io/desired-replicas': String(replicas),
+              'deployment.kubernetes.io/max-replicas': String(Number(replicas) + 1),
+              'deployment.kubernetes.io/revision': String(maxRev + 1),
+            },
             ownerReferences: [ownerRef(d, 'apps/v1', 'Deployment')],
           },
-          spec: { replicas, selector: { ...(d.spec.selector ?? {}), matchLabels: { ...(d.spec.selector?.matchLabels ?? {}), 'pod-template-hash': hash } }, template: t },
+          spec: {
+            replicas,
+            selector: {
+              ...(d.spec.selector ?? {}),
+              matchLabels: { ...(d.spec.selector?.matchLabels ?? {}), 'pod-template-hash': hash },
+            },
+            template: t,
+          },
         });
-        this.event(d, 'Normal', 'ScalingReplicaSet', `Scaled up replica set ${name} from 0 to ${replicas}`, 'deployment-controller');
+        this.event(
+          d,
+          'Normal',
+          'ScalingReplicaSet',
+          `Scaled up replica set ${name} from 0 to ${replicas}`,
+          'deployment-controller',
+        );
       } else if (newRs.spec.replicas !== replicas) {
         const u = clone(newRs);
         u.spec.replicas = replicas;
         this.cluster.update(rsRt, ns, u.metadata.name, u);
-        this.event(d, 'Normal', 'ScalingReplicaSet', `Scaled ${replicas > newRs.spec.replicas ? 'up' : 'down'} replica set ${u.metadata.name} from ${newRs.spec.replicas} to ${replicas}`, 'deployment-controller');
+        this.event(
+          d,
+          'Normal',
+          'ScalingReplicaSet',
+          `Scaled ${replicas > newRs.spec.replicas ? 'up' : 'down'} replica set ${u.metadata.name} from ${newRs.spec.replicas} to ${replicas}`,
+          'deployment-controller',
+        );
       }
       const newReady = (newRs.status?.availableReplicas ?? 0) >= replicas;
       for (const r of owned) {
         if (r.metadata.uid === newRs.metadata.uid || (r.spec.replicas ?? 0) === 0 || !newReady) continue;
         const u = clone(r);
-        this.event(d, 'Normal', 'ScalingReplicaSet', `Scaled down replica set ${r.metadata.name} from ${r.spec.replicas} to 0`, 'deployment-controller');
+        this.event(
+          d,
+          'Normal',
+          'ScalingReplicaSet',
+          `Scaled down replica set ${r.metadata.name} from ${r.spec.replicas} to 0`,
+          'deployment-controller',
+        );
         u.spec.replicas = 0;
         this.cluster.update(rsRt, ns, u.metadata.name, u);
       }
@@ -332,16 +429,42 @@ export class Controllers implements PodLogSource {
       const available = sum((r) => r.status?.availableReplicas ?? 0);
       const ready = sum((r) => r.status?.readyReplicas ?? 0);
       const updated = cur.status?.replicas ?? 0;
-      const maxUnavail = d.spec.strategy?.type === 'Recreate' ? 0 : pctOf(d.spec.strategy?.rollingUpdate?.maxUnavailable ?? '25%', replicas, false);
-      const complete = updated === replicas && total === replicas && available === replicas && (cur.status?.availableReplicas ?? 0) === replicas;
+      const maxUnavail =
+        d.spec.strategy?.type === 'Recreate'
+          ? 0
+          : pctOf(d.spec.strategy?.rollingUpdate?.maxUnavailable ?? '25%', replicas, false);
+      const complete =
+        updated === replicas &&
+        total === replicas &&
+        available === replicas &&
+        (cur.status?.availableReplicas ?? 0) === replicas;
       const prev: Obj[] = d.status?.conditions ?? [];
       const now = nowTs();
-      const availableCond = available >= replicas - maxUnavail
-        ? cond(prev, 'Available', 'True', 'MinimumReplicasAvailable', 'Deployment has minimum availability.', { lastUpdateTime: now })
-        : cond(prev, 'Available', 'False', 'MinimumReplicasUnavailable', 'Deployment does not have minimum availability.', { lastUpdateTime: now });
+      const availableCond =
+        available >= replicas - maxUnavail
+          ? cond(prev, 'Available', 'True', 'MinimumReplicasAvailable', 'Deployment has minimum availability.', {
+              lastUpdateTime: now,
+            })
+          : cond(
+              prev,
+              'Available',
+              'False',
+              'MinimumReplicasUnavailable',
+              'Deployment does not have minimum availability.',
+              { lastUpdateTime: now },
+            );
       const progressing = complete
-        ? cond(prev, 'Progressing', 'True', 'NewReplicaSetAvailable', `ReplicaSet "${cur.metadata.name}" has successfully progressed.`, { lastUpdateTime: now })
-        : cond(prev, 'Progressing', 'True', 'ReplicaSetUpdated', `ReplicaSet "${cur.metadata.name}" is progressing.`, { lastUpdateTime: now });
+        ? cond(
+            prev,
+            'Progressing',
+            'True',
+            'NewReplicaSetAvailable',
+            `ReplicaSet "${cur.metadata.name}" has successfully progressed.`,
+            { lastUpdateTime: now },
+          )
+        : cond(prev, 'Progressing', 'True', 'ReplicaSetUpdated', `ReplicaSet "${cur.metadata.name}" is progressing.`, {
+            lastUpdateTime: now,
+          });
       // Keep lastUpdateTime stable when nothing changed, so status writes stop.
       for (const c of [availableCond, progressing]) {
         const old = prev.find((p) => p.type === c.type);
@@ -363,7 +486,10 @@ export class Controllers implements PodLogSource {
       if (rev && d.metadata.annotations?.['deployment.kubernetes.io/revision'] !== rev) {
         const fresh = this.cluster.store.get('apps/deployments', ns, d.metadata.name);
         if (fresh) {
-          fresh.metadata.annotations = { ...(fresh.metadata.annotations ?? {}), 'deployment.kubernetes.io/revision': rev };
+          fresh.metadata.annotations = {
+            ...(fresh.metadata.annotations ?? {}),
+            'deployment.kubernetes.io/revision': rev,
+          };
           this.cluster.update(this.rt('apps', 'deployments'), ns, fresh.metadata.name, fresh);
         }
       }
@@ -376,12 +502,26 @@ export class Controllers implements PodLogSource {
   }
 
   /** Create a pod from a template; fails (with a FailedCreate event) when the ServiceAccount does not exist. */
-  private createPod(owner: Obj, ownerApiVersion: string, ownerKind: string, name: string, template: Obj, extraLabels: Obj = {}, mutate?: (p: Obj) => void): boolean {
+  private createPod(
+    owner: Obj,
+    ownerApiVersion: string,
+    ownerKind: string,
+    name: string,
+    template: Obj,
+    extraLabels: Obj = {},
+    mutate?: (p: Obj) => void,
+  ): boolean {
     const ns = owner.metadata.namespace;
     const spec = clone(template.spec ?? {});
     const sa = spec.serviceAccountName ?? spec.serviceAccount ?? 'default';
     if (!this.cluster.store.peek('/serviceaccounts', ns, sa)) {
-      this.event(owner, 'Warning', 'FailedCreate', `Error creating: pods "${name}" is forbidden: error looking up service account ${ns}/${sa}: serviceaccount "${sa}" not found`, controllerName(ownerKind));
+      this.event(
+        owner,
+        'Warning',
+        'FailedCreate',
+        `Error creating: pods "${name}" is forbidden: error looking up service account ${ns}/${sa}: serviceaccount "${sa}" not found`,
+        controllerName(ownerKind),
+      );
       this.wakeIn(100);
       return false;
     }
@@ -419,9 +559,12 @@ export class Controllers implements PodLogSource {
     for (const rs of this.cluster.store.list('apps/replicasets')) {
       if (rs.metadata.deletionTimestamp) continue;
       const pods = this.podsOf(rs);
-      const live = pods.filter((p) => !p.metadata.deletionTimestamp && !['Succeeded', 'Failed'].includes(p.status?.phase));
+      const live = pods.filter(
+        (p) => !p.metadata.deletionTimestamp && !['Succeeded', 'Failed'].includes(p.status?.phase),
+      );
       const want = rs.spec.replicas ?? 1;
-      for (let i = live.length; i < want; i++) this.createPod(rs, 'apps/v1', 'ReplicaSet', `${rs.metadata.name}-${rand5()}`, rs.spec.template ?? {});
+      for (let i = live.length; i < want; i++)
+        this.createPod(rs, 'apps/v1', 'ReplicaSet', `${rs.metadata.name}-${rand5()}`, rs.spec.template ?? {});
       if (live.length > want) {
         const victims = [...live].sort((a, b) => Number(isReady(a)) - Number(isReady(b))).slice(0, live.length - want);
         for (const v of victims) {
@@ -429,9 +572,17 @@ export class Controllers implements PodLogSource {
           this.event(rs, 'Normal', 'SuccessfulDelete', `Deleted pod: ${v.metadata.name}`, 'replicaset-controller');
         }
       }
-      const now = this.podsOf(rs).filter((p) => !p.metadata.deletionTimestamp && !['Succeeded', 'Failed'].includes(p.status?.phase));
+      const now = this.podsOf(rs).filter(
+        (p) => !p.metadata.deletionTimestamp && !['Succeeded', 'Failed'].includes(p.status?.phase),
+      );
       const ready = now.filter(isReady).length;
-      const status: Obj = { replicas: now.length, fullyLabeledReplicas: now.length, readyReplicas: ready, availableReplicas: ready, observedGeneration: rs.metadata.generation };
+      const status: Obj = {
+        replicas: now.length,
+        fullyLabeledReplicas: now.length,
+        readyReplicas: ready,
+        availableReplicas: ready,
+        observedGeneration: rs.metadata.generation,
+      };
       if (!ready) {
         delete status.readyReplicas;
         delete status.availableReplicas;
@@ -463,29 +614,51 @@ export class Controllers implements PodLogSource {
           this.cluster.create(pvcRt, ns, {
             apiVersion: 'v1',
             kind: 'PersistentVolumeClaim',
-            metadata: { name: pvcName, labels: { ...(vct.metadata?.labels ?? {}), ...(s.spec.selector?.matchLabels ?? {}) } },
+            metadata: {
+              name: pvcName,
+              labels: { ...(vct.metadata?.labels ?? {}), ...(s.spec.selector?.matchLabels ?? {}) },
+            },
             spec: clone(vct.spec ?? {}),
           });
-          this.event(s, 'Normal', 'SuccessfulCreate', `create Claim ${pvcName} Pod ${podName} in StatefulSet ${name} success`, 'statefulset-controller');
+          this.event(
+            s,
+            'Normal',
+            'SuccessfulCreate',
+            `create Claim ${pvcName} Pod ${podName} in StatefulSet ${name} success`,
+            'statefulset-controller',
+          );
         }
-        const ok = this.createPod(s, 'apps/v1', 'StatefulSet', podName, s.spec.template ?? {}, {
-          'statefulset.kubernetes.io/pod-name': podName,
-          'apps.kubernetes.io/pod-index': String(i),
-          'controller-revision-hash': rev,
-        }, (p) => {
-          p.spec.hostname = podName;
-          if (s.spec.serviceName) p.spec.subdomain = s.spec.serviceName;
-          const vols: Obj[] = p.spec.volumes ?? [];
-          for (const vct of (s.spec.volumeClaimTemplates ?? []) as Obj[])
-            vols.push({ name: vct.metadata?.name, persistentVolumeClaim: { claimName: `${vct.metadata?.name}-${podName}` } });
-          if (vols.length) p.spec.volumes = vols;
-        });
+        const ok = this.createPod(
+          s,
+          'apps/v1',
+          'StatefulSet',
+          podName,
+          s.spec.template ?? {},
+          {
+            'statefulset.kubernetes.io/pod-name': podName,
+            'apps.kubernetes.io/pod-index': String(i),
+            'controller-revision-hash': rev,
+          },
+          (p) => {
+            p.spec.hostname = podName;
+            if (s.spec.serviceName) p.spec.subdomain = s.spec.serviceName;
+            const vols: Obj[] = p.spec.volumes ?? [];
+            for (const vct of (s.spec.volumeClaimTemplates ?? []) as Obj[])
+              vols.push({
+                name: vct.metadata?.name,
+                persistentVolumeClaim: { claimName: `${vct.metadata?.name}-${podName}` },
+              });
+            if (vols.length) p.spec.volumes = vols;
+          },
+        );
         if (!ok || !parallel) break;
       }
       for (const p of pods) if (ordinal(p) >= want && !p.metadata.deletionTimestamp) this.deletePod(p);
       // Rolling update from the highest ordinal, one pod at a time, once all pods are ready.
       const current = this.podsOf(s).filter((p) => !p.metadata.deletionTimestamp);
-      const outdated = current.filter((p) => p.metadata.labels?.['controller-revision-hash'] !== rev).sort((a, b) => ordinal(b) - ordinal(a));
+      const outdated = current
+        .filter((p) => p.metadata.labels?.['controller-revision-hash'] !== rev)
+        .sort((a, b) => ordinal(b) - ordinal(a));
       if (outdated.length && current.length === want && current.every(isReady)) this.deletePod(outdated[0]!);
       const ready = current.filter(isReady).length;
       const updated = current.filter((p) => p.metadata.labels?.['controller-revision-hash'] === rev).length;
@@ -514,9 +687,17 @@ export class Controllers implements PodLogSource {
       for (const p of pods) if (p.metadata.labels?.['controller-revision-hash'] !== hash) this.deletePod(p);
       const cur = pods.filter((p) => p.metadata.labels?.['controller-revision-hash'] === hash);
       if (cur.length === 0 && pods.length === 0)
-        this.createPod(d, 'apps/v1', 'DaemonSet', `${d.metadata.name}-${rand5()}`, d.spec.template ?? {}, { 'controller-revision-hash': hash, 'pod-template-generation': String(d.metadata.generation ?? 1) }, (p) => {
-          p.spec.nodeName = NODE_NAME;
-        });
+        this.createPod(
+          d,
+          'apps/v1',
+          'DaemonSet',
+          `${d.metadata.name}-${rand5()}`,
+          d.spec.template ?? {},
+          { 'controller-revision-hash': hash, 'pod-template-generation': String(d.metadata.generation ?? 1) },
+          (p) => {
+            p.spec.nodeName = NODE_NAME;
+          },
+        );
       const ready = cur.filter(isReady).length;
       this.writeStatus(rt, d, {
         currentNumberScheduled: pods.length ? 1 : 0,
@@ -553,7 +734,9 @@ export class Controllers implements PodLogSource {
           counted.add(p.metadata.uid);
         }
       }
-      const active = pods.filter((p) => !['Succeeded', 'Failed'].includes(p.status?.phase) && !p.metadata.deletionTimestamp);
+      const active = pods.filter(
+        (p) => !['Succeeded', 'Failed'].includes(p.status?.phase) && !p.metadata.deletionTimestamp,
+      );
       const status: Obj = { ...(clone(j.status ?? {}) as Obj) };
       if (finished) {
         for (const p of active) this.deletePod(p);
@@ -566,14 +749,29 @@ export class Controllers implements PodLogSource {
       const deadline = j.spec.activeDeadlineSeconds;
       let newConds: Obj[] | undefined;
       if (succeeded >= completions) {
-        newConds = [cond(conds, 'SuccessCriteriaMet', 'True', 'CompletionsReached', 'Reached expected number of succeeded pods'), cond(conds, 'Complete', 'True', 'CompletionsReached', 'Reached expected number of succeeded pods')];
+        newConds = [
+          cond(conds, 'SuccessCriteriaMet', 'True', 'CompletionsReached', 'Reached expected number of succeeded pods'),
+          cond(conds, 'Complete', 'True', 'CompletionsReached', 'Reached expected number of succeeded pods'),
+        ];
         status.completionTime = nowTs();
         this.event(j, 'Normal', 'Completed', 'Job completed', 'job-controller');
       } else if (failed > (j.spec.backoffLimit ?? 6)) {
-        newConds = [cond(conds, 'FailureTarget', 'True', 'BackoffLimitExceeded', 'Job has reached the specified backoff limit'), cond(conds, 'Failed', 'True', 'BackoffLimitExceeded', 'Job has reached the specified backoff limit')];
-        this.event(j, 'Warning', 'BackoffLimitExceeded', 'Job has reached the specified backoff limit', 'job-controller');
+        newConds = [
+          cond(conds, 'FailureTarget', 'True', 'BackoffLimitExceeded', 'Job has reached the specified backoff limit'),
+          cond(conds, 'Failed', 'True', 'BackoffLimitExceeded', 'Job has reached the specified backoff limit'),
+        ];
+        this.event(
+          j,
+          'Warning',
+          'BackoffLimitExceeded',
+          'Job has reached the specified backoff limit',
+          'job-controller',
+        );
       } else if (deadline !== undefined && now - started >= deadline * 1000) {
-        newConds = [cond(conds, 'FailureTarget', 'True', 'DeadlineExceeded', 'Job was active longer than specified deadline'), cond(conds, 'Failed', 'True', 'DeadlineExceeded', 'Job was active longer than specified deadline')];
+        newConds = [
+          cond(conds, 'FailureTarget', 'True', 'DeadlineExceeded', 'Job was active longer than specified deadline'),
+          cond(conds, 'Failed', 'True', 'DeadlineExceeded', 'Job was active longer than specified deadline'),
+        ];
         this.event(j, 'Warning', 'DeadlineExceeded', 'Job was active longer than specified deadline', 'job-controller');
       }
       if (newConds) {
@@ -586,9 +784,12 @@ export class Controllers implements PodLogSource {
         const need = Math.min(j.spec.parallelism ?? 1, completions - succeeded) - active.length;
         const notBefore = this.jobNextCreate.get(j.metadata.uid) ?? 0;
         if (need > 0 && now >= notBefore) {
-          for (let i = 0; i < need; i++) this.createPod(j, 'batch/v1', 'Job', `${j.metadata.name}-${rand5()}`, j.spec.template ?? {});
+          for (let i = 0; i < need; i++)
+            this.createPod(j, 'batch/v1', 'Job', `${j.metadata.name}-${rand5()}`, j.spec.template ?? {});
         } else if (need > 0) this.wakeIn(notBefore - now);
-        const activeNow = this.podsOf(j).filter((p) => !['Succeeded', 'Failed'].includes(p.status?.phase) && !p.metadata.deletionTimestamp);
+        const activeNow = this.podsOf(j).filter(
+          (p) => !['Succeeded', 'Failed'].includes(p.status?.phase) && !p.metadata.deletionTimestamp,
+        );
         if (activeNow.length) status.active = activeNow.length;
         else delete status.active;
         status.ready = activeNow.filter(isReady).length;
@@ -611,11 +812,19 @@ export class Controllers implements PodLogSource {
         const u = clone(p);
         u.spec.volumeName = volumeName;
         u.spec.storageClassName ??= 'standard';
-        u.metadata.annotations = { ...(u.metadata.annotations ?? {}), 'pv.kubernetes.io/bind-completed': 'yes', 'pv.kubernetes.io/bound-by-controller': 'yes' };
+        u.metadata.annotations = {
+          ...(u.metadata.annotations ?? {}),
+          'pv.kubernetes.io/bind-completed': 'yes',
+          'pv.kubernetes.io/bound-by-controller': 'yes',
+        };
         this.cluster.update(rt, u.metadata.namespace, u.metadata.name, u);
       }
       const fresh = this.cluster.store.get('/persistentvolumeclaims', p.metadata.namespace, p.metadata.name)!;
-      this.writeStatus(rt, fresh, { phase: 'Bound', accessModes: p.spec?.accessModes ?? ['ReadWriteOnce'], capacity: { storage: p.spec?.resources?.requests?.storage ?? '1Gi' } });
+      this.writeStatus(rt, fresh, {
+        phase: 'Bound',
+        accessModes: p.spec?.accessModes ?? ['ReadWriteOnce'],
+        capacity: { storage: p.spec?.resources?.requests?.storage ?? '1Gi' },
+      });
     }
   }
 
@@ -630,7 +839,15 @@ export class Controllers implements PodLogSource {
         currentHealthy: s.currentHealthy,
         desiredHealthy: s.desiredHealthy,
         expectedPods: s.expectedPods,
-        conditions: [s.disruptionsAllowed > 0 ? cond(prev, 'DisruptionAllowed', 'True', 'SufficientPods', '', { observedGeneration: p.metadata.generation }) : cond(prev, 'DisruptionAllowed', 'False', 'InsufficientPods', '', { observedGeneration: p.metadata.generation })],
+        conditions: [
+          s.disruptionsAllowed > 0
+            ? cond(prev, 'DisruptionAllowed', 'True', 'SufficientPods', '', {
+                observedGeneration: p.metadata.generation,
+              })
+            : cond(prev, 'DisruptionAllowed', 'False', 'InsufficientPods', '', {
+                observedGeneration: p.metadata.generation,
+              }),
+        ],
       });
     }
   }
@@ -642,28 +859,44 @@ export class Controllers implements PodLogSource {
     return (previous ? sim.prevLog : sim.log).get(container) ?? '';
   }
 
+  /** Pods to look at in the next pass ("namespace/name"): changed ones and those whose timer fired. */
+  private readonly podQueue = new Set<string>();
+  private readonly podTimers = new Set<NodeJS.Timeout>();
+
+  private duePod(pod: Obj, ms: number): void {
+    const key = `${pod.metadata.namespace}/${pod.metadata.name}`;
+    const t = setTimeout(() => {
+      this.podTimers.delete(t);
+      this.podQueue.add(key);
+      this.kick();
+    }, ms);
+    this.podTimers.add(t);
+  }
+
   private kubelet(): void {
     const now = Date.now();
     const podRt = this.rt('', 'pods');
-    for (const pod of this.cluster.store.list('/pods')) {
-      if (pod.metadata.deletionTimestamp) continue;
-      let sim = this.pods.get(pod.metadata.uid);
+    const keys = [...this.podQueue];
+    this.podQueue.clear();
+    for (const key of keys) {
+      const live = this.cluster.store.peekKey('/pods', key);
+      if (!live || live.metadata.deletionTimestamp) continue;
+      let sim = this.pods.get(live.metadata.uid);
       if (!sim) {
         sim = { stage: 'new', next: now + this.t.schedule, crashes: 0, log: new Map(), prevLog: new Map() };
-        this.pods.set(pod.metadata.uid, sim);
-      }
-      if (sim.stage === 'done' || sim.stage === 'stuck') continue;
-      if (now < sim.next) {
-        this.wakeIn(sim.next - now);
+        this.pods.set(live.metadata.uid, sim);
+        if (behaviorFor(this.scenario, live)?.behavior === 'none') sim.stage = 'stuck';
+        else this.duePod(live, this.t.schedule);
         continue;
       }
-      const beh = behaviorFor(this.scenario, pod);
-      this.step(podRt, clone(pod), sim, beh, now);
+      if (sim.stage === 'done' || sim.stage === 'stuck' || now < sim.next) continue;
+      const beh = behaviorFor(this.scenario, live);
+      this.step(podRt, clone(live), sim, beh, now);
     }
     // Forget pods that are gone.
     if (this.pods.size > this.cluster.store.count('/pods') + 100) {
-      const live = new Set(this.cluster.store.list('/pods').map((p) => p.metadata.uid));
-      for (const k of this.pods.keys()) if (!live.has(k)) this.pods.delete(k);
+      const alive = new Set(this.cluster.store.list('/pods').map((p) => p.metadata.uid));
+      for (const k of this.pods.keys()) if (!alive.has(k)) this.pods.delete(k);
     }
   }
 
@@ -686,14 +919,21 @@ export class Controllers implements PodLogSource {
   private podConditions(pod: Obj, scheduled: boolean, ready: boolean, reasonNotReady?: string): Obj[] {
     const prev: Obj[] = pod.status?.conditions ?? [];
     if (!scheduled) return prev;
-    const notReadyMsg = reasonNotReady ? `containers with unready status: [${(pod.spec.containers as Obj[]).map((c) => c.name).join(' ')}]` : undefined;
+    const notReadyMsg = reasonNotReady
+      ? `containers with unready status: [${(pod.spec.containers as Obj[]).map((c) => c.name).join(' ')}]`
+      : undefined;
     return [
       cond(prev, 'PodReadyToStartContainers', 'True'),
       cond(prev, 'Initialized', 'True'),
-      ready ? cond(prev, 'Ready', 'True') : cond(prev, 'Ready', 'False', reasonNotReady ?? 'ContainersNotReady', notReadyMsg),
-      ready ? cond(prev, 'ContainersReady', 'True') : cond(prev, 'ContainersReady', 'False', reasonNotReady ?? 'ContainersNotReady', notReadyMsg),
+      ready
+        ? cond(prev, 'Ready', 'True')
+        : cond(prev, 'Ready', 'False', reasonNotReady ?? 'ContainersNotReady', notReadyMsg),
+      ready
+        ? cond(prev, 'ContainersReady', 'True')
+        : cond(prev, 'ContainersReady', 'False', reasonNotReady ?? 'ContainersNotReady', notReadyMsg),
       cond(prev, 'PodScheduled', 'True'),
-    ].map((c) => ({ ...c, probe: undefined, observedGeneration: undefined }))
+    ]
+      .map((c) => ({ ...c, probe: undefined, observedGeneration: undefined }))
       .map((c) => JSON.parse(JSON.stringify(c)) as Obj);
   }
 
@@ -706,7 +946,12 @@ export class Controllers implements PodLogSource {
       restartCount,
       image: c.image,
       imageID: `docker.io/library/${String(c.image).split(':')[0]}@sha256:${createHash('sha256').update(String(c.image)).digest('hex')}`,
-      containerID: state.waiting ? undefined : `containerd://${createHash('sha256').update(String(c.name) + restartCount).digest('hex').slice(0, 64)}`,
+      containerID: state.waiting
+        ? undefined
+        : `containerd://${createHash('sha256')
+            .update(`${String(c.name)}${restartCount}`)
+            .digest('hex')
+            .slice(0, 64)}`,
       started: !!state.running,
     };
   }
@@ -721,11 +966,27 @@ export class Controllers implements PodLogSource {
         if (beh?.behavior === 'unschedulable') {
           pod.status = {
             phase: 'Pending',
-            conditions: [cond(pod.status?.conditions, 'PodScheduled', 'False', 'Unschedulable', beh.message ?? '0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.')],
+            conditions: [
+              cond(
+                pod.status?.conditions,
+                'PodScheduled',
+                'False',
+                'Unschedulable',
+                beh.message ??
+                  '0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.',
+              ),
+            ],
             qosClass: pod.status?.qosClass ?? 'BestEffort',
           };
           this.savePod(rt, pod);
-          this.event(pod, 'Warning', 'FailedScheduling', beh.message ?? '0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.', 'default-scheduler');
+          this.event(
+            pod,
+            'Warning',
+            'FailedScheduling',
+            beh.message ??
+              '0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.',
+            'default-scheduler',
+          );
           sim.stage = 'stuck';
           return;
         }
@@ -737,15 +998,23 @@ export class Controllers implements PodLogSource {
           hostIPs: [{ ip: '10.0.0.1' }],
           podIP: `10.244.0.${(Math.abs(hashNum(pod.metadata.uid)) % 250) + 2}`,
           startTime: ts,
-          containerStatuses: containers.map((c) => this.containerStatus(c, { waiting: { reason: 'ContainerCreating' } }, false, 0)),
+          containerStatuses: containers.map((c) =>
+            this.containerStatus(c, { waiting: { reason: 'ContainerCreating' } }, false, 0),
+          ),
           qosClass: 'BestEffort',
         };
         pod.status.podIPs = [{ ip: pod.status.podIP }];
         this.savePod(rt, pod);
-        this.event(pod, 'Normal', 'Scheduled', `Successfully assigned ${pod.metadata.namespace}/${pod.metadata.name} to ${NODE_NAME}`, 'default-scheduler');
+        this.event(
+          pod,
+          'Normal',
+          'Scheduled',
+          `Successfully assigned ${pod.metadata.namespace}/${pod.metadata.name} to ${NODE_NAME}`,
+          'default-scheduler',
+        );
         sim.stage = 'scheduled';
         sim.next = now + this.t.start;
-        this.wakeIn(this.t.start);
+        this.duePod(pod, this.t.start);
         return;
       }
       case 'scheduled': {
@@ -753,14 +1022,29 @@ export class Controllers implements PodLogSource {
           const bad = containers.filter(affects);
           pod.status.containerStatuses = containers.map((c) =>
             affects(c)
-              ? this.containerStatus(c, { waiting: { reason: 'ImagePullBackOff', message: beh.message ?? `Back-off pulling image "${c.image}"` } }, false, 0)
+              ? this.containerStatus(
+                  c,
+                  {
+                    waiting: {
+                      reason: 'ImagePullBackOff',
+                      message: beh.message ?? `Back-off pulling image "${c.image}"`,
+                    },
+                  },
+                  false,
+                  0,
+                )
               : this.containerStatus(c, { running: { startedAt: ts } }, true, 0),
           );
           pod.status.conditions = this.podConditions(pod, true, false);
           this.savePod(rt, pod);
           for (const c of bad) {
             this.event(pod, 'Normal', 'Pulling', `Pulling image "${c.image}"`);
-            this.event(pod, 'Warning', 'Failed', `Failed to pull image "${c.image}": rpc error: code = NotFound desc = failed to pull and unpack image "${c.image}": not found`);
+            this.event(
+              pod,
+              'Warning',
+              'Failed',
+              `Failed to pull image "${c.image}": rpc error: code = NotFound desc = failed to pull and unpack image "${c.image}": not found`,
+            );
             this.event(pod, 'Warning', 'Failed', 'Error: ErrImagePull');
             this.event(pod, 'Normal', 'BackOff', `Back-off pulling image "${c.image}"`);
             this.event(pod, 'Warning', 'Failed', 'Error: ImagePullBackOff');
@@ -771,7 +1055,9 @@ export class Controllers implements PodLogSource {
         if (beh?.behavior === 'createContainerConfigError') {
           const msg = beh.message ?? missingConfigMessage(pod, this.cluster) ?? 'secret "missing" not found';
           pod.status.containerStatuses = containers.map((c) =>
-            affects(c) ? this.containerStatus(c, { waiting: { reason: 'CreateContainerConfigError', message: msg } }, false, 0) : this.containerStatus(c, { running: { startedAt: ts } }, true, 0),
+            affects(c)
+              ? this.containerStatus(c, { waiting: { reason: 'CreateContainerConfigError', message: msg } }, false, 0)
+              : this.containerStatus(c, { running: { startedAt: ts } }, true, 0),
           );
           pod.status.conditions = this.podConditions(pod, true, false);
           this.savePod(rt, pod);
@@ -786,9 +1072,21 @@ export class Controllers implements PodLogSource {
           this.event(pod, 'Normal', 'Started', `Started container ${c.name}`);
         }
         pod.status.phase = 'Running';
-        pod.status.containerStatuses = containers.map((c) => this.containerStatus(c, { running: { startedAt: ts } }, false, sim.crashes, sim.lastTerminated?.get(c.name) ? { terminated: sim.lastTerminated.get(c.name) } : {}));
+        pod.status.containerStatuses = containers.map((c) =>
+          this.containerStatus(
+            c,
+            { running: { startedAt: ts } },
+            false,
+            sim.crashes,
+            sim.lastTerminated?.get(c.name) ? { terminated: sim.lastTerminated.get(c.name) } : {},
+          ),
+        );
         pod.status.conditions = this.podConditions(pod, true, false);
-        for (const c of containers) sim.log.set(c.name, (beh && affects(c) ? beh.logs : undefined) ?? this.scenario.defaultLogs ?? `${c.name} started\n`);
+        for (const c of containers)
+          sim.log.set(
+            c.name,
+            (beh && affects(c) ? beh.logs : undefined) ?? this.scenario.defaultLogs ?? `${c.name} started\n`,
+          );
         if (runToCompletion) {
           this.savePod(rt, pod);
           this.runToCompletion(rt, pod, sim);
@@ -796,38 +1094,82 @@ export class Controllers implements PodLogSource {
         }
         this.savePod(rt, pod);
         sim.stage = 'starting';
-        const crashing = beh && (beh.behavior === 'crashLoop' || beh.behavior === 'oomKilled') && (beh.crashes === undefined || sim.crashes < beh.crashes);
+        const crashing =
+          beh &&
+          (beh.behavior === 'crashLoop' || beh.behavior === 'oomKilled') &&
+          (beh.crashes === undefined || sim.crashes < beh.crashes);
         sim.next = now + (crashing ? this.t.crash : this.t.ready);
-        this.wakeIn(sim.next - now);
+        this.duePod(pod, sim.next - now);
         return;
       }
       case 'starting': {
-        const crashing = beh && (beh.behavior === 'crashLoop' || beh.behavior === 'oomKilled') && (beh.crashes === undefined || sim.crashes < beh.crashes);
+        const crashing =
+          beh &&
+          (beh.behavior === 'crashLoop' || beh.behavior === 'oomKilled') &&
+          (beh.crashes === undefined || sim.crashes < beh.crashes);
         if (crashing) {
           const oom = beh.behavior === 'oomKilled';
           sim.crashes++;
           sim.lastTerminated ??= new Map();
           const startedAt = pod.status.containerStatuses?.[0]?.state?.running?.startedAt ?? ts;
           for (const c of containers.filter(affects)) {
-            sim.lastTerminated.set(c.name, { exitCode: beh.exitCode ?? (oom ? 137 : 1), reason: oom ? 'OOMKilled' : 'Error', startedAt, finishedAt: ts, containerID: `containerd://${createHash('sha256').update(c.name + sim.crashes).digest('hex')}` });
+            sim.lastTerminated.set(c.name, {
+              exitCode: beh.exitCode ?? (oom ? 137 : 1),
+              reason: oom ? 'OOMKilled' : 'Error',
+              startedAt,
+              finishedAt: ts,
+              containerID: `containerd://${createHash('sha256')
+                .update(`${String(c.name)}${sim.crashes}`)
+                .digest('hex')}`,
+            });
             sim.prevLog.set(c.name, beh.previousLogs ?? sim.log.get(c.name) ?? '');
           }
           pod.status.containerStatuses = containers.map((c) =>
             affects(c)
-              ? this.containerStatus(c, { waiting: { reason: 'CrashLoopBackOff', message: `back-off ${Math.min(300, 10 * 2 ** (sim.crashes - 1))}s restarting failed container=${c.name} pod=${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})` } }, false, sim.crashes, { terminated: sim.lastTerminated!.get(c.name) })
+              ? this.containerStatus(
+                  c,
+                  {
+                    waiting: {
+                      reason: 'CrashLoopBackOff',
+                      message: `back-off ${Math.min(300, 10 * 2 ** (sim.crashes - 1))}s restarting failed container=${c.name} pod=${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})`,
+                    },
+                  },
+                  false,
+                  sim.crashes,
+                  { terminated: sim.lastTerminated!.get(c.name) },
+                )
               : this.containerStatus(c, { running: { startedAt } }, true, 0),
           );
           pod.status.conditions = this.podConditions(pod, true, false);
           this.savePod(rt, pod);
-          for (const c of containers.filter(affects)) this.event(pod, 'Warning', 'BackOff', `Back-off restarting failed container ${c.name} in pod ${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})`);
+          for (const c of containers.filter(affects))
+            this.event(
+              pod,
+              'Warning',
+              'BackOff',
+              `Back-off restarting failed container ${c.name} in pod ${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})`,
+            );
           // Back-off doubles per crash (capped), like the kubelet's 10s, 20s, 40s ... 5m.
           const backoff = this.t.crash * Math.min(2 ** (sim.crashes - 1), 8);
           sim.stage = 'scheduled';
           sim.next = now + backoff;
-          this.wakeIn(backoff);
+          this.duePod(pod, backoff);
           return;
         }
-        pod.status.containerStatuses = containers.map((c) => this.containerStatus(c, { running: { startedAt: pod.status.containerStatuses?.find((s: Obj) => s.name === c.name)?.state?.running?.startedAt ?? ts } }, true, affects(c) ? sim.crashes : 0, sim.lastTerminated?.get(c.name) ? { terminated: sim.lastTerminated.get(c.name) } : {}));
+        pod.status.containerStatuses = containers.map((c) =>
+          this.containerStatus(
+            c,
+            {
+              running: {
+                startedAt:
+                  pod.status.containerStatuses?.find((s: Obj) => s.name === c.name)?.state?.running?.startedAt ?? ts,
+              },
+            },
+            true,
+            affects(c) ? sim.crashes : 0,
+            sim.lastTerminated?.get(c.name) ? { terminated: sim.lastTerminated.get(c.name) } : {},
+          ),
+        );
         pod.status.conditions = this.podConditions(pod, true, true);
         this.savePod(rt, pod);
         sim.stage = 'running';
@@ -851,7 +1193,22 @@ export class Controllers implements PodLogSource {
       const startedAt = cur.status?.containerStatuses?.[0]?.state?.running?.startedAt ?? ts;
       cur.status.phase = exitCode === 0 ? 'Succeeded' : 'Failed';
       cur.status.containerStatuses = (cur.spec.containers as Obj[]).map((x) =>
-        this.containerStatus(x, { terminated: { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error', startedAt, finishedAt: ts, containerID: `containerd://${createHash('sha256').update(pod.metadata.uid + x.name).digest('hex')}` } }, false, 0),
+        this.containerStatus(
+          x,
+          {
+            terminated: {
+              exitCode,
+              reason: exitCode === 0 ? 'Completed' : 'Error',
+              startedAt,
+              finishedAt: ts,
+              containerID: `containerd://${createHash('sha256')
+                .update(`${String(pod.metadata.uid)}${String(x.name)}`)
+                .digest('hex')}`,
+            },
+          },
+          false,
+          0,
+        ),
       );
       const prev: Obj[] = cur.status.conditions ?? [];
       cur.status.conditions = [
@@ -864,10 +1221,12 @@ export class Controllers implements PodLogSource {
       this.savePod(rt, cur);
     };
     if (!argv) {
-      setTimeout(() => finish(0, undefined), this.t.jobRun);
+      setTimeout(() => {
+        finish(0, undefined);
+      }, this.t.jobRun);
       return;
     }
-    const cmd = [...argv, ...((c.command as string[]) ?? []), ...((c.args as string[]) ?? [])];
+    const cmd = [...argv, ...((c.command as string[] | undefined) ?? []), ...((c.args as string[] | undefined) ?? [])];
     const ns = pod.metadata.namespace;
     const sa = pod.spec.serviceAccountName ?? 'default';
     const token = this.cluster.ensureSaToken(ns, sa);
@@ -885,11 +1244,25 @@ export class Controllers implements PodLogSource {
       if (e.value !== undefined) env[e.name] = String(e.value);
       else if (e.valueFrom?.fieldRef?.fieldPath) {
         const fp = e.valueFrom.fieldRef.fieldPath as string;
-        env[e.name] = fp === 'metadata.namespace' ? ns : fp === 'metadata.name' ? pod.metadata.name : fp === 'spec.serviceAccountName' ? sa : fp === 'spec.nodeName' ? NODE_NAME : '';
+        env[e.name] =
+          fp === 'metadata.namespace'
+            ? ns
+            : fp === 'metadata.name'
+              ? pod.metadata.name
+              : fp === 'spec.serviceAccountName'
+                ? sa
+                : fp === 'spec.nodeName'
+                  ? NODE_NAME
+                  : '';
       } else if (e.valueFrom?.configMapKeyRef) {
-        env[e.name] = this.cluster.store.peek('/configmaps', ns, e.valueFrom.configMapKeyRef.name)?.data?.[e.valueFrom.configMapKeyRef.key] ?? '';
+        env[e.name] =
+          this.cluster.store.peek('/configmaps', ns, e.valueFrom.configMapKeyRef.name)?.data?.[
+            e.valueFrom.configMapKeyRef.key
+          ] ?? '';
       } else if (e.valueFrom?.secretKeyRef) {
-        const v = this.cluster.store.peek('/secrets', ns, e.valueFrom.secretKeyRef.name)?.data?.[e.valueFrom.secretKeyRef.key];
+        const v = this.cluster.store.peek('/secrets', ns, e.valueFrom.secretKeyRef.name)?.data?.[
+          e.valueFrom.secretKeyRef.key
+        ];
         env[e.name] = v ? Buffer.from(v, 'base64').toString('utf8') : '';
       }
     }
@@ -940,7 +1313,13 @@ function pctOf(v: unknown, total: number, up: boolean): number {
 }
 
 function controllerName(kind: string): string {
-  return kind === 'Job' ? 'job-controller' : kind === 'StatefulSet' ? 'statefulset-controller' : kind === 'DaemonSet' ? 'daemonset-controller' : 'replicaset-controller';
+  return kind === 'Job'
+    ? 'job-controller'
+    : kind === 'StatefulSet'
+      ? 'statefulset-controller'
+      : kind === 'DaemonSet'
+        ? 'daemonset-controller'
+        : 'replicaset-controller';
 }
 
 /** The real kubelet message for the first env/volume reference to a missing Secret or ConfigMap. */

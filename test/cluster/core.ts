@@ -1,10 +1,21 @@
 // The apiserver's storage semantics on top of the Store: defaulting, validation, generation, resourceVersion
 // preconditions, finalizers, graceful pod deletion, garbage collection and CRD registration. Used by the HTTP
 // shell (requests) and by the controllers (system writes), so both see the same rules.
+/* eslint-disable @typescript-eslint/no-dynamic-delete -- removing JSON fields by name is what patches and defaulting do */
 import { randomBytes } from 'node:crypto';
 import { BUILTIN, crdResourceTypes } from './resources.js';
 import { Store } from './store.js';
-import { alreadyExists, ApiError, clone, conflict, invalid, notFound, type KubeUser, type Obj, type ResourceType } from './types.js';
+import {
+  alreadyExists,
+  ApiError,
+  clone,
+  conflict,
+  invalid,
+  notFound,
+  type KubeUser,
+  type Obj,
+  type ResourceType,
+} from './types.js';
 
 export const ANNOTATION_LIMIT = 262144;
 const GENERATION_GROUPS = new Set(['apps', 'batch', 'policy', 'apiextensions.k8s.io']);
@@ -34,7 +45,11 @@ export class Cluster {
 
   constructor(readonly version: { major: string; minor: string } = { major: '1', minor: '31' }) {
     for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
-      this.create(this.rt('', 'namespaces')!, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+      this.create(this.rt('', 'namespaces')!, undefined, {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: ns },
+      });
     }
   }
 
@@ -44,7 +59,9 @@ export class Cluster {
     return [...BUILTIN, ...this.crdTypes];
   }
   rt(group: string, resource: string, version?: string): ResourceType | undefined {
-    return this.allTypes().find((t) => t.group === group && t.resource === resource && (!version || t.version === version));
+    return this.allTypes().find(
+      (t) => t.group === group && t.resource === resource && (!version || t.version === version),
+    );
   }
   rtByKind(group: string, kind: string): ResourceType | undefined {
     return this.allTypes().find((t) => t.group === group && t.kind === kind);
@@ -75,7 +92,11 @@ export class Cluster {
     o.metadata ??= {};
     if (rt.namespaced) {
       if (o.metadata.namespace && ns && o.metadata.namespace !== ns)
-        throw new ApiError(400, 'BadRequest', 'the namespace of the provided object does not match the namespace sent on the request');
+        throw new ApiError(
+          400,
+          'BadRequest',
+          'the namespace of the provided object does not match the namespace sent on the request',
+        );
       o.metadata.namespace = ns ?? o.metadata.namespace ?? 'default';
       const nsObj = this.store.peek('/namespaces', undefined, o.metadata.namespace);
       if (!nsObj) throw notFound({ group: '', resource: 'namespaces' }, o.metadata.namespace);
@@ -86,12 +107,20 @@ export class Cluster {
           `${rt.resource} "${o.metadata.name ?? ''}" is forbidden: unable to create new content in namespace ${o.metadata.namespace} because it is being terminated`,
         );
     } else delete o.metadata.namespace;
-    if (!o.metadata.name && o.metadata.generateName) o.metadata.name = o.metadata.generateName + randomBytes(3).toString('hex').slice(0, 5);
+    if (!o.metadata.name && o.metadata.generateName)
+      o.metadata.name = `${String(o.metadata.generateName)}${randomBytes(3).toString('hex').slice(0, 5)}`;
     if (!o.metadata.name)
-      throw invalid(rt, '', [{ field: 'metadata.name', reason: 'FieldValueRequired', message: 'Required value: name or generateName is required' }]);
+      throw invalid(rt, '', [
+        {
+          field: 'metadata.name',
+          reason: 'FieldValueRequired',
+          message: 'Required value: name or generateName is required',
+        },
+      ]);
     this.validate(rt, o);
     if (this.store.peek(resKey(rt), o.metadata.namespace, o.metadata.name)) throw alreadyExists(rt, o.metadata.name);
-    for (const k of ['uid', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp', 'selfLink']) delete o.metadata[k];
+    for (const k of ['uid', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp', 'selfLink'])
+      delete o.metadata[k];
     if (this.hasGeneration(rt)) o.metadata.generation = 1;
     this.present(rt, o);
     this.defaults(rt, o);
@@ -102,7 +131,13 @@ export class Cluster {
   }
 
   /** Replace an object (PUT). `subresource` 'status' changes status only; the main resource keeps status. */
-  update(rt: ResourceType, ns: string | undefined, name: string, body: Obj, opts: { subresource?: string; dryRun?: boolean } = {}): Obj {
+  update(
+    rt: ResourceType,
+    ns: string | undefined,
+    name: string,
+    body: Obj,
+    opts: { subresource?: string; dryRun?: boolean } = {},
+  ): Obj {
     const key = resKey(rt);
     const nsKey = rt.namespaced ? ns : undefined;
     const cur = this.store.get(key, nsKey, name);
@@ -110,7 +145,11 @@ export class Cluster {
     const rv = body.metadata?.resourceVersion;
     if (rv && rv !== cur.metadata.resourceVersion) throw conflict(rt, name);
     if (body.metadata?.name && body.metadata.name !== name)
-      throw new ApiError(400, 'BadRequest', `the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`);
+      throw new ApiError(
+        400,
+        'BadRequest',
+        `the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`,
+      );
     let next: Obj;
     if (opts.subresource === 'status') {
       next = clone(cur);
@@ -118,22 +157,39 @@ export class Cluster {
     } else {
       next = clone(body);
       next.metadata ??= {};
-      for (const k of ['uid', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'generation', 'namespace', 'name'])
+      for (const k of [
+        'uid',
+        'creationTimestamp',
+        'deletionTimestamp',
+        'deletionGracePeriodSeconds',
+        'generation',
+        'namespace',
+        'name',
+      ])
         if (cur.metadata[k] !== undefined) next.metadata[k] = cur.metadata[k];
         else delete next.metadata[k];
       if (rt.subresources.includes('status')) {
         if (cur.status !== undefined) next.status = cur.status;
         else delete next.status;
       }
-      if (this.hasGeneration(rt) && specOf(cur) !== specOf(next)) next.metadata.generation = (cur.metadata.generation ?? 1) + 1;
+      if (this.hasGeneration(rt) && specOf(cur) !== specOf(next))
+        next.metadata.generation = Number(cur.metadata.generation ?? 1) + 1;
       this.present(rt, next);
       this.defaults(rt, next);
-      this.validate(rt, next, cur);
+      this.validate(rt, next);
     }
     if (opts.dryRun) return this.present(rt, next);
-    if (JSON.stringify({ ...next, metadata: { ...next.metadata, resourceVersion: '' } }) === JSON.stringify({ ...cur, metadata: { ...cur.metadata, resourceVersion: '' } }))
+    if (
+      JSON.stringify({ ...next, metadata: { ...next.metadata, resourceVersion: '' } }) ===
+      JSON.stringify({ ...cur, metadata: { ...cur.metadata, resourceVersion: '' } })
+    )
       return this.present(rt, cur); // a no-op write keeps the resourceVersion, as etcd3 storage does
-    if (next.metadata.deletionTimestamp && (next.metadata.finalizers ?? []).length === 0 && rt.resource !== 'pods' && rt.resource !== 'namespaces') {
+    if (
+      next.metadata.deletionTimestamp &&
+      (next.metadata.finalizers ?? []).length === 0 &&
+      rt.resource !== 'pods' &&
+      rt.resource !== 'namespaces'
+    ) {
       const gone = this.store.remove(key, nsKey, name)!;
       this.afterDelete(rt, gone, 'Background');
       return this.present(rt, gone);
@@ -149,7 +205,11 @@ export class Cluster {
     const cur = this.store.get(key, nsKey, name);
     if (!cur) throw notFound(rt, name);
     if (opts.preconditions?.uid && opts.preconditions.uid !== cur.metadata.uid)
-      throw new ApiError(409, 'Conflict', `Precondition failed: UID in precondition: ${opts.preconditions.uid}, UID in object meta: ${cur.metadata.uid}`);
+      throw new ApiError(
+        409,
+        'Conflict',
+        `Precondition failed: UID in precondition: ${opts.preconditions.uid}, UID in object meta: ${cur.metadata.uid}`,
+      );
     if (opts.preconditions?.resourceVersion && opts.preconditions.resourceVersion !== cur.metadata.resourceVersion)
       throw conflict(rt, name);
     const policy = opts.propagationPolicy ?? (rt.group === 'batch' && rt.resource === 'jobs' ? 'Orphan' : 'Background');
@@ -159,7 +219,9 @@ export class Cluster {
         cur.status = { ...(cur.status ?? {}), phase: 'Terminating' };
         const saved = this.store.update(key, cur);
         // Content goes first, then the namespace itself, like the namespace controller.
-        setTimeout(() => this.finishNamespace(name), 5);
+        setTimeout(() => {
+          this.finishNamespace(name);
+        }, 5);
         return this.present(rt, saved);
       }
       return this.present(rt, cur);
@@ -247,11 +309,15 @@ export class Cluster {
     if (rt.group === 'apiextensions.k8s.io' && rt.resource === 'customresourcedefinitions') {
       const g = gone.spec?.group;
       const plural = gone.spec?.names?.plural;
-      for (const o of this.store.list(`${g}/${plural}`)) this.store.remove(`${g}/${plural}`, o.metadata.namespace, o.metadata.name);
+      for (const o of this.store.list(`${g}/${plural}`))
+        this.store.remove(`${g}/${plural}`, o.metadata.namespace, o.metadata.name);
       this.recomputeCrds();
     }
     // Garbage collection runs after the owner is gone (Background) or has already run (Foreground).
-    if (policy !== 'Foreground') setTimeout(() => this.deleteDependents(gone, policy), 1);
+    if (policy !== 'Foreground')
+      setTimeout(() => {
+        this.deleteDependents(gone, policy);
+      }, 1);
   }
 
   private afterWrite(rt: ResourceType, o: Obj): void {
@@ -285,20 +351,32 @@ export class Cluster {
       for (const other of byAge) {
         if (other === c) break;
         if (other.spec?.group !== c.spec?.group) continue;
-        if (!(other.status?.conditions ?? []).some((x: Obj) => x.type === 'NamesAccepted' && x.status === 'True')) continue;
+        if (!(other.status?.conditions ?? []).some((x: Obj) => x.type === 'NamesAccepted' && x.status === 'True'))
+          continue;
         const on = other.status?.acceptedNames ?? other.spec?.names ?? {};
+        // Same order of checks as the apiextensions naming controller.
+        const singular = names.singular ?? String(names.kind).toLowerCase();
+        const listKind = names.listKind ?? `${names.kind}List`;
         if (on.plural === names.plural) [reason, message] = ['PluralConflict', `"${names.plural}" is already in use`];
-        else if (on.singular && on.singular === names.singular) [reason, message] = ['SingularConflict', `"${names.singular}" is already in use`];
-        else if (on.kind === names.kind) [reason, message] = ['KindConflict', `"${names.kind}" is already in use`];
+        else if (on.singular === singular) [reason, message] = ['SingularConflict', `"${singular}" is already in use`];
         else if ((names.shortNames ?? []).some((s: string) => (on.shortNames ?? []).includes(s)))
           [reason, message] = ['ShortNamesConflict', `"${(names.shortNames ?? []).join(',')}" is already in use`];
+        else if (on.kind === names.kind) [reason, message] = ['KindConflict', `"${names.kind}" is already in use`];
+        else if ((on.listKind ?? `${on.kind}List`) === listKind)
+          [reason, message] = ['ListKindConflict', `"${listKind}" is already in use`];
         if (reason !== 'NoConflicts') break;
       }
       const accepted = reason === 'NoConflicts';
       const prev: Obj[] = c.status?.conditions ?? [];
       const cond = (type: string, status: string, r: string, m: string) => {
         const old = prev.find((x) => x.type === type);
-        return { type, status, lastTransitionTime: old && old.status === status ? old.lastTransitionTime : nowTs(), reason: r, message: m };
+        return {
+          type,
+          status,
+          lastTransitionTime: old && old.status === status ? old.lastTransitionTime : nowTs(),
+          reason: r,
+          message: m,
+        };
       };
       const status = {
         ...(c.status ?? {}),
@@ -309,7 +387,11 @@ export class Cluster {
             : cond('Established', 'False', 'NotAccepted', 'not all names are accepted'),
         ],
         acceptedNames: accepted
-          ? { ...names, singular: names.singular ?? String(names.kind).toLowerCase(), listKind: names.listKind ?? `${names.kind}List` }
+          ? {
+              ...names,
+              singular: names.singular ?? String(names.kind).toLowerCase(),
+              listKind: names.listKind ?? `${names.kind}List`,
+            }
           : (c.status?.acceptedNames ?? { plural: '', kind: '' }),
         storedVersions: (c.spec?.versions ?? []).filter((v: Obj) => v.storage).map((v: Obj) => v.name),
       };
@@ -322,16 +404,22 @@ export class Cluster {
     return GENERATION_GROUPS.has(rt.group) || rt.crd === true;
   }
 
-  private validate(rt: ResourceType, o: Obj, _old?: Obj): void {
+  private validate(rt: ResourceType, o: Obj): void {
     const ann = o.metadata?.annotations ?? {};
     let size = 0;
     for (const [k, v] of Object.entries(ann)) size += k.length + Buffer.byteLength(String(v));
     if (size > ANNOTATION_LIMIT)
       throw invalid(rt, o.metadata.name, [
-        { field: 'metadata.annotations', reason: 'FieldValueTooLong', message: `Too long: must have at most ${ANNOTATION_LIMIT} bytes` },
+        {
+          field: 'metadata.annotations',
+          reason: 'FieldValueTooLong',
+          message: `Too long: must have at most ${ANNOTATION_LIMIT} bytes`,
+        },
       ]);
     if (rt.group === '' && rt.resource === 'pods' && !(o.spec?.containers?.length > 0))
-      throw invalid(rt, o.metadata.name, [{ field: 'spec.containers', reason: 'FieldValueRequired', message: 'Required value' }]);
+      throw invalid(rt, o.metadata.name, [
+        { field: 'spec.containers', reason: 'FieldValueRequired', message: 'Required value' },
+      ]);
   }
 
   // ----- defaulting (only what clients and controllers read back) -----
@@ -375,7 +463,10 @@ export class Cluster {
       o.spec ??= {};
       o.spec.volumeMode ??= 'Filesystem';
       o.status ??= { phase: 'Pending' };
-    } else if (g === 'apps' && (r === 'deployments' || r === 'replicasets' || r === 'statefulsets' || r === 'daemonsets')) {
+    } else if (
+      g === 'apps' &&
+      (r === 'deployments' || r === 'replicasets' || r === 'statefulsets' || r === 'daemonsets')
+    ) {
       o.spec ??= {};
       if (r !== 'daemonsets') o.spec.replicas ??= 1;
       o.spec.revisionHistoryLimit ??= 10;
@@ -388,7 +479,8 @@ export class Cluster {
         o.spec.updateStrategy ??= { type: 'RollingUpdate', rollingUpdate: { partition: 0 } };
         o.spec.persistentVolumeClaimRetentionPolicy ??= { whenDeleted: 'Retain', whenScaled: 'Retain' };
       }
-      if (r === 'daemonsets') o.spec.updateStrategy ??= { type: 'RollingUpdate', rollingUpdate: { maxSurge: 0, maxUnavailable: 1 } };
+      if (r === 'daemonsets')
+        o.spec.updateStrategy ??= { type: 'RollingUpdate', rollingUpdate: { maxSurge: 0, maxUnavailable: 1 } };
       o.spec.template ??= {};
       defaultPodSpec((o.spec.template.spec ??= {}), 'Always');
       o.status ??= {};
@@ -423,7 +515,13 @@ export class Cluster {
       o.spec.failedJobsHistoryLimit ??= 1;
       o.status ??= {};
     } else if (g === 'policy' && r === 'poddisruptionbudgets') {
-      o.status ??= { disruptionsAllowed: 0, currentHealthy: 0, desiredHealthy: 0, expectedPods: 0, observedGeneration: 0 };
+      o.status ??= {
+        disruptionsAllowed: 0,
+        currentHealthy: 0,
+        desiredHealthy: 0,
+        expectedPods: 0,
+        observedGeneration: 0,
+      };
     } else if (g === 'apiextensions.k8s.io') {
       o.spec ??= {};
       o.spec.names ??= {};
@@ -441,9 +539,9 @@ function cryptoUid(): string {
 }
 
 function specOf(o: Obj): string {
-  const { metadata: _m, status: _s, ...rest } = o;
-  void _m;
-  void _s;
+  const rest = { ...o };
+  delete rest.metadata;
+  delete rest.status;
   return JSON.stringify(rest);
 }
 

@@ -24,7 +24,17 @@ describe.each([
   });
 
   it('installs with --wait, running pre- and post-install hook Jobs as processes', async () => {
-    const r = await h(['install', 'app', chartDir, '--namespace', 'apps', '--create-namespace', '--wait', '--timeout', '60s']);
+    const r = await h([
+      'install',
+      'app',
+      chartDir,
+      '--namespace',
+      'apps',
+      '--create-namespace',
+      '--wait',
+      '--timeout',
+      '60s',
+    ]);
     expect(r.stderr).toBe('');
     expect(r.stdout).toContain('STATUS: deployed');
     // Release records are Secrets sent as protobuf by client-go's typed client.
@@ -34,7 +44,15 @@ describe.each([
     for (const phase of ['pre-install', 'post-install']) {
       const logs = await k(['logs', '-n', 'apps', `job/app-${phase}`]);
       expect(logs.stdout).toBe(`hook ${phase} running in namespace apps (HOOK_PHASE=${phase})\n`);
-      const st = await k(['get', 'job', '-n', 'apps', `app-${phase}`, '-o', 'jsonpath={.status.succeeded} {.status.conditions[?(@.type=="Complete")].status}']);
+      const st = await k([
+        'get',
+        'job',
+        '-n',
+        'apps',
+        `app-${phase}`,
+        '-o',
+        'jsonpath={.status.succeeded} {.status.conditions[?(@.type=="Complete")].status}',
+      ]);
       expect(st.stdout).toBe('1 True');
     }
     const dep = await k(['get', 'deploy', '-n', 'apps', 'app-web', '-o', 'jsonpath={.status.readyReplicas}']);
@@ -42,11 +60,22 @@ describe.each([
   });
 
   it('lists, upgrades and keeps the revision history', async () => {
-    const u = await h(['upgrade', 'app', chartDir, '--namespace', 'apps', '--wait', '--timeout', '60s', '--set', 'replicas=3']);
+    const u = await h([
+      'upgrade',
+      'app',
+      chartDir,
+      '--namespace',
+      'apps',
+      '--wait',
+      '--timeout',
+      '60s',
+      '--set',
+      'replicas=3',
+    ]);
     expect(u.stderr).toBe('');
     expect(u.stdout).toContain('has been upgraded');
     const l = await h(['list', '-n', 'apps', '-o', 'json']);
-    const rel = (JSON.parse(l.stdout) as { name: string; revision: string; status: string }[])[0]!;
+    const rel = (JSON.parse(l.stdout) as { name: string; revision: number; status: string }[])[0]!;
     expect([rel.name, String(rel.revision), rel.status]).toEqual(['app', '2', 'deployed']);
     expect((await k(['get', 'deploy', '-n', 'apps', 'app-web', '-o', 'jsonpath={.spec.replicas}'])).stdout).toBe('3');
     const hist = await h(['history', 'app', '-n', 'apps']);
@@ -62,7 +91,7 @@ describe.each([
     expect((await k(['get', 'secrets', '-n', 'apps', '-l', 'owner=helm', '-o', 'name'])).stdout.trim()).toBe('');
   });
 
-  it('fails a custom resource without its CRD with Helm\'s real mapping error, before any hook', async () => {
+  it("fails a custom resource without its CRD with Helm's real mapping error, before any hook", async () => {
     const r = await h(['install', 'cr', chartDir, '--namespace', 'apps', '--set', 'customResource=true']);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('resource mapping not found for name: "cr-widget"');
@@ -72,7 +101,18 @@ describe.each([
   });
 
   it('fails the release when a hook Job fails, keeping the hook log readable', async () => {
-    const r = await h(['install', 'bad', chartDir, '--namespace', 'apps', '--wait', '--timeout', '60s', '--set', 'hookArgs={fail}']);
+    const r = await h([
+      'install',
+      'bad',
+      chartDir,
+      '--namespace',
+      'apps',
+      '--wait',
+      '--timeout',
+      '60s',
+      '--set',
+      'hookArgs={fail}',
+    ]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('pre-install');
     expect(r.stderr).toMatch(/BackoffLimitExceeded|failed/);
@@ -122,13 +162,47 @@ subjects:
     const k = (args: string[], input?: string) => run(tools.kubectl134, args, { KUBECONFIG: c.kubeconfig }, input);
     expect((await k(['apply', '-f', '-'], setup)).code).toBe(0);
     const env = helmEnv(c.kubeconfig);
-    const weak = await run(tools.helm4, ['install', 'w', chartDir, '-n', 'rbac', '--wait', '--timeout', '60s', '--set', 'hookServiceAccount=weak', '--set', 'hookArgs={list-configmaps}'], env);
+    const weak = await run(
+      tools.helm4,
+      [
+        'install',
+        'w',
+        chartDir,
+        '-n',
+        'rbac',
+        '--wait',
+        '--timeout',
+        '60s',
+        '--set',
+        'hookServiceAccount=weak',
+        '--set',
+        'hookArgs={list-configmaps}',
+      ],
+      env,
+    );
     expect(weak.code).not.toBe(0);
     const logs = await k(['logs', '-n', 'rbac', 'job/w-pre-install']);
     expect(logs.stderr + logs.stdout).toContain(
       'configmaps is forbidden: User "system:serviceaccount:rbac:weak" cannot list resource "configmaps" in API group "" in the namespace "rbac"',
     );
-    const ok = await run(tools.helm3, ['install', 'r', chartDir, '-n', 'rbac', '--wait', '--timeout', '60s', '--set', 'hookServiceAccount=reader', '--set', 'hookArgs={list-configmaps}'], env);
+    const ok = await run(
+      tools.helm3,
+      [
+        'install',
+        'r',
+        chartDir,
+        '-n',
+        'rbac',
+        '--wait',
+        '--timeout',
+        '60s',
+        '--set',
+        'hookServiceAccount=reader',
+        '--set',
+        'hookArgs={list-configmaps}',
+      ],
+      env,
+    );
     expect(ok.stderr).toBe('');
     expect((await k(['logs', '-n', 'rbac', 'job/r-post-install'])).stdout).toMatch(/configmaps: \d+/);
   });

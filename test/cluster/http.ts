@@ -1,5 +1,6 @@
 // Thin HTTP shell: routing, content negotiation (JSON, protobuf request bodies, Table), authentication by bearer
 // token, RBAC, watch streams, and the subresources pods/log, pods/eviction, scale and status.
+/* eslint-disable @typescript-eslint/no-confusing-void-expression -- handlers end a route with `return this.json(...)` */
 import { readFileSync } from 'node:fs';
 import type http from 'node:http';
 import https from 'node:https';
@@ -10,9 +11,24 @@ import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch, recordUpdate
 import { decodeProtobuf, isProtobuf } from './protobuf.js';
 import { authorize, forbiddenMessage, type Attributes } from './rbac.js';
 import { groupVersionOf } from './resources.js';
-import { matchFields, matchLabelSelector, matchRequirements, parseFieldSelector, parseLabelSelector } from './selectors.js';
+import {
+  matchFields,
+  matchLabelSelector,
+  matchRequirements,
+  parseFieldSelector,
+  parseLabelSelector,
+} from './selectors.js';
 import { toTable } from './tables.js';
-import { ApiError, badRequest, clone, notFound, type KubeUser, type Obj, type ResourceType } from './types.js';
+import {
+  ApiError,
+  badRequest,
+  clone,
+  fixturesDir,
+  notFound,
+  type KubeUser,
+  type Obj,
+  type ResourceType,
+} from './types.js';
 
 export interface RequestRecord {
   method: string;
@@ -60,7 +76,7 @@ export class ApiServer {
   async listen(): Promise<string> {
     // TLS is required: client-go sends bearer tokens only over https. The certificate is a throwaway test CA for
     // 127.0.0.1 (fixtures/tls.crt), handed to clients as certificate-authority-data.
-    const dir = new URL('./fixtures/', import.meta.url);
+    const dir = fixturesDir();
     this.server = https.createServer(
       { cert: readFileSync(new URL('tls.crt', dir)), key: readFileSync(new URL('tls.key', dir)) },
       (req, res) => void this.handle(req, res),
@@ -102,10 +118,16 @@ export class ApiServer {
       const user = this.cluster.tokens.get(token);
       if (!user) throw new ApiError(401, 'Unauthorized', 'Unauthorized');
       rec.user = user.name;
-      await this.route({ req, res, url, q, user, body: Buffer.concat(chunks) });
+      this.route({ req, res, url, q, user, body: Buffer.concat(chunks) });
     } catch (e) {
       const err =
-        e instanceof ApiError ? e : new ApiError(500, 'InternalError', `Internal error occurred: ${e instanceof Error ? e.message : String(e)}`);
+        e instanceof ApiError
+          ? e
+          : new ApiError(
+              500,
+              'InternalError',
+              `Internal error occurred: ${e instanceof Error ? e.message : String(e)}`,
+            );
       if (!(e instanceof ApiError)) console.error('[sim-cluster]', e);
       if (!res.headersSent) this.json(res, err.code, err.status());
       else res.end();
@@ -129,7 +151,7 @@ export class ApiServer {
   }
 
   // ---------- routing ----------
-  private async route(ctx: Ctx): Promise<void> {
+  private route(ctx: Ctx): void {
     const p = ctx.url.pathname.replace(/\/+$/, '') || '/';
     const method = ctx.req.method ?? 'GET';
     const parts = p.split('/').filter(Boolean);
@@ -196,14 +218,23 @@ export class ApiServer {
       // for unknown kinds. client-go asks for the gnostic protobuf form first.
       const info = this.cluster.version;
       if ((ctx.req.headers.accept ?? '').includes('protobuf')) {
-        const str = (no: number, v: string) => Buffer.concat([Buffer.from([(no << 3) | 2, Buffer.byteLength(v)]), Buffer.from(v)]);
+        const str = (no: number, v: string) =>
+          Buffer.concat([Buffer.from([(no << 3) | 2, Buffer.byteLength(v)]), Buffer.from(v)]);
         const infoMsg = Buffer.concat([str(1, 'Kubernetes'), str(2, `v${info.major}.${info.minor}.0`)]);
         const doc = Buffer.concat([str(1, '2.0'), Buffer.from([(2 << 3) | 2, infoMsg.length]), infoMsg]);
-        ctx.res.writeHead(200, { 'Content-Type': 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf', 'Content-Length': doc.length });
+        ctx.res.writeHead(200, {
+          'Content-Type': 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf',
+          'Content-Length': doc.length,
+        });
         ctx.res.end(doc);
         return;
       }
-      return this.json(ctx.res, 200, { swagger: '2.0', info: { title: 'Kubernetes', version: `v${info.major}.${info.minor}.0` }, paths: {}, definitions: {} });
+      return this.json(ctx.res, 200, {
+        swagger: '2.0',
+        info: { title: 'Kubernetes', version: `v${info.major}.${info.minor}.0` },
+        paths: {},
+        definitions: {},
+      });
     }
     if (p === '/openapi/v3') return this.json(ctx.res, 200, this.openapiRoot());
     if (p.startsWith('/openapi/v3/')) {
@@ -243,15 +274,40 @@ export class ApiServer {
     for (const t of types) {
       const base = `/${gvPath}${t.namespaced ? '/namespaces/{namespace}' : ''}/${t.resource}/{name}`;
       const gvk = { group, version, kind: t.kind };
-      const params = ['dryRun', 'fieldManager', 'fieldValidation', 'force'].map((name) => ({ name, in: 'query', schema: { type: name === 'force' ? 'boolean' : 'string' }, uniqueItems: true }));
+      const params = ['dryRun', 'fieldManager', 'fieldValidation', 'force'].map((name) => ({
+        name,
+        in: 'query',
+        schema: { type: name === 'force' ? 'boolean' : 'string' },
+        uniqueItems: true,
+      }));
       paths[base] = {
-        get: { operationId: `read${t.kind}`, 'x-kubernetes-action': 'get', 'x-kubernetes-group-version-kind': gvk, responses: {} },
-        patch: { operationId: `patch${t.kind}`, 'x-kubernetes-action': 'patch', 'x-kubernetes-group-version-kind': gvk, parameters: params, responses: {} },
+        get: {
+          operationId: `read${t.kind}`,
+          'x-kubernetes-action': 'get',
+          'x-kubernetes-group-version-kind': gvk,
+          responses: {},
+        },
+        patch: {
+          operationId: `patch${t.kind}`,
+          'x-kubernetes-action': 'patch',
+          'x-kubernetes-group-version-kind': gvk,
+          parameters: params,
+          responses: {},
+        },
       };
       const id = `${group ? group.split('.').reverse().join('.') : 'io.k8s.api.core'}.${version}.${t.kind}`;
-      schemas[id] = { type: 'object', 'x-kubernetes-group-version-kind': [gvk], 'x-kubernetes-preserve-unknown-fields': true };
+      schemas[id] = {
+        type: 'object',
+        'x-kubernetes-group-version-kind': [gvk],
+        'x-kubernetes-preserve-unknown-fields': true,
+      };
     }
-    return { openapi: '3.0.0', info: { title: 'Kubernetes', version: `v${this.cluster.version.major}.${this.cluster.version.minor}.0` }, paths, components: { schemas } };
+    return {
+      openapi: '3.0.0',
+      info: { title: 'Kubernetes', version: `v${this.cluster.version.major}.${this.cluster.version.minor}.0` },
+      paths,
+      components: { schemas },
+    };
   }
 
   private apiVersions(ctx: Ctx): Obj {
@@ -294,17 +350,35 @@ export class ApiServer {
         storageVersionHash: Buffer.from(`${t.group}/${t.resource}`).toString('base64').slice(0, 11),
       });
       for (const s of t.subresources) {
-        const sub: Obj = { name: `${t.resource}/${s}`, singularName: '', namespaced: t.namespaced, kind: t.kind, verbs: ['get', 'patch', 'update'] };
+        const sub: Obj = {
+          name: `${t.resource}/${s}`,
+          singularName: '',
+          namespaced: t.namespaced,
+          kind: t.kind,
+          verbs: ['get', 'patch', 'update'],
+        };
         if (s === 'log') sub.verbs = ['get'];
-        if (s === 'eviction') Object.assign(sub, { group: 'policy', version: 'v1', kind: 'Eviction', verbs: ['create'] });
+        if (s === 'eviction')
+          Object.assign(sub, { group: 'policy', version: 'v1', kind: 'Eviction', verbs: ['create'] });
         if (s === 'scale') Object.assign(sub, { group: 'autoscaling', version: 'v1', kind: 'Scale' });
         if (s === 'binding') Object.assign(sub, { kind: 'Binding', verbs: ['create'] });
-        if (s === 'token') Object.assign(sub, { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest', verbs: ['create'] });
+        if (s === 'token')
+          Object.assign(sub, {
+            group: 'authentication.k8s.io',
+            version: 'v1',
+            kind: 'TokenRequest',
+            verbs: ['create'],
+          });
         if (s === 'finalize') sub.verbs = ['update'];
         resources.push(sub);
       }
     }
-    return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: group ? `${group}/${version}` : version, resources };
+    return {
+      kind: 'APIResourceList',
+      apiVersion: 'v1',
+      groupVersion: group ? `${group}/${version}` : version,
+      resources,
+    };
   }
 
   // ---------- resources ----------
@@ -316,19 +390,30 @@ export class ApiServer {
         return decodeProtobuf(ctx.body);
       } catch (e) {
         if (e instanceof ApiError) throw e;
-        throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`);
+        throw new ApiError(
+          415,
+          'UnsupportedMediaType',
+          `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`,
+        );
       }
     }
     const text = ctx.body.toString('utf8');
     try {
-      if (ct.includes('yaml')) return (parseYaml(text, { version: '1.1' }) as Obj) ?? {};
+      if (ct.includes('yaml')) return (parseYaml(text, { version: '1.1' }) as Obj | null) ?? {};
       return JSON.parse(text) as Obj;
     } catch (e) {
       throw badRequest(`error decoding request body: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
 
-  private async resource(ctx: Ctx, method: string, rt: ResourceType, ns: string | undefined, name: string | undefined, sub: string | undefined): Promise<void> {
+  private resource(
+    ctx: Ctx,
+    method: string,
+    rt: ResourceType,
+    ns: string | undefined,
+    name: string | undefined,
+    sub: string | undefined,
+  ): void {
     const q = ctx.q;
     const watch = q.watch === 'true' || q.watch === '1';
     const verb =
@@ -349,8 +434,10 @@ export class ApiServer {
                   ? 'delete'
                   : 'deletecollection'
                 : '';
-    if (!verb) throw new ApiError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
-    if (name && method === 'POST' && !sub) throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+    if (!verb)
+      throw new ApiError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
+    if (name && method === 'POST' && !sub)
+      throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
     this.check(ctx, { verb, group: rt.group, resource: rt.resource, subresource: sub, namespace: ns, name });
     const dryRun = q.dryRun === 'All';
 
@@ -414,7 +501,8 @@ export class ApiServer {
     const policy = body.propagationPolicy ?? q.propagationPolicy;
     if (policy) opts.propagationPolicy = policy;
     else if (body.orphanDependents === true || q.orphanDependents === 'true') opts.propagationPolicy = 'Orphan';
-    const grace = body.gracePeriodSeconds ?? (q.gracePeriodSeconds !== undefined ? Number(q.gracePeriodSeconds) : undefined);
+    const grace =
+      body.gracePeriodSeconds ?? (q.gracePeriodSeconds !== undefined ? Number(q.gracePeriodSeconds) : undefined);
     if (grace !== undefined) opts.gracePeriodSeconds = grace;
     if (body.preconditions) opts.preconditions = body.preconditions;
     return opts;
@@ -425,14 +513,20 @@ export class ApiServer {
   }
 
   private reply(ctx: Ctx, rt: ResourceType, o: Obj): void {
-    if (this.wantsTable(ctx)) return this.json(ctx.res, 200, toTable(rt, [o], { resourceVersion: o.metadata.resourceVersion }, ctx.q.includeObject ?? 'Metadata'));
+    if (this.wantsTable(ctx))
+      return this.json(
+        ctx.res,
+        200,
+        toTable(rt, [o], { resourceVersion: o.metadata.resourceVersion }, ctx.q.includeObject ?? 'Metadata'),
+      );
     this.json(ctx.res, 200, o);
   }
 
   private filter(ctx: Ctx, name?: string): (o: Obj) => boolean {
     const labels = parseLabelSelector(ctx.q.labelSelector);
     const fields = parseFieldSelector(ctx.q.fieldSelector);
-    return (o) => (!name || o.metadata.name === name) && matchRequirements(labels, o.metadata?.labels) && matchFields(fields, o);
+    return (o) =>
+      (!name || o.metadata.name === name) && matchRequirements(labels, o.metadata?.labels) && matchFields(fields, o);
   }
 
   private selected(ctx: Ctx, rt: ResourceType, ns: string | undefined): Obj[] {
@@ -456,13 +550,21 @@ export class ApiServer {
     let cont: string | undefined;
     let remaining = 0;
     const keys = store.listKeys(resKey(rt));
-    for (const k of keys) {
-      if (after && k <= after) continue;
+    const prefix = rt.namespaced && ns !== undefined ? `${ns}/` : '';
+    for (let i = after ? store.keyIndexAfter(resKey(rt), after) : 0; i < keys.length; i++) {
+      const k = keys[i]!;
+      if (prefix && !k.startsWith(prefix)) {
+        if (k > prefix) break;
+        continue;
+      }
       const o = store.peekKey(resKey(rt), k)!;
       if (rt.namespaced && ns !== undefined && o.metadata.namespace !== ns) continue;
       if (!f(o)) continue;
       if (limit > 0 && items.length >= limit) {
-        if (!cont) cont = Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv: store.currentRV(), start: keyOf(items[items.length - 1]!) })).toString('base64url');
+        if (!cont)
+          cont = Buffer.from(
+            JSON.stringify({ v: 'meta.k8s.io/v1', rv: store.currentRV(), start: keyOf(items[items.length - 1]!) }),
+          ).toString('base64url');
         remaining++;
         continue;
       }
@@ -473,14 +575,24 @@ export class ApiServer {
       meta.continue = cont;
       if (!ctx.q.labelSelector && !ctx.q.fieldSelector) meta.remainingItemCount = remaining;
     }
-    if (this.wantsTable(ctx)) return this.json(ctx.res, 200, toTable(rt, items.map((o) => this.cluster.present(rt, clone(o))), meta, ctx.q.includeObject ?? 'Metadata'));
+    if (this.wantsTable(ctx))
+      return this.json(
+        ctx.res,
+        200,
+        toTable(
+          rt,
+          items.map((o) => this.cluster.present(rt, clone(o))),
+          meta,
+          ctx.q.includeObject ?? 'Metadata',
+        ),
+      );
     const av = groupVersionOf(rt);
     // Serialize without cloning each item: lists of thousands of pods are the hot path.
     const head = `{"kind":"${rt.kind}List","apiVersion":"${av}","metadata":${JSON.stringify(meta)},"items":[`;
     const parts = items.map((o) => {
-      const { apiVersion: _a, kind: _k, ...rest } = o;
-      void _a;
-      void _k;
+      const rest = { ...o };
+      delete rest.apiVersion;
+      delete rest.kind;
       return JSON.stringify({ apiVersion: av, kind: rt.kind, ...rest });
     });
     const text = head + parts.join(',') + ']}';
@@ -497,7 +609,9 @@ export class ApiServer {
     const inScope = (o: Obj) => !rt.namespaced || ns === undefined || o.metadata.namespace === ns;
     const wrap = (o: Obj): Obj => {
       const p = this.cluster.present(rt, clone(o));
-      return table ? toTable(rt, [p], { resourceVersion: p.metadata.resourceVersion }, ctx.q.includeObject ?? 'Metadata') : p;
+      return table
+        ? toTable(rt, [p], { resourceVersion: p.metadata.resourceVersion }, ctx.q.includeObject ?? 'Metadata')
+        : p;
     };
     res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
     res.flushHeaders();
@@ -506,7 +620,10 @@ export class ApiServer {
       send('BOOKMARK', {
         kind: rt.kind,
         apiVersion: groupVersionOf(rt),
-        metadata: { resourceVersion: String(rv), ...(initialEnd ? { annotations: { 'k8s.io/initial-events-end': 'true' } } : {}) },
+        metadata: {
+          resourceVersion: String(rv),
+          ...(initialEnd ? { annotations: { 'k8s.io/initial-events-end': 'true' } } : {}),
+        },
       });
     const rvParam = ctx.q.resourceVersion;
     const bookmarks = ctx.q.allowWatchBookmarks === 'true';
@@ -517,7 +634,15 @@ export class ApiServer {
     } else {
       const events = store.since(Number(rvParam));
       if (!events) {
-        send('ERROR', { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `too old resource version: ${rvParam} (${store.oldestRV()})`, reason: 'Expired', code: 410 });
+        send('ERROR', {
+          kind: 'Status',
+          apiVersion: 'v1',
+          metadata: {},
+          status: 'Failure',
+          message: `too old resource version: ${rvParam} (${store.oldestRV()})`,
+          reason: 'Expired',
+          code: 410,
+        });
         res.end();
         return;
       }
@@ -542,15 +667,27 @@ export class ApiServer {
     res.on('close', stop);
   }
 
-  private patch(ctx: Ctx, rt: ResourceType, ns: string | undefined, name: string, sub: string | undefined, dryRun: boolean): void {
+  private patch(
+    ctx: Ctx,
+    rt: ResourceType,
+    ns: string | undefined,
+    name: string,
+    sub: string | undefined,
+    dryRun: boolean,
+  ): void {
     const ct = (ctx.req.headers['content-type'] ?? '').split(';')[0]!.trim();
     const nsKey = rt.namespaced ? ns : undefined;
     const cur = this.cluster.store.get(resKey(rt), nsKey, name);
     const text = ctx.body.toString('utf8');
     if (ct === 'application/apply-patch+yaml') {
-      const applied = (parseYaml(text, { version: '1.1' }) as Obj) ?? {};
+      const applied = (parseYaml(text, { version: '1.1' }) as Obj | null) ?? {};
       const manager = ctx.q.fieldManager;
-      if (!manager) throw new ApiError(422, 'Invalid', 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch');
+      if (!manager)
+        throw new ApiError(
+          422,
+          'Invalid',
+          'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch',
+        );
       const force = ctx.q.force === 'true';
       if (!cur) {
         const merged = serverSideApply(undefined, applied, manager, force, groupVersionOf(rt));
@@ -560,9 +697,11 @@ export class ApiServer {
       }
       const base = this.cluster.present(rt, cur);
       let target = applied;
-      if (sub === 'status') target = { apiVersion: applied.apiVersion, kind: applied.kind, metadata: { name }, status: applied.status };
+      if (sub === 'status')
+        target = { apiVersion: applied.apiVersion, kind: applied.kind, metadata: { name }, status: applied.status };
       const merged = serverSideApply(base, target, manager, force, groupVersionOf(rt));
-      if (applied.metadata?.resourceVersion && applied.metadata.resourceVersion !== cur.metadata.resourceVersion) throw conflictFor(rt, name);
+      if (applied.metadata?.resourceVersion && applied.metadata.resourceVersion !== cur.metadata.resourceVersion)
+        throw conflictFor(rt, name);
       merged.metadata.resourceVersion = cur.metadata.resourceVersion;
       return this.json(ctx.res, 200, this.cluster.update(rt, ns, name, merged, { subresource: sub, dryRun }));
     }
@@ -579,9 +718,18 @@ export class ApiServer {
     else if (ct === 'application/merge-patch+json') next = applyMergePatch(base, patch) as Obj;
     else if (ct === 'application/strategic-merge-patch+json') {
       if (rt.crd)
-        throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`);
+        throw new ApiError(
+          415,
+          'UnsupportedMediaType',
+          `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`,
+        );
       next = applyStrategicMergePatch(base, patch as Obj);
-    } else throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json`);
+    } else
+      throw new ApiError(
+        415,
+        'UnsupportedMediaType',
+        `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json`,
+      );
     // A patch that carries a resourceVersion is a precondition; otherwise the patch applies to the latest object.
     const prv = next.metadata?.resourceVersion;
     if (prv && prv !== cur.metadata.resourceVersion) throw conflictFor(rt, name);
@@ -599,7 +747,9 @@ export class ApiServer {
     if (!cname) {
       const main: Obj[] = pod.spec?.containers ?? [];
       if (main.length !== 1 && !pod.metadata?.annotations?.['kubectl.kubernetes.io/default-container'])
-        throw badRequest(`a container name must be specified for pod ${name}, choose one of: [${main.map((c) => c.name).join(' ')}]`);
+        throw badRequest(
+          `a container name must be specified for pod ${name}, choose one of: [${main.map((c) => c.name).join(' ')}]`,
+        );
       cname = pod.metadata?.annotations?.['kubectl.kubernetes.io/default-container'] ?? main[0]!.name;
     }
     if (!containers.some((c) => c.name === cname)) throw badRequest(`container ${cname} is not valid for pod ${name}`);
@@ -607,7 +757,8 @@ export class ApiServer {
     const statuses: Obj[] = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
     const st = statuses.find((s) => s.name === cname);
     if (previous) {
-      if (!st?.lastState?.terminated) throw badRequest(`previous terminated container "${cname}" in pod "${name}" not found`);
+      if (!st?.lastState?.terminated)
+        throw badRequest(`previous terminated container "${cname}" in pod "${name}" not found`);
     } else if (!st || st.state?.waiting) {
       const reason = st?.state?.waiting?.reason ?? 'ContainerCreating';
       throw badRequest(`container "${cname}" in pod "${name}" is waiting to start: ${reason}`);
@@ -617,7 +768,13 @@ export class ApiServer {
       const n = Number(ctx.q.tailLines);
       const lines = text.split('\n');
       if (lines[lines.length - 1] === '') lines.pop();
-      text = n <= 0 ? '' : lines.slice(-n).map((l) => l + '\n').join('');
+      text =
+        n <= 0
+          ? ''
+          : lines
+              .slice(-n)
+              .map((l) => l + '\n')
+              .join('');
     }
     if (ctx.q.limitBytes) text = text.slice(0, Number(ctx.q.limitBytes));
     ctx.res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(text) });
@@ -628,16 +785,32 @@ export class ApiServer {
     this.parseBody(ctx);
     const pod = this.cluster.get(rt, ns, name);
     if (!pod.metadata.deletionTimestamp && pod.status?.phase !== 'Succeeded' && pod.status?.phase !== 'Failed') {
-      const pdbs = this.cluster.store.list('policy/poddisruptionbudgets', ns).filter((p) => matchLabelSelector(p.spec?.selector ?? null, pod.metadata.labels));
+      const pdbs = this.cluster.store
+        .list('policy/poddisruptionbudgets', ns)
+        .filter((p) => matchLabelSelector(p.spec?.selector ?? null, pod.metadata.labels));
       if (pdbs.length > 1)
-        throw new ApiError(500, 'InternalError', 'This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.');
+        throw new ApiError(
+          500,
+          'InternalError',
+          'This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.',
+        );
       const pdb = pdbs[0];
       if (pdb) {
         const s = pdbStatus(this.cluster, pdb);
         if (s.disruptionsAllowed <= 0)
-          throw new ApiError(429, 'TooManyRequests', "Cannot evict pod as it would violate the pod's disruption budget.", {
-            causes: [{ reason: 'DisruptionBudget', message: `The disruption budget ${pdb.metadata.name} needs ${s.desiredHealthy} healthy pods and has ${s.currentHealthy} currently` }],
-          });
+          throw new ApiError(
+            429,
+            'TooManyRequests',
+            "Cannot evict pod as it would violate the pod's disruption budget.",
+            {
+              causes: [
+                {
+                  reason: 'DisruptionBudget',
+                  message: `The disruption budget ${pdb.metadata.name} needs ${s.desiredHealthy} healthy pods and has ${s.currentHealthy} currently`,
+                },
+              ],
+            },
+          );
       }
     }
     this.cluster.delete(rt, ns, name, {});
@@ -649,7 +822,13 @@ export class ApiServer {
     const toScale = (x: Obj): Obj => ({
       kind: 'Scale',
       apiVersion: 'autoscaling/v1',
-      metadata: { name: x.metadata.name, namespace: x.metadata.namespace, uid: x.metadata.uid, resourceVersion: x.metadata.resourceVersion, creationTimestamp: x.metadata.creationTimestamp },
+      metadata: {
+        name: x.metadata.name,
+        namespace: x.metadata.namespace,
+        uid: x.metadata.uid,
+        resourceVersion: x.metadata.resourceVersion,
+        creationTimestamp: x.metadata.creationTimestamp,
+      },
       spec: { replicas: x.spec?.replicas ?? 0 },
       status: { replicas: x.status?.replicas ?? 0, selector: selectorString(x.spec?.selector) },
     });
@@ -672,14 +851,27 @@ export class ApiServer {
     this.cluster.get(this.cluster.rt('', 'serviceaccounts')!, ns, name);
     const token = this.cluster.ensureSaToken(ns, name);
     const exp = new Date(Date.now() + 3600_000).toISOString().replace(/\.\d+Z$/, 'Z');
-    this.json(ctx.res, 201, { kind: 'TokenRequest', apiVersion: 'authentication.k8s.io/v1', metadata: { name, namespace: ns, creationTimestamp: null }, spec: { audiences: [], expirationSeconds: 3600 }, status: { token, expirationTimestamp: exp } });
+    this.json(ctx.res, 201, {
+      kind: 'TokenRequest',
+      apiVersion: 'authentication.k8s.io/v1',
+      metadata: { name, namespace: ns, creationTimestamp: null },
+      spec: { audiences: [], expirationSeconds: 3600 },
+      status: { token, expirationTimestamp: exp },
+    });
   }
 
   private accessReview(ctx: Ctx, body: Obj): Obj {
     const ra = body.spec?.resourceAttributes;
     const nra = body.spec?.nonResourceAttributes;
     const a: Attributes = ra
-      ? { verb: ra.verb, group: ra.group ?? '', resource: ra.resource ?? '', subresource: ra.subresource || undefined, namespace: ra.namespace || undefined, name: ra.name || undefined }
+      ? {
+          verb: ra.verb,
+          group: ra.group ?? '',
+          resource: ra.resource ?? '',
+          subresource: ra.subresource || undefined,
+          namespace: ra.namespace || undefined,
+          name: ra.name || undefined,
+        }
       : { verb: nra?.verb ?? 'get', group: '', resource: '', path: nra?.path };
     const allowed = !this.opts.rbac || authorize(this.cluster.store, ctx.user, a);
     return { ...body, metadata: { creationTimestamp: null }, status: { allowed, ...(allowed ? {} : { reason: '' }) } };
@@ -691,7 +883,12 @@ function keyOf(o: Obj): string {
 }
 
 function conflictFor(rt: ResourceType, name: string): ApiError {
-  return new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${rt.group ? `${rt.resource}.${rt.group}` : rt.resource} "${name}": the object has been modified; please apply your changes to the latest version and try again`, { name, group: rt.group || undefined, kind: rt.resource });
+  return new ApiError(
+    409,
+    'Conflict',
+    `Operation cannot be fulfilled on ${rt.group ? `${rt.resource}.${rt.group}` : rt.resource} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+    { name, group: rt.group || undefined, kind: rt.resource },
+  );
 }
 
 function selectorString(sel: Obj | undefined): string {
@@ -702,12 +899,17 @@ function selectorString(sel: Obj | undefined): string {
 }
 
 /** Disruption arithmetic of the disruption controller, computed on demand from the live pods. */
-export function pdbStatus(cluster: Cluster, pdb: Obj): { disruptionsAllowed: number; currentHealthy: number; desiredHealthy: number; expectedPods: number } {
+export function pdbStatus(
+  cluster: Cluster,
+  pdb: Obj,
+): { disruptionsAllowed: number; currentHealthy: number; desiredHealthy: number; expectedPods: number } {
   const pods = cluster.store
     .list('/pods', pdb.metadata.namespace)
     .filter((p) => matchLabelSelector(pdb.spec?.selector ?? null, p.metadata.labels) && !p.metadata.deletionTimestamp);
   const expected = pods.length;
-  const healthy = pods.filter((p) => (p.status?.conditions ?? []).some((c: Obj) => c.type === 'Ready' && c.status === 'True')).length;
+  const healthy = pods.filter((p) =>
+    (p.status?.conditions ?? []).some((c: Obj) => c.type === 'Ready' && c.status === 'True'),
+  ).length;
   const pct = (v: unknown, up: boolean) => {
     if (typeof v === 'string' && v.endsWith('%')) {
       const x = (Number(v.slice(0, -1)) * expected) / 100;
@@ -719,7 +921,12 @@ export function pdbStatus(cluster: Cluster, pdb: Obj): { disruptionsAllowed: num
   if (pdb.spec?.minAvailable !== undefined) desired = pct(pdb.spec.minAvailable, true);
   else if (pdb.spec?.maxUnavailable !== undefined) desired = Math.max(0, expected - pct(pdb.spec.maxUnavailable, true));
   else desired = expected;
-  return { disruptionsAllowed: Math.max(0, healthy - desired), currentHealthy: healthy, desiredHealthy: desired, expectedPods: expected };
+  return {
+    disruptionsAllowed: Math.max(0, healthy - desired),
+    currentHealthy: healthy,
+    desiredHealthy: desired,
+    expectedPods: expected,
+  };
 }
 
 export { nowTs };

@@ -8,8 +8,9 @@ import { Cluster } from './core.js';
 import { ApiServer, type RequestRecord } from './http.js';
 import { loadScenario, type Scenario } from './scenario.js';
 import type { Store } from './store.js';
+import { fixturesDir } from './types.js';
 
-export type { Scenario } from './scenario.js';
+export type { Behavior, BarePod, ComponentBehavior, Scenario } from './scenario.js';
 export type { RequestRecord } from './http.js';
 
 export interface ClusterOptions {
@@ -44,7 +45,7 @@ export interface SimCluster {
   stop(): Promise<void>;
 }
 
-const CA_DATA = readFileSync(new URL('./fixtures/tls.crt', import.meta.url)).toString('base64');
+const CA_DATA = readFileSync(new URL('tls.crt', fixturesDir())).toString('base64');
 
 export function kubeconfigText(url: string, token: string, user = 'admin', namespace = 'default'): string {
   return [
@@ -99,7 +100,10 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<SimCluste
     adminToken,
     kubeconfigFor: (sa) => {
       const p = join(dir, `kubeconfig-sa-${sa.namespace}-${sa.name}`);
-      writeFileSync(p, kubeconfigText(url, cluster.ensureSaToken(sa.namespace, sa.name), `${sa.namespace}-${sa.name}`, sa.namespace));
+      writeFileSync(
+        p,
+        kubeconfigText(url, cluster.ensureSaToken(sa.namespace, sa.name), `${sa.namespace}-${sa.name}`, sa.namespace),
+      );
       return p;
     },
     kubeconfigForToken,

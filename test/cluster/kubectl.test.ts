@@ -47,7 +47,20 @@ describe.each([
 
   beforeAll(async () => {
     // Crash timing slow enough for kubectl polling to observe the CrashLoopBackOff window.
-    c = await startCluster({ timing: { crash: 400 }, scenario: { components: [{ selector: 'app=crashy', behavior: 'crashLoop', crashes: 2, logs: 'up now\n', previousLogs: 'panic: db not ready\n' }] } });
+    c = await startCluster({
+      timing: { crash: 400 },
+      scenario: {
+        components: [
+          {
+            selector: 'app=crashy',
+            behavior: 'crashLoop',
+            crashes: 2,
+            logs: 'up now\n',
+            previousLogs: 'panic: db not ready\n',
+          },
+        ],
+      },
+    });
   });
   afterAll(async () => {
     await c.stop();
@@ -83,7 +96,13 @@ describe.each([
     const a = await k(['apply', '-f', '-'], deployment('nginx:1.28'));
     expect(a.stdout).toContain('deployment.apps/web configured');
     expect((await k(['rollout', 'status', 'deployment/web', '--timeout=20s'])).code).toBe(0);
-    const img = await k(['get', 'deploy', 'web', '-o', 'jsonpath={.spec.template.spec.containers[0].image} {.spec.template.spec.containers[0].env[0].value}']);
+    const img = await k([
+      'get',
+      'deploy',
+      'web',
+      '-o',
+      'jsonpath={.spec.template.spec.containers[0].image} {.spec.template.spec.containers[0].env[0].value}',
+    ]);
     expect(img.stdout).toBe('nginx:1.28 1');
     const patched = c.requests.filter((r) => r.method === 'PATCH' && r.path.endsWith('/deployments/web'));
     expect(patched.some((r) => r.contentType === 'application/strategic-merge-patch+json')).toBe(true);
@@ -102,7 +121,9 @@ describe.each([
 
   it('applies server-side, reports conflicts and forces them', async () => {
     const cm = (v: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ssa}\ndata: {key: "${v}"}\n`;
-    expect((await k(['apply', '--server-side', '--field-manager=one', '-f', '-'], cm('a'))).stdout).toContain('configmap/ssa serverside-applied');
+    expect((await k(['apply', '--server-side', '--field-manager=one', '-f', '-'], cm('a'))).stdout).toContain(
+      'configmap/ssa serverside-applied',
+    );
     const clash = await k(['apply', '--server-side', '--field-manager=two', '-f', '-'], cm('b'));
     expect(clash.code).not.toBe(0);
     expect(clash.stderr).toContain('conflict with "one"');
@@ -125,7 +146,14 @@ describe.each([
     expect((await k(['wait', '--for=condition=Established', 'crd/widgets.example.com', '--timeout=10s'])).code).toBe(0);
     const list = await k(['get', 'crd']);
     expect(list.stdout).toContain('widgets.example.com');
-    expect((await k(['apply', '-f', '-'], 'apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w1}\nspec: {size: 3}\n')).code).toBe(0);
+    expect(
+      (
+        await k(
+          ['apply', '-f', '-'],
+          'apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w1}\nspec: {size: 3}\n',
+        )
+      ).code,
+    ).toBe(0);
     const w = await k(['get', 'wd']);
     expect(w.stdout).toMatch(/w1\s+3/);
   });
@@ -148,7 +176,13 @@ describe.each([
     const prev = await k(['logs', 'crashy', '--previous']);
     expect(prev.stdout).toBe('panic: db not ready\n');
     expect((await k(['wait', '--for=condition=Ready', 'pod/crashy', '--timeout=20s'])).code).toBe(0);
-    const st = await k(['get', 'pod', 'crashy', '-o', 'jsonpath={.status.containerStatuses[0].restartCount} {.status.containerStatuses[0].lastState.terminated.reason}']);
+    const st = await k([
+      'get',
+      'pod',
+      'crashy',
+      '-o',
+      'jsonpath={.status.containerStatuses[0].restartCount} {.status.containerStatuses[0].lastState.terminated.reason}',
+    ]);
     expect(st.stdout).toBe('2 Error');
     const ev = await k(['describe', 'pod', 'crashy']);
     expect(ev.stdout).toContain('Back-off restarting failed container app');
@@ -158,7 +192,8 @@ describe.each([
     const r = await k(['delete', 'deployment', 'web']);
     expect(r.code).toBe(0);
     let left = 'x';
-    for (let i = 0; i < 50 && left.trim() !== ''; i++) left = (await k(['get', 'rs,pods', '-l', 'app=web', '-o', 'name'])).stdout;
+    for (let i = 0; i < 50 && left.trim() !== ''; i++)
+      left = (await k(['get', 'rs,pods', '-l', 'app=web', '-o', 'name'])).stdout;
     expect(left.trim()).toBe('');
   });
 });

@@ -1,5 +1,6 @@
 // Patch engines: RFC 6902 JSON patch, RFC 7386 merge patch, strategic merge patch (list merge keys for the common
 // built-in fields) and a compact server-side apply with managedFields ownership and conflicts.
+/* eslint-disable @typescript-eslint/no-dynamic-delete -- removing JSON fields by name is what patches and defaulting do */
 import { ApiError, badRequest, clone, type Obj } from './types.js';
 
 // ---------- JSON patch ----------
@@ -51,7 +52,11 @@ export function applyJsonPatch(doc: Obj, ops: Obj[]): Obj {
       continue;
     }
     const value =
-      op.op === 'copy' || op.op === 'move' ? clone(getPtr(out, String(op.from))) : op.op === 'remove' ? undefined : clone(op.value);
+      op.op === 'copy' || op.op === 'move'
+        ? clone(getPtr(out, String(op.from)))
+        : op.op === 'remove'
+          ? undefined
+          : clone(op.value);
     if (op.op === 'move') {
       const f = parentOf(out, ptr(String(op.from)), 'move');
       if (Array.isArray(f.parent)) f.parent.splice(Number(f.key), 1);
@@ -122,13 +127,13 @@ export function mergeKeyFor(path: string[], field: string): string | undefined {
 const PRIMITIVE_MERGE = new Set(['finalizers']);
 
 export function applyStrategicMergePatch(target: Obj, patch: Obj): Obj {
-  return smpMap(clone(target ?? {}), patch, []) as Obj;
+  return smpMap(clone(target), patch, []) as Obj;
 }
 
 function smpMap(target: Obj, patch: Obj, path: string[]): Obj | undefined {
   if (patch.$patch === 'replace') {
-    const { $patch: _p, ...rest } = patch;
-    void _p;
+    const rest = { ...patch };
+    delete rest.$patch;
     return stripDirectives(rest);
   }
   if (patch.$patch === 'delete') return undefined;
@@ -179,8 +184,8 @@ function smpList(cur: unknown[], patch: unknown[], path: string[], field: string
   if (!key) return stripDirectives(patch);
   const out = cur.map((x) => clone(x)) as Obj[];
   for (const e of patch as Obj[]) {
-    if (!e || typeof e !== 'object') continue;
-    const idx = out.findIndex((x) => x && x[key] === e[key]);
+    if (typeof e !== 'object' || (e as Obj | null) === null) continue;
+    const idx = out.findIndex((x) => (x as Obj | null)?.[key] === e[key]);
     if (e.$patch === 'delete') {
       if (idx >= 0) out.splice(idx, 1);
       continue;
@@ -200,7 +205,11 @@ function fieldPaths(v: unknown, prefix: Path, schemaPath: string[], out: Path[])
     if (entries.length === 0) out.push(prefix);
     for (const [k, x] of entries) {
       if (prefix.length === 0 && (k === 'apiVersion' || k === 'kind')) continue;
-      if (prefix.length === 1 && prefix[0] === 'f:metadata' && ['name', 'namespace', 'resourceVersion', 'uid', 'managedFields', 'creationTimestamp', 'generation'].includes(k))
+      if (
+        prefix.length === 1 &&
+        prefix[0] === 'f:metadata' &&
+        ['name', 'namespace', 'resourceVersion', 'uid', 'managedFields', 'creationTimestamp', 'generation'].includes(k)
+      )
         continue;
       fieldPaths(x, [...prefix, `f:${k}`], [...schemaPath, k], out);
     }
@@ -249,7 +258,7 @@ function valueAt(obj: unknown, p: Path): unknown {
     else if (s.startsWith('k:')) {
       const k = JSON.parse(s.slice(2)) as Obj;
       const [kk, kv] = Object.entries(k)[0]!;
-      cur = Array.isArray(cur) ? cur.find((e: Obj) => e && e[kk] === kv) : undefined;
+      cur = Array.isArray(cur) ? cur.find((e: Obj | null) => e?.[kk] === kv) : undefined;
     }
   }
   return cur;
@@ -270,7 +279,7 @@ function removeAt(obj: Obj, p: Path): void {
     } else if (s.startsWith('k:')) {
       const [kk, kv] = Object.entries(JSON.parse(s.slice(2)) as Obj)[0]!;
       if (!Array.isArray(cur)) return;
-      const idx = cur.findIndex((e: Obj) => e && e[kk] === kv);
+      const idx = cur.findIndex((e: Obj | null) => e?.[kk] === kv);
       if (idx < 0) return;
       if (last) {
         cur.splice(idx, 1);
@@ -308,7 +317,13 @@ export interface ApplyResult {
 }
 
 /** Server-side apply of `applied` onto `live` (undefined = create). Throws 409 Conflict like the real server. */
-export function serverSideApply(live: Obj | undefined, applied: Obj, manager: string, force: boolean, apiVersion: string): Obj {
+export function serverSideApply(
+  live: Obj | undefined,
+  applied: Obj,
+  manager: string,
+  force: boolean,
+  apiVersion: string,
+): Obj {
   const appliedPaths: Path[] = [];
   fieldPaths(stripDirectives(applied), [], [], appliedPaths);
   const key = (p: Path) => JSON.stringify(p);
@@ -334,11 +349,14 @@ export function serverSideApply(live: Obj | undefined, applied: Obj, manager: st
         byMgr.set(k, [...(byMgr.get(k) ?? []), pathString(c.path)]);
       }
       let msg: string;
-      if (n === 1) msg = `Apply failed with 1 conflict: conflict with ${[...byMgr.keys()][0]}: ${pathString(conflicts[0]!.path)}`;
+      if (n === 1)
+        msg = `Apply failed with 1 conflict: conflict with ${[...byMgr.keys()][0]}: ${pathString(conflicts[0]!.path)}`;
       else
         msg =
           `Apply failed with ${n} conflicts: ` +
-          [...byMgr.entries()].map(([k, ps]) => `conflicts with ${k}:\n${ps.map((p) => `- ${p}`).join('\n')}`).join('\n');
+          [...byMgr.entries()]
+            .map(([k, ps]) => `conflicts with ${k}:\n${ps.map((p) => `- ${p}`).join('\n')}`)
+            .join('\n');
       throw new ApiError(409, 'Conflict', msg, {
         causes: conflicts.map((c) => ({
           reason: 'FieldManagerConflict',
@@ -375,14 +393,22 @@ export function serverSideApply(live: Obj | undefined, applied: Obj, manager: st
     fieldsType: 'FieldsV1',
     fieldsV1: pathsToFieldsV1(appliedPaths),
   };
-  const kept = managed.filter((m) => !(m.manager === manager && m.operation === 'Apply') && Object.keys(m.fieldsV1).length > 0);
+  const kept = managed.filter(
+    (m) => !(m.manager === manager && m.operation === 'Apply') && Object.keys(m.fieldsV1).length > 0,
+  );
   merged.metadata ??= {};
   merged.metadata.managedFields = [...kept, entry];
   return merged;
 }
 
 /** Record an Update operation's ownership of the fields it changed (only tracked once someone used apply). */
-export function recordUpdate(oldObj: Obj | undefined, newObj: Obj, manager: string, apiVersion: string, subresource?: string): void {
+export function recordUpdate(
+  oldObj: Obj | undefined,
+  newObj: Obj,
+  manager: string,
+  apiVersion: string,
+  subresource?: string,
+): void {
   const managed: Managed[] = newObj.metadata?.managedFields ?? oldObj?.metadata?.managedFields ?? [];
   if (!managed.some((m) => m.operation === 'Apply')) {
     if (newObj.metadata) delete newObj.metadata.managedFields;
@@ -393,7 +419,7 @@ export function recordUpdate(oldObj: Obj | undefined, newObj: Obj, manager: stri
   const changed = newPaths.filter(
     (p) =>
       p[p.length - 1] !== '.' &&
-      p[0] !== 'f:status' === !subresource &&
+      (p[0] !== 'f:status') === !subresource &&
       JSON.stringify(valueAt(oldObj ?? {}, p)) !== JSON.stringify(valueAt(newObj, p)),
   );
   if (changed.length === 0) {
@@ -402,7 +428,10 @@ export function recordUpdate(oldObj: Obj | undefined, newObj: Obj, manager: stri
   }
   const ck = new Set(changed.map((p) => JSON.stringify(p)));
   const out = managed
-    .map((m) => ({ ...m, fieldsV1: pathsToFieldsV1(fieldsV1ToPaths(m.fieldsV1).filter((p) => !ck.has(JSON.stringify(p)))) }))
+    .map((m) => ({
+      ...m,
+      fieldsV1: pathsToFieldsV1(fieldsV1ToPaths(m.fieldsV1).filter((p) => !ck.has(JSON.stringify(p)))),
+    }))
     .filter((m) => Object.keys(m.fieldsV1).length > 0 && !(m.manager === manager && m.operation === 'Update'));
   const prev = managed.find((m) => m.manager === manager && m.operation === 'Update');
   const paths = [...(prev ? fieldsV1ToPaths(prev.fieldsV1) : []), ...changed];

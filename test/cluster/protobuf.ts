@@ -1,6 +1,7 @@
 // Minimal decoder for the Kubernetes protobuf wire format ("k8s\0" + runtime.Unknown envelope). client-go's typed
 // clientset (Helm's release storage driver) sends Secrets and DeleteOptions this way; answers stay JSON, which
 // client-go accepts because its Accept header lists application/json as well.
+/* eslint-disable @typescript-eslint/no-dynamic-delete -- removing JSON fields by name is what patches and defaulting do */
 import { badRequest, type Obj } from './types.js';
 
 const MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
@@ -42,7 +43,7 @@ function fields(buf: Buffer): Field[] {
 }
 
 const str = (f: Field) => (f.v as Buffer).toString('utf8');
-const num = (f: Field) => Number(f.v as bigint);
+const num = (f: Field) => Number(f.v);
 
 function mapEntry(f: Field, bytes: boolean): [string, string] {
   let k = '';
@@ -170,7 +171,8 @@ export function isProtobuf(contentType: string | undefined): boolean {
 
 /** Decode a protobuf request body into the JSON object the rest of the server handles. */
 export function decodeProtobuf(body: Buffer): Obj {
-  if (body.length < 4 || !body.subarray(0, 4).equals(MAGIC)) throw badRequest('protobuf body without the k8s magic prefix');
+  if (body.length < 4 || !body.subarray(0, 4).equals(MAGIC))
+    throw badRequest('protobuf body without the k8s magic prefix');
   let apiVersion = '';
   let kind = '';
   let raw: Buffer = Buffer.alloc(0);

@@ -28,14 +28,20 @@ function ruleAllows(r: Obj, a: Attributes): boolean {
   if (!verbs.includes('*') && !verbs.includes(a.verb)) return false;
   if (!a.resource) {
     const urls: string[] = r.nonResourceURLs ?? [];
-    return urls.some((u) => u === '*' || u === a.path || (u.endsWith('*') && (a.path ?? '').startsWith(u.slice(0, -1))));
+    return urls.some(
+      (u) => u === '*' || u === a.path || (u.endsWith('*') && (a.path ?? '').startsWith(u.slice(0, -1))),
+    );
   }
   const groups: string[] = r.apiGroups ?? [];
   if (!groups.includes('*') && !groups.includes(a.group)) return false;
   const want = a.subresource ? `${a.resource}/${a.subresource}` : a.resource;
   const resources: string[] = r.resources ?? [];
   const resOk = resources.some(
-    (x) => x === '*' || x === want || (a.subresource && x === `*/${a.subresource}`) || (!a.subresource && x === a.resource && false),
+    (x) =>
+      x === '*' ||
+      x === want ||
+      (a.subresource && x === `*/${a.subresource}`) ||
+      (!a.subresource && x === a.resource && false),
   );
   if (!resOk) return false;
   const names: string[] = r.resourceNames ?? [];

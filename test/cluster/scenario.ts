@@ -5,7 +5,9 @@ import { parse } from 'yaml';
 import { matchRequirements, parseLabelSelector } from './selectors.js';
 import type { Obj } from './types.js';
 
-export type Behavior = 'ready' | 'crashLoop' | 'imagePullBackOff' | 'createContainerConfigError' | 'unschedulable' | 'oomKilled';
+/** `none`: the kubelet never touches matching pods (they stay Pending with no status): cheap bulk data. */
+export type Behavior =
+  'none' | 'ready' | 'crashLoop' | 'imagePullBackOff' | 'createContainerConfigError' | 'unschedulable' | 'oomKilled';
 
 export interface ComponentBehavior {
   /** Label selector string (set-based syntax) or a map of labels. */

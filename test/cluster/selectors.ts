@@ -165,7 +165,7 @@ function fieldValue(o: Obj, path: string): string {
   if (f) v = f(o);
   else if (path.startsWith('involvedObject.')) v = o.involvedObject?.[path.slice('involvedObject.'.length)];
   else throw badRequest(`"${path}" is not a known field selector: only "metadata.name", "metadata.namespace"`);
-  return v === undefined || v === null ? '' : String(v);
+  return v === undefined || v === null ? '' : typeof v === 'string' ? v : JSON.stringify(v);
 }
 
 export function matchFields(reqs: FieldReq[], o: Obj): boolean {

@@ -21,7 +21,9 @@ export function objKey(ns: string | undefined, name: string): string {
 export class Store {
   private rv = 1;
   private readonly data = new Map<string, Map<string, Obj>>();
-  private readonly history: StoreEvent[] = [];
+  /** Keys of each resource kept sorted, so lists and namespace ranges need no sort. */
+  private readonly sorted = new Map<string, string[]>();
+  private history: StoreEvent[] = [];
   private readonly listeners = new Set<Listener>();
 
   currentRV(): number {
@@ -29,7 +31,7 @@ export class Store {
   }
   /** Oldest resourceVersion a watch can still resume after. */
   oldestRV(): number {
-    return this.history.length === HISTORY ? this.history[0]!.rv : 1;
+    return this.history.length >= HISTORY ? this.history[0]!.rv : 1;
   }
 
   private bucket(res: string): Map<string, Obj> {
@@ -50,19 +52,39 @@ export class Store {
     return this.bucket(res).get(objKey(ns, name));
   }
 
-  /** Sorted by namespace/name like etcd keys, so limit/continue pages are stable. */
+  private keys(res: string): string[] {
+    let k = this.sorted.get(res);
+    if (!k) {
+      k = [];
+      this.sorted.set(res, k);
+    }
+    return k;
+  }
+
+  /** Sorted by namespace/name like etcd keys, so limit/continue pages are stable. No copies: do not mutate. */
   list(res: string, ns?: string): Obj[] {
     const b = this.bucket(res);
+    const keys = this.keys(res);
     const out: Obj[] = [];
-    const keys = [...b.keys()].sort();
-    for (const k of keys) {
-      const o = b.get(k)!;
-      if (ns === undefined || o.metadata?.namespace === ns) out.push(o);
+    if (ns === undefined) {
+      for (const k of keys) out.push(b.get(k)!);
+      return out;
     }
+    const prefix = `${ns}/`;
+    for (let i = lowerBound(keys, prefix); i < keys.length && keys[i]!.startsWith(prefix); i++)
+      out.push(b.get(keys[i]!)!);
     return out;
   }
-  listKeys(res: string): string[] {
-    return [...this.bucket(res).keys()].sort();
+  /** Sorted keys ("namespace/name"); the array is live: do not mutate. */
+  listKeys(res: string): readonly string[] {
+    return this.keys(res);
+  }
+  /** Index of the first key greater than `after` (for continue tokens). */
+  keyIndexAfter(res: string, after: string): number {
+    const keys = this.keys(res);
+    let i = lowerBound(keys, after);
+    if (keys[i] === after) i++;
+    return i;
   }
   peekKey(res: string, key: string): Obj | undefined {
     return this.bucket(res).get(key);
@@ -77,7 +99,7 @@ export class Store {
   private emit(type: WatchType, res: string, obj: Obj): void {
     const e: StoreEvent = { type, res, rv: Number(obj.metadata.resourceVersion), obj };
     this.history.push(e);
-    if (this.history.length > HISTORY) this.history.shift();
+    if (this.history.length > HISTORY * 2) this.history = this.history.slice(-HISTORY);
     for (const l of [...this.listeners]) l(e);
   }
 
@@ -87,7 +109,13 @@ export class Store {
     o.metadata.uid ??= randomUUID();
     o.metadata.creationTimestamp ??= new Date().toISOString().replace(/\.\d+Z$/, 'Z');
     o.metadata.resourceVersion = String(++this.rv);
-    this.bucket(res).set(objKey(o.metadata.namespace, o.metadata.name), o);
+    const k = objKey(o.metadata.namespace, o.metadata.name);
+    const b = this.bucket(res);
+    if (!b.has(k)) {
+      const keys = this.keys(res);
+      keys.splice(lowerBound(keys, k), 0, k);
+    }
+    b.set(k, o);
     this.emit('ADDED', res, o);
     return clone(o);
   }
@@ -106,6 +134,9 @@ export class Store {
     const o = b.get(k);
     if (!o) return undefined;
     b.delete(k);
+    const keys = this.keys(res);
+    const i = lowerBound(keys, k);
+    if (keys[i] === k) keys.splice(i, 1);
     // The DELETED event carries the last state with a fresh resourceVersion, as the real watch cache does.
     const gone = clone(o);
     gone.metadata.resourceVersion = String(++this.rv);
@@ -116,12 +147,29 @@ export class Store {
   /** Events strictly after rv, or undefined when rv is older than the history (410 Gone). */
   since(rv: number): StoreEvent[] | undefined {
     if (rv < this.oldestRV() - 1) return undefined;
-    const idx = this.history.findIndex((e) => e.rv > rv);
-    return idx < 0 ? [] : this.history.slice(idx);
+    let lo = 0;
+    let hi = this.history.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.history[mid]!.rv <= rv) lo = mid + 1;
+      else hi = mid;
+    }
+    return this.history.slice(lo);
   }
 
   subscribe(l: Listener): () => void {
     this.listeners.add(l);
     return () => this.listeners.delete(l);
   }
+}
+
+function lowerBound(a: readonly string[], x: string): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (a[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

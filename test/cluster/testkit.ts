@@ -24,10 +24,19 @@ export interface RunResult {
 
 export function run(bin: string, args: string[], env: Record<string, string> = {}, input?: string): Promise<RunResult> {
   return new Promise((res) => {
-    const child = execFile(bin, args, { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env }, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
-      res({ code, stdout: String(stdout), stderr: String(stderr) });
-    });
+    const child = execFile(
+      bin,
+      args,
+      { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env }, maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const code = err
+          ? typeof (err as { code?: unknown }).code === 'number'
+            ? (err as { code: number }).code
+            : 1
+          : 0;
+        res({ code, stdout, stderr });
+      },
+    );
     if (input !== undefined) {
       child.stdin?.write(input);
       child.stdin?.end();

@@ -1,7 +1,7 @@
 // Shared shapes of the simulated API server. Objects are plain JSON (what the wire carries), never typed structs:
 // the simulator must round-trip fields it does not know about, like the real apiserver does for unknown CR fields.
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
-export type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+export type Obj = Record<string, any>;
 
 export interface ResourceType {
   group: string; // '' for core
@@ -100,4 +100,10 @@ export function badRequest(message: string): ApiError {
 
 export function clone<T>(o: T): T {
   return structuredClone(o);
+}
+
+/** Where fixtures/ (TLS certificate, chart, hook) live; SIM_CLUSTER_FIXTURES overrides it for bundled CLIs. */
+export function fixturesDir(): URL {
+  const env = process.env.SIM_CLUSTER_FIXTURES;
+  return env ? new URL(`file://${env.endsWith('/') ? env : `${env}/`}`) : new URL('./fixtures/', import.meta.url);
 }

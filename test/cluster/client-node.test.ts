@@ -1,0 +1,364 @@
+// @kubernetes/client-node 1.4 against the simulated cluster: pagination, watch, server-side apply, eviction and
+// the pod lifecycles a scenario describes.
+/* eslint-disable @typescript-eslint/no-unsafe-class-instance-assignment -- client-node accepts plain objects for its model classes (its documented usage) */
+import * as k8s from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCluster, type SimCluster } from './index.js';
+
+type Api = {
+  core: k8s.CoreV1Api;
+  apps: k8s.AppsV1Api;
+  batch: k8s.BatchV1Api;
+  policy: k8s.PolicyV1Api;
+  ext: k8s.ApiextensionsV1Api;
+  kc: k8s.KubeConfig;
+};
+
+function clients(kubeconfig: string): Api {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(kubeconfig);
+  return {
+    kc,
+    core: kc.makeApiClient(k8s.CoreV1Api),
+    apps: kc.makeApiClient(k8s.AppsV1Api),
+    batch: kc.makeApiClient(k8s.BatchV1Api),
+    policy: kc.makeApiClient(k8s.PolicyV1Api),
+    ext: kc.makeApiClient(k8s.ApiextensionsV1Api),
+  };
+}
+
+async function until<T>(f: () => Promise<T | undefined>, what: string, ms = 15000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function apiError(e: unknown): { code: number; body: { reason: string; message: string } } {
+  const x = e as k8s.ApiException<string>;
+  return { code: x.code, body: JSON.parse(x.body) as { reason: string; message: string } };
+}
+
+const pod = (name: string, labels: Record<string, string>, extra: Partial<k8s.V1PodSpec> = {}): k8s.V1Pod => ({
+  metadata: { name, labels },
+  spec: { containers: [{ name: 'app', image: 'app:1' }], ...extra },
+});
+
+describe('client-node against the simulated cluster', () => {
+  let c: SimCluster;
+  let api: Api;
+  beforeAll(async () => {
+    c = await startCluster({
+      timing: { crash: 150 },
+      scenario: {
+        components: [
+          { selector: 'app=pull', behavior: 'imagePullBackOff' },
+          { selector: 'app=cfg', behavior: 'createContainerConfigError' },
+          { selector: 'app=pending', behavior: 'unschedulable' },
+          { selector: 'app=oom', behavior: 'oomKilled', previousLogs: 'allocating...\n' },
+          { selector: 'bulk', behavior: 'none' },
+        ],
+        barePods: [{ name: 'orphan', namespace: 'default', labels: { app: 'orphan' } }],
+      },
+    });
+    api = clients(c.kubeconfig);
+  });
+  afterAll(async () => {
+    await c.stop();
+  });
+
+  it('lists 5,000 pods in pages with limit and continue', async () => {
+    await api.core.createNamespace({ body: { metadata: { name: 'bulk' } } });
+    // Straight into the store: the point is paging, not 5,000 HTTP creates.
+    const rt = c.cluster.rt('', 'pods')!;
+    for (let i = 0; i < 5000; i++)
+      c.cluster.create(rt, 'bulk', {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: `p-${String(i).padStart(5, '0')}`, labels: { bulk: 'yes', tier: i % 2 ? 'odd' : 'even' } },
+        spec: { containers: [{ name: 'c', image: 'x:1' }] },
+      });
+    const names: string[] = [];
+    let cont: string | undefined;
+    let pages = 0;
+    do {
+      const page = await api.core.listNamespacedPod({ namespace: 'bulk', limit: 500, _continue: cont });
+      names.push(...page.items.map((p) => p.metadata!.name!));
+      cont = page.metadata?._continue;
+      pages++;
+      if (pages === 1) expect(page.metadata?.remainingItemCount).toBe(4500);
+    } while (cont);
+    expect(pages).toBe(10);
+    expect(new Set(names).size).toBe(5000);
+    const odd = await api.core.listNamespacedPod({ namespace: 'bulk', labelSelector: 'tier in (odd)', limit: 1000 });
+    expect(odd.items.every((p) => p.metadata!.labels!.tier === 'odd')).toBe(true);
+    const one = await api.core.listNamespacedPod({ namespace: 'bulk', fieldSelector: 'metadata.name=p-00042' });
+    expect(one.items.map((p) => p.metadata!.name)).toEqual(['p-00042']);
+    await api.core.deleteNamespace({ name: 'bulk' });
+  });
+
+  it('watches from a resourceVersion and sees ADDED, MODIFIED and DELETED', async () => {
+    const list = await api.core.listNamespacedConfigMap({ namespace: 'default' });
+    const events: string[] = [];
+    const watch = new k8s.Watch(api.kc);
+    const req = await watch.watch(
+      '/api/v1/namespaces/default/configmaps',
+      { resourceVersion: list.metadata!.resourceVersion, allowWatchBookmarks: true },
+      (type: string, obj: k8s.V1ConfigMap) => events.push(`${type} ${obj.metadata?.name ?? ''} ${obj.data?.k ?? ''}`),
+      () => undefined,
+    );
+    await api.core.createNamespacedConfigMap({
+      namespace: 'default',
+      body: { metadata: { name: 'w' }, data: { k: '1' } },
+    });
+    await api.core.patchNamespacedConfigMap(
+      { namespace: 'default', name: 'w', body: { data: { k: '2' } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
+    await api.core.deleteNamespacedConfigMap({ namespace: 'default', name: 'w' });
+    await until(() => Promise.resolve(events.length >= 3 ? true : undefined), 'watch events');
+    req.abort();
+    expect(events.filter((e) => !e.startsWith('BOOKMARK'))).toEqual(['ADDED w 1', 'MODIFIED w 2', 'DELETED w 2']);
+  });
+
+  it('creates with server-side apply, updates status and rejects stale updates', async () => {
+    const body = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'ssa', namespace: 'default' },
+      data: { a: '1' },
+    };
+    const opts = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.ServerSideApply);
+    const created = await api.core.patchNamespacedConfigMap(
+      { namespace: 'default', name: 'ssa', body, fieldManager: 'tiers', force: true },
+      opts,
+    );
+    expect(created.data).toEqual({ a: '1' });
+    expect(created.metadata!.managedFields![0]!.manager).toBe('tiers');
+    const again = await api.core.patchNamespacedConfigMap(
+      { namespace: 'default', name: 'ssa', body: { ...body, data: { b: '2' } }, fieldManager: 'tiers', force: true },
+      opts,
+    );
+    expect(again.data).toEqual({ b: '2' }); // fields the manager stopped applying are removed
+    const stale: k8s.V1ConfigMap = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'ssa', namespace: 'default', resourceVersion: created.metadata!.resourceVersion },
+      data: again.data,
+    };
+    const err = await api.core
+      .replaceNamespacedConfigMap({ namespace: 'default', name: 'ssa', body: stale })
+      .catch((e: unknown) => e);
+    expect(apiError(err).code).toBe(409);
+    expect(apiError(err).body.message).toBe(
+      'Operation cannot be fulfilled on configmaps "ssa": the object has been modified; please apply your changes to the latest version and try again',
+    );
+  });
+
+  it('patches CRDs server-side and sets NamesAccepted/Established, NamesAccepted=False on a conflict', async () => {
+    const crd = (name: string, plural: string, kind: string): k8s.V1CustomResourceDefinition => ({
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name },
+      spec: {
+        group: 'example.com',
+        scope: 'Namespaced',
+        names: { plural, kind },
+        versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object' } } }],
+      },
+    });
+    const opts = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.ServerSideApply);
+    await api.ext.patchCustomResourceDefinition(
+      {
+        name: 'gadgets.example.com',
+        body: crd('gadgets.example.com', 'gadgets', 'Gadget'),
+        fieldManager: 'installer',
+        force: true,
+      },
+      opts,
+    );
+    await api.ext.patchCustomResourceDefinition(
+      {
+        name: 'gizmos.example.com',
+        body: crd('gizmos.example.com', 'gizmos', 'Gadget'),
+        fieldManager: 'installer',
+        force: true,
+      },
+      opts,
+    );
+    const conds = async (n: string) =>
+      (await api.ext.readCustomResourceDefinition({ name: n })).status?.conditions?.map(
+        (x) => `${x.type}=${x.status}:${x.reason ?? ''}`,
+      );
+    expect(await conds('gadgets.example.com')).toEqual([
+      'NamesAccepted=True:NoConflicts',
+      'Established=True:InitialNamesAccepted',
+    ]);
+    expect(await conds('gizmos.example.com')).toEqual([
+      'NamesAccepted=False:SingularConflict',
+      'Established=False:NotAccepted',
+    ]);
+    const all = await api.ext.listCustomResourceDefinition();
+    expect(all.items.map((x) => x.metadata!.name)).toEqual(['gadgets.example.com', 'gizmos.example.com']);
+  });
+
+  it('evicts pods, answers 429 when a PodDisruptionBudget blocks, and the controller replaces evicted pods', async () => {
+    await api.apps.createNamespacedDeployment({
+      namespace: 'default',
+      body: {
+        metadata: { name: 'db' },
+        spec: {
+          replicas: 2,
+          selector: { matchLabels: { app: 'db' } },
+          template: {
+            metadata: { labels: { app: 'db' } },
+            spec: { containers: [{ name: 'db', image: 'postgres:16' }] },
+          },
+        },
+      },
+    });
+    const ready = async () => {
+      const d = await api.apps.readNamespacedDeployment({ namespace: 'default', name: 'db' });
+      return d.status?.readyReplicas === 2 && d.status.updatedReplicas === 2 ? d : undefined;
+    };
+    await until(ready, 'deployment db ready');
+    await api.policy.createNamespacedPodDisruptionBudget({
+      namespace: 'default',
+      body: { metadata: { name: 'db' }, spec: { minAvailable: 2, selector: { matchLabels: { app: 'db' } } } },
+    });
+    const pods = await api.core.listNamespacedPod({ namespace: 'default', labelSelector: 'app=db' });
+    const victim = pods.items[0]!.metadata!.name!;
+    const eviction = { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: victim, namespace: 'default' } };
+    const err = await api.core
+      .createNamespacedPodEviction({ namespace: 'default', name: victim, body: eviction })
+      .catch((e: unknown) => e);
+    expect(apiError(err).code).toBe(429);
+    expect(apiError(err).body.reason).toBe('TooManyRequests');
+    expect(apiError(err).body.message).toBe("Cannot evict pod as it would violate the pod's disruption budget.");
+    await api.policy.patchNamespacedPodDisruptionBudget(
+      { namespace: 'default', name: 'db', body: { spec: { minAvailable: 1 } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
+    await api.core.createNamespacedPodEviction({ namespace: 'default', name: victim, body: eviction });
+    await until(async () => {
+      const now = await api.core.listNamespacedPod({ namespace: 'default', labelSelector: 'app=db' });
+      const live = now.items.filter(
+        (p) =>
+          !p.metadata!.deletionTimestamp &&
+          p.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True'),
+      );
+      return live.length === 2 && !now.items.some((p) => p.metadata!.name === victim) ? true : undefined;
+    }, 'replacement pod');
+    const gone = await api.core
+      .createNamespacedPodEviction({ namespace: 'default', name: victim, body: eviction })
+      .catch((e: unknown) => e);
+    expect(apiError(gone).code).toBe(404);
+  });
+
+  it('models failing pods as the kubelet reports them, with events', async () => {
+    for (const [name, app] of [
+      ['pull', 'pull'],
+      ['cfg', 'cfg'],
+      ['pending', 'pending'],
+      ['oom', 'oom'],
+    ] as const)
+      await api.core.createNamespacedPod({ namespace: 'default', body: pod(name, { app }) });
+    const status = async (n: string) => (await api.core.readNamespacedPod({ namespace: 'default', name: n })).status!;
+    const pull = await until(
+      async () =>
+        (await status('pull')).containerStatuses?.[0]?.state?.waiting?.reason === 'ImagePullBackOff'
+          ? status('pull')
+          : undefined,
+      'ImagePullBackOff',
+    );
+    expect(pull.phase).toBe('Pending');
+    const cfg = await until(
+      async () =>
+        (await status('cfg')).containerStatuses?.[0]?.state?.waiting?.reason === 'CreateContainerConfigError'
+          ? status('cfg')
+          : undefined,
+      'CreateContainerConfigError',
+    );
+    expect(cfg.containerStatuses![0]!.state!.waiting!.message).toBeTruthy();
+    const pending = await until(
+      async () =>
+        (await status('pending')).conditions?.find((x) => x.type === 'PodScheduled')?.reason === 'Unschedulable'
+          ? status('pending')
+          : undefined,
+      'Unschedulable',
+    );
+    expect(pending.phase).toBe('Pending');
+    const oom = await until(async () => {
+      const s = await status('oom');
+      return s.containerStatuses?.[0]?.lastState?.terminated?.reason === 'OOMKilled' &&
+        s.containerStatuses[0].state?.waiting
+        ? s
+        : undefined;
+    }, 'OOMKilled');
+    expect(oom.phase).toBe('Running');
+    expect(oom.containerStatuses![0]!.state!.waiting!.reason).toBe('CrashLoopBackOff');
+    expect(oom.containerStatuses![0]!.lastState!.terminated!.exitCode).toBe(137);
+    expect(await api.core.readNamespacedPodLog({ namespace: 'default', name: 'oom', previous: true })).toBe(
+      'allocating...\n',
+    );
+    const ev = await api.core.listNamespacedEvent({
+      namespace: 'default',
+      fieldSelector: 'involvedObject.name=pending,involvedObject.kind=Pod',
+    });
+    expect(ev.items.map((e) => `${e.type} ${e.reason}`)).toContain('Warning FailedScheduling');
+    const pullEv = await api.core.listNamespacedEvent({
+      namespace: 'default',
+      fieldSelector: 'involvedObject.name=pull',
+    });
+    expect(pullEv.items.some((e) => e.message?.startsWith('Failed to pull image "app:1"'))).toBe(true);
+    const orphan = await api.core.readNamespacedPod({ namespace: 'default', name: 'orphan' });
+    expect(orphan.metadata!.ownerReferences).toBeUndefined();
+  });
+
+  it('runs a StatefulSet with Bound PVCs from volumeClaimTemplates, and Jobs to Complete or Failed', async () => {
+    await api.apps.createNamespacedStatefulSet({
+      namespace: 'default',
+      body: {
+        metadata: { name: 'cache' },
+        spec: {
+          replicas: 2,
+          serviceName: 'cache',
+          selector: { matchLabels: { app: 'cache' } },
+          template: { metadata: { labels: { app: 'cache' } }, spec: { containers: [{ name: 'c', image: 'redis:7' }] } },
+          volumeClaimTemplates: [
+            {
+              metadata: { name: 'data' },
+              spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+            },
+          ],
+        },
+      },
+    });
+    const sts = await until(async () => {
+      const s = await api.apps.readNamespacedStatefulSet({ namespace: 'default', name: 'cache' });
+      return s.status?.readyReplicas === 2 && s.status.currentRevision === s.status.updateRevision ? s : undefined;
+    }, 'statefulset ready');
+    expect(sts.status!.observedGeneration).toBe(1);
+    const pvcs = await api.core.listNamespacedPersistentVolumeClaim({ namespace: 'default' });
+    expect(pvcs.items.map((p) => `${p.metadata!.name} ${p.status!.phase}`).sort()).toEqual([
+      'data-cache-0 Bound',
+      'data-cache-1 Bound',
+    ]);
+
+    await api.batch.createNamespacedJob({
+      namespace: 'default',
+      body: {
+        metadata: { name: 'ok' },
+        spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'j', image: 'busybox:1' }] } } },
+      },
+    });
+    const done = await until(async () => {
+      const j = await api.batch.readNamespacedJob({ namespace: 'default', name: 'ok' });
+      return j.status?.conditions?.some((x) => x.type === 'Complete' && x.status === 'True') ? j : undefined;
+    }, 'job complete');
+    expect(done.status!.succeeded).toBe(1);
+  });
+});
