@@ -2,7 +2,8 @@
  * The master chart rendered the way each release of the example plan installs it (plan values merged by
  * releaseValues), on Helm 3 and Helm 4: workloads, hook Jobs, hook RBAC and the restricted Pod Security Standard.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,7 +25,7 @@ import {
   type Render,
   type Rule,
 } from './chart-helm.js';
-import { RBAC as HOOK_RBAC } from './hooks/support.js';
+import { bundle, ensureBundles, RBAC as HOOK_RBAC } from './hooks/support.js';
 
 const plan = loadExamplePlan();
 const RELEASES = plan.components.map((c) => c.release);
@@ -518,5 +519,86 @@ describe.each(MAJORS)('master chart values on %s', (major) => {
     );
     const objs = (await template(major, env, 'tier4-frontend', [file])).objects;
     expect(JSON.stringify(find(objs, 'Ingress', 'frontend'))).toContain('"host":"app.example.org"');
+  });
+});
+
+describe('hook Jobs against the real hook programs', () => {
+  interface JobRun {
+    job: string;
+    args: string[];
+    code: number;
+    out: string;
+  }
+  let results: JobRun[] = [];
+
+  // Every rendered Job's command line, run by the bundled program against an API server that refuses connections:
+  // flags and CRD references are parsed and validated, then the first API call fails fast with
+  // E_API_UNAVAILABLE (exit 45) or E_TIMEOUT (50), never a usage error (exit 64). The last --timeout wins: retries stay short.
+  beforeAll(async () => {
+    ensureBundles();
+    const kubeconfig = path.join(dir, 'unreachable.kubeconfig');
+    writeFileSync(
+      kubeconfig,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'c', cluster: { server: 'http://127.0.0.1:1', 'insecure-skip-tls-verify': true } }],
+        users: [{ name: 'u', user: { token: 'x' } }],
+        contexts: [{ name: 'c', context: { cluster: 'c', user: 'u', namespace: 'apps' } }],
+        'current-context': 'c',
+      }),
+    );
+    const runs: Promise<JobRun>[] = [];
+    for (const release of RELEASES)
+      for (const variant of ['plan', 'auto'])
+        for (const job of rendered('helm3', release, variant).filter((o) => o.kind === 'Job')) {
+          const c = job.spec?.template?.spec.containers[0];
+          expect(c?.command?.[0]).toBe('/nodejs/bin/node');
+          const program = /^\/app\/(.+)\.cjs$/.exec(c?.command?.[1] ?? '')?.[1] ?? '';
+          const args = c?.args ?? [];
+          runs.push(
+            new Promise((resolve) => {
+              execFile(
+                process.execPath,
+                [bundle(program), ...args, '--timeout=1'],
+                { env: { PATH: process.env.PATH, KUBECONFIG: kubeconfig } },
+                (err, stdout, stderr) => {
+                  resolve({
+                    job: `${variant} ${job.metadata.name}`,
+                    args,
+                    code: err ? Number(err.code) : 0,
+                    out: stdout + stderr,
+                  });
+                },
+              );
+            }),
+          );
+        }
+    results = await Promise.all(runs);
+  });
+
+  // crd-check without --required/--optional/--profile: a release whose components need no CRDs.
+  const nothingToCheck = (r: JobRun) =>
+    r.job.includes('crd-check') && !r.args.some((a) => /^--(required|optional|profile)=/.test(a));
+
+  it('every Job command line is accepted by the bundled program', () => {
+    const checked = results.filter((r) => !nothingToCheck(r));
+    expect(checked.length).toBeGreaterThanOrEqual(16);
+    for (const r of checked) {
+      expect(r.out, r.job).not.toContain('E_USAGE');
+      // E_API_UNAVAILABLE, or E_TIMEOUT when the 1 s deadline comes first on a busy machine.
+      expect([45, 50], `${r.job}: ${r.out.slice(-400)}`).toContain(r.code);
+    }
+  });
+
+  // The runbook reads `kubectl logs job/tier1-database-pre-crd-check`: a release that needs no CRDs still gets the
+  // Job, and crd-check passes it without calling the API.
+  it('a release that needs no CRDs gets a pre-crd-check that passes', () => {
+    const empty = results.filter(nothingToCheck);
+    expect(empty.map((r) => r.job)).toContain('plan tier1-database-pre-crd-check');
+    for (const r of empty) {
+      expect(r.out, r.job).toContain('nothing to check');
+      expect(r.code, r.job).toBe(0);
+    }
   });
 });
