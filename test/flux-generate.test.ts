@@ -269,6 +269,43 @@ describe('the CLI and the committed flux-resources/ (drift test)', () => {
     expect(cli(['--check', '--out', out]).code).toBe(0);
   });
 
+  it('passes every option through to the generator', () => {
+    const out = mkdtempSync(join(tmpdir(), 'helm-tiers-flux-'));
+    const r = cli([
+      '--out',
+      out,
+      '--git-url',
+      'ssh://git@example.com/a/b',
+      '--branch',
+      'prod',
+      '--path',
+      'deploy',
+      '--interval',
+      '1h',
+      '--namespace',
+      'gitops',
+      '--flux-version',
+      '2.8',
+      '--argocd',
+      '--kapp',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const repo = parse(readFileSync(join(out, 'gitrepository.yaml'), 'utf8')) as Obj;
+    expect(repo.metadata.namespace).toBe('gitops');
+    expect(repo.spec).toEqual({ interval: '1h', url: 'ssh://git@example.com/a/b', ref: { branch: 'prod' } });
+    const hr = parse(readFileSync(join(out, 'tier2-helmrelease.yaml'), 'utf8')) as Obj;
+    expect(hr.spec.chart.spec.chart).toBe('./deploy/charts/master-chart');
+    expect(hr.spec.interval).toBe('1h');
+    expect(hr.spec.postRenderStrategy).toBeUndefined();
+    const patch = parse(hr.spec.postRenderers[0].kustomize.patches[0].patch as string) as Obj;
+    expect(patch.metadata.annotations).toMatchObject({
+      'argocd.argoproj.io/sync-wave': '2',
+      'kapp.k14s.io/change-group': 'platform/tier2-cache',
+      'kapp.k14s.io/change-rule': 'upsert after upserting platform/tier1-database',
+    });
+    expect(cli(['--help']).stdout).toContain('--git-url');
+  });
+
   it('exits with the usage code on a bad option and on an unknown flag', () => {
     expect(cli(['--git-url', 'git@github.com:a/b.git', '--check']).code).toBe(64);
     expect(cli(['--gitt-url', 'x']).code).toBe(64);
