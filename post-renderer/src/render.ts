@@ -7,6 +7,7 @@ type ParsedDocument = Document.Parsed;
 import { ErrorCodes, HelmTiersError, type SourceLocation } from '../../core/errors.js';
 import { applyEdits, editObject, hasAlias, NeedsModel, type Edit, type EditContext } from './edit.js';
 import { rewriteDocument, type Conflict, type ConflictPolicy } from './model.js';
+import { createScanner, fastPathApplies, scanDocument, splitDocuments } from './scan.js';
 import { isListKind, type InjectionMetadata } from './targets.js';
 
 /** Helm 4 tags every document with this annotation; it must survive (Helm renames documents without it). */
@@ -60,15 +61,116 @@ function stringField(map: YAMLMap, key: string): string | undefined {
 }
 
 export function postRender(input: string, options: PostRenderOptions): PostRenderResult {
-  const policy = options.onConflict ?? 'overwrite';
   if (input.trim() === '') {
     if (options.allowEmpty) return { output: input, warnings: [], stats: { documents: 0, objects: 0, rewritten: 0 } };
     throw new HelmTiersError(ErrorCodes.INPUT_EMPTY, 'no input: Helm sent an empty manifest');
   }
+  return fastPostRender(input, options) ?? fullPostRender(input, options);
+}
+
+/** Counts what the fast path did (benchmarks and tests report the share of documents that fell back). */
+export interface FastPathProbe {
+  scanned: number;
+  /** Stream indexes (0-based) of the documents that took the full path alone. */
+  readonly fallbacks: number[];
+}
+
+interface DocumentsResult {
+  readonly edits: Edit[];
+  readonly warnings: PostRenderWarning[];
+  readonly objects: number;
+  readonly rewritten: number;
+}
+
+/**
+ * The fast path (scan.ts) for the documents it is sure about, the full path for each of the others, parsed
+ * alone. Undefined when the whole stream must take the full path: stream-level features (CRLF, BOM, `...`,
+ * directives), or any error at all, so that errors are always the full path's, with its codes and locations.
+ */
+export function fastPostRender(
+  input: string,
+  options: PostRenderOptions,
+  probe?: FastPathProbe,
+): PostRenderResult | undefined {
+  if (!fastPathApplies(options.meta)) return undefined;
+  const bounds = splitDocuments(input);
+  if (!bounds) return undefined;
+  const scanner = createScanner(input);
+  const chunks: string[] = [];
+  const warnings: PostRenderWarning[] = [];
+  let objects = 0;
+  let rewritten = 0;
+  let cursor = 0;
+  for (let i = 0; i + 1 < bounds.length; i++) {
+    const start = bounds[i] as number;
+    const end = bounds[i + 1] as number;
+    const scanned = scanDocument(input, start, end, options.meta, scanner);
+    if (scanned) {
+      if (probe) probe.scanned++;
+      objects += scanned.objects;
+      for (const ins of scanned.insertions) {
+        chunks.push(input.slice(cursor, ins.pos), ins.text);
+        cursor = ins.pos;
+      }
+      continue;
+    }
+    const slice = input.slice(start, end);
+    probe?.fallbacks.push(i);
+    const full = renderAlone(slice, i, options);
+    if (!full) return undefined;
+    chunks.push(input.slice(cursor, start), applyEdits(slice, full.edits));
+    cursor = end;
+    objects += full.objects;
+    rewritten += full.rewritten;
+    warnings.push(...full.warnings);
+  }
+  // No objects: let the full path decide (an error, or the allowEmpty result), with its exact wording.
+  if (objects === 0) return undefined;
+  chunks.push(input.slice(cursor));
+  return { output: chunks.join(''), warnings, stats: { documents: bounds.length - 1, objects, rewritten } };
+}
+
+/** One document's text through the full path, as if it were document `index` of the stream; undefined on error. */
+function renderAlone(slice: string, index: number, options: PostRenderOptions): DocumentsResult | undefined {
+  const lineCounter = new LineCounter();
+  const parsed = parseAllDocuments(slice, { version: '1.1', uniqueKeys: false, lineCounter });
+  if (!Array.isArray(parsed) || parsed.length !== 1 || (parsed[0] as ParsedDocument).errors.length > 0)
+    return undefined;
+  try {
+    return renderDocuments(slice, parsed, lineCounter, '\n', options, index);
+  } catch {
+    // Whatever went wrong, the full path over the whole stream reports it with the stream's locations.
+    return undefined;
+  }
+}
+
+/** The full path: the whole stream parsed with the `yaml` library, edits planned from the parse tree. */
+export function fullPostRender(input: string, options: PostRenderOptions): PostRenderResult {
   const lineCounter = new LineCounter();
   const parsed = parseAllDocuments(input, { version: '1.1', uniqueKeys: false, lineCounter });
   const docs: ParsedDocument[] = Array.isArray(parsed) ? parsed : [];
   const eol = input.includes('\r\n') ? '\r\n' : '\n';
+  const { edits, warnings, objects, rewritten } = renderDocuments(input, docs, lineCounter, eol, options, 0);
+  if (objects === 0 && !options.allowEmpty) {
+    throw new HelmTiersError(ErrorCodes.INPUT_EMPTY, 'the input holds no Kubernetes objects');
+  }
+  const output = applyEdits(input, edits);
+  if (output.trim() === '' && !options.allowEmpty) {
+    throw new HelmTiersError(ErrorCodes.OUTPUT_EMPTY, 'the output would be empty');
+  }
+  return { output, warnings, stats: { documents: docs.length, objects, rewritten } };
+}
+
+/** Plans the edits for parsed documents of `input`; `firstIndex` is the stream index of `docs[0]`. */
+function renderDocuments(
+  input: string,
+  docs: ParsedDocument[],
+  lineCounter: LineCounter,
+  eol: string,
+  options: PostRenderOptions,
+  firstIndex: number,
+): DocumentsResult {
+  const policy = options.onConflict ?? 'overwrite';
   const edits: Edit[] = [];
   const warnings: PostRenderWarning[] = [];
   let objects = 0;
@@ -77,7 +179,11 @@ export function postRender(input: string, options: PostRenderOptions): PostRende
   docs.forEach((doc, index) => {
     // Comments before a document's first line belong to it: look from the end of the previous document.
     const file = documentFile(doc, input, index === 0 ? 0 : (docs[index - 1] as ParsedDocument).range[2]);
-    const where = (extra: SourceLocation = {}): SourceLocation => ({ file, document: index + 1, ...extra });
+    const where = (extra: SourceLocation = {}): SourceLocation => ({
+      file,
+      document: firstIndex + index + 1,
+      ...extra,
+    });
     const base = documentFirstLine(doc, input, lineCounter);
     const at = (offset: number | undefined, field?: string): SourceLocation => {
       const pos = offset === undefined ? undefined : lineCounter.linePos(offset);
@@ -155,14 +261,7 @@ export function postRender(input: string, options: PostRenderOptions): PostRende
     }
   });
 
-  if (objects === 0 && !options.allowEmpty) {
-    throw new HelmTiersError(ErrorCodes.INPUT_EMPTY, 'the input holds no Kubernetes objects');
-  }
-  const output = applyEdits(input, edits);
-  if (output.trim() === '' && !options.allowEmpty) {
-    throw new HelmTiersError(ErrorCodes.OUTPUT_EMPTY, 'the output would be empty');
-  }
-  return { output, warnings, stats: { documents: docs.length, objects, rewritten } };
+  return { edits, warnings, objects, rewritten };
 }
 
 /**
