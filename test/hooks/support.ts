@@ -199,7 +199,11 @@ export function startHook(name: string, args: string[], env: Record<string, stri
     out += d.toString();
     for (const w of waiters.filter((x) => out.includes(x.text))) w.resolve();
   });
-  const exit = new Promise<number | null>((res) => child.on('exit', (code) => { res(code); }));
+  const exit = new Promise<number | null>((res) =>
+    child.on('exit', (code) => {
+      res(code);
+    }),
+  );
   return {
     child,
     output: () => out,
