@@ -11,7 +11,7 @@ import { parse } from 'yaml';
 import { HelmRelease } from '@kubernetes-models/flux-cd/helm.toolkit.fluxcd.io/v2';
 import { GitRepository } from '@kubernetes-models/flux-cd/source.toolkit.fluxcd.io/v1';
 import { Namespace } from 'kubernetes-models/v1';
-import { crdKey, crdVersionSchema } from '../flux/crd-schema.js';
+import { crdKey, crdVersionSchema, openApiToJsonSchema } from '../flux/crd-schema.js';
 import { generateFluxResources } from '../flux/generate.js';
 import { parsePlan, type Values } from '../plan/plan.js';
 import { ROOT, SHARED } from './helpers/helm.js';
@@ -45,6 +45,39 @@ const committed = (): Obj[] =>
   readdirSync(join(ROOT, 'flux-resources'))
     .filter((f) => f !== 'kustomization.yaml')
     .flatMap((f) => parseStream(readFileSync(join(ROOT, 'flux-resources', f), 'utf8')) as Obj[]);
+
+describe('openApiToJsonSchema', () => {
+  const compile = (schema: Obj) => new Ajv({ strict: true, allErrors: true }).compile(openApiToJsonSchema(schema));
+  it('closes objects that list properties, keeps preserve-unknown-fields and free maps open', () => {
+    const fn = compile({
+      type: 'object',
+      properties: {
+        closed: { type: 'object', properties: { a: { type: 'string' } } },
+        open: { type: 'object', properties: { a: { type: 'string' } }, 'x-kubernetes-preserve-unknown-fields': true },
+        map: { type: 'object', additionalProperties: { type: 'string' } },
+        anything: { type: 'object' },
+      },
+    });
+    expect(fn({ closed: { a: 'x' }, open: { a: 'x', b: 1 }, map: { k: 'v' }, anything: { x: [1] } })).toBe(true);
+    expect(fn({ closed: { a: 'x', b: 1 } })).toBe(false);
+    expect(fn({ map: { k: 1 } })).toBe(false);
+    expect(fn({ extra: true })).toBe(false);
+  });
+  it('maps int-or-string, nullable and Kubernetes formats', () => {
+    const fn = compile({
+      type: 'object',
+      properties: {
+        port: { 'x-kubernetes-int-or-string': true },
+        maybe: { type: 'string', nullable: true },
+        n: { type: 'integer', format: 'int64' },
+      },
+    });
+    expect(fn({ port: 80, maybe: null, n: 5 })).toBe(true);
+    expect(fn({ port: 'http' })).toBe(true);
+    expect(fn({ port: true })).toBe(false);
+    expect(fn({ n: 1.5 })).toBe(false);
+  });
+});
 
 describe('against the Flux CRD OpenAPI schemas (strict)', () => {
   it.runIf(!hasShared)('skipped: ../shared/crds/flux is absent', (ctx) => {
