@@ -478,6 +478,20 @@ describe.each(MAJORS)('master chart on %s', (major) => {
   });
 });
 
+describe('Helm 3 and Helm 4', () => {
+  it.each(RELEASES)('render %s identically (but for the random password)', (release) => {
+    const normalize = (objs: K8sObject[]) =>
+      objs
+        .map((o) => (o.kind === 'Secret' ? { ...o, data: { ...o.data, password: '<random>' } } : o))
+        .map((o) => JSON.stringify(o))
+        .sort();
+    for (const variant of Object.keys(VARIANTS))
+      expect(normalize(rendered('helm4', release, variant)), variant).toEqual(
+        normalize(rendered('helm3', release, variant)),
+      );
+  });
+});
+
 describe.each(MAJORS)('master chart values on %s', (major) => {
   it('refuses hook deadlines that reach the Helm/Flux timeout', async () => {
     const file = valuesFile('tier1-database', { global: { hooks: { timeouts: { podCheck: 280 } } } }, 'deadline');
