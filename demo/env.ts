@@ -1,0 +1,106 @@
+/**
+ * The pieces the demo and the end-to-end tests share: the simulated cluster's scenario (the chart's hook image
+ * mapped to the built hook bundles, the CRD directory), an isolated Helm of either major with the post-renderer
+ * ready, and the hook settings that fit a fast run.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parse } from 'yaml';
+import type { ComponentBehavior, Scenario } from '../test/cluster/index.js';
+import { exec, isolatedHelmEnv, toolchain, type HelmMajor } from '../core/tools.js';
+import type { Values } from '../plan/plan.js';
+
+export interface HookImage {
+  readonly repository: string;
+  readonly tag: string;
+}
+
+/** The hook image the master chart's Jobs use (`global.hooks.image` in its values.yaml). */
+export function hookImage(root: string): HookImage {
+  const values = parse(readFileSync(join(root, 'charts/master-chart/values.yaml'), 'utf8'), { version: '1.1' }) as {
+    global?: { hooks?: { image?: { repository?: string; tag?: string | number } } };
+  };
+  const img = values.global?.hooks?.image;
+  return { repository: img?.repository ?? 'ghcr.io/helm-tiers/hooks', tag: String(img?.tag ?? 'latest') };
+}
+
+/**
+ * The scenario of the simulated cluster: the hook image "is" demo/hook-image.mjs (which runs
+ * dist/hooks/<program>.cjs with the container's args), the CRD installer reads `crdsDir`, and `faults` describe
+ * misbehaving pods (e.g. a crash-looping API).
+ */
+export function clusterScenario(root: string, crdsDir: string, faults: ComponentBehavior[] = []): Scenario {
+  const img = hookImage(root);
+  const shim = [process.execPath, join(root, 'demo/hook-image.mjs')];
+  return {
+    images: { [`${img.repository}:${img.tag}`]: shim, [img.repository]: shim },
+    // The image has its CRDs under /crds; on the simulated cluster the installer reads them from here.
+    env: { HT_CRDS_DIR: crdsDir },
+    components: faults,
+  };
+}
+
+/** A transient crash loop of the API's pods (the cache was not reachable yet): a restart lets them recover. */
+export function crashingApi(release = 'tier3-api', crashes = 5): ComponentBehavior {
+  return {
+    selector: `helm-tiers.io/release=${release},!helm-tiers.io/hook`,
+    behavior: 'crashLoop',
+    crashes,
+    logs: 'podinfo listening on :9898\n',
+    previousLogs: 'FATAL dial tcp cache:6379: connect: connection refused\n',
+  };
+}
+
+/** Cluster timing for the demo: crashes slow enough that a crash loop is still going when the check looks. */
+export const CLUSTER_TIMING = { crash: 300 };
+
+/**
+ * Hook settings for a run bounded by `timeoutSeconds` (Helm's `--timeout`): every Job deadline stays below it
+ * (the chart refuses to render otherwise), and the post-install check's grace period is short because `--wait`
+ * already waited for the pods.
+ */
+export function hookSettings(timeoutSeconds: number, graceSeconds = 3): Values {
+  const t = Math.max(20, Math.floor((timeoutSeconds - 10) / 2));
+  return {
+    global: {
+      hooks: {
+        helmTimeoutSeconds: timeoutSeconds,
+        deadlineMarginSeconds: 5,
+        graceSeconds,
+        timeouts: { crdCheck: t, crdInstall: t, dependencyCheck: t, podCheck: t },
+      },
+    },
+  };
+}
+
+export interface HelmSetup {
+  readonly major: HelmMajor;
+  readonly helm: string;
+  readonly kubectl: string;
+  readonly env: Record<string, string>;
+  readonly postRenderer: string;
+}
+
+/**
+ * An isolated Helm of the given major: Helm 3 gets the post-renderer executable, Helm 4 the `tiers` plugin
+ * installed with `helm plugin install` (plugin folders stay apart: Helm 3 warns about a v4 plugin.yaml).
+ */
+export async function setupHelm(root: string, major: HelmMajor, home: string): Promise<HelmSetup> {
+  const tc = toolchain(root, major);
+  const pluginDir = join(root, 'dist/helm-plugin/tiers');
+  const bin = join(root, 'post-renderer/bin/helm-tiers-post-renderer');
+  if (!existsSync(join(root, 'dist/post-renderer.cjs')) || !existsSync(join(pluginDir, 'plugin.yaml'))) {
+    throw new Error('dist/ is missing: run `npm run build`');
+  }
+  const env = isolatedHelmEnv(home);
+  if (major === 4) {
+    const r = await exec(tc.helm, ['plugin', 'install', pluginDir], { env });
+    if (r.code !== 0) throw new Error(`helm plugin install ${pluginDir} failed: ${r.stderr.trim()}`);
+  }
+  return { major, helm: tc.helm, kubectl: tc.kubectl, env, postRenderer: major === 3 ? bin : 'tiers' };
+}
+
+/** Chart path of a component: relative to the plan file's folder, as the plan says. */
+export function chartResolver(planPath: string): (c: { chart: string }) => string {
+  return (c) => resolve(planPath, '..', c.chart);
+}

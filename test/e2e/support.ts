@@ -1,0 +1,106 @@
+/**
+ * End-to-end harness: a simulated cluster with RBAC on whose hook image runs the built hook bundles, an isolated
+ * Helm 3 or Helm 4 with the post-renderer, and the deploy driver of demo/deploy.ts wired to them.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { exec, type HelmMajor } from '../../core/tools.js';
+import { prepareCrds, sharedDir, type CrdSource } from '../../demo/crds.js';
+import { deployPlan, type DeployOptions, type DeployResult } from '../../demo/deploy.js';
+import {
+  chartResolver,
+  CLUSTER_TIMING,
+  clusterScenario,
+  hookSettings,
+  setupHelm,
+  type HelmSetup,
+} from '../../demo/env.js';
+import { mergeValues } from '../../plan/metadata.js';
+import { parsePlan, type Component, type Plan, type Values } from '../../plan/plan.js';
+import { startCluster, type SimCluster } from '../cluster/index.js';
+import type { ComponentBehavior } from '../cluster/scenario.js';
+
+export const root = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
+export const planPath = join(root, 'plan.yaml');
+export const plan: Plan = parsePlan(readFileSync(planPath, 'utf8'), planPath);
+export const TIMEOUT = 90;
+
+/** Why the suites that install the real CRDs skip (undefined: ../shared is there). */
+export const sharedMissing = existsSync(join(sharedDir(root), 'crds'))
+  ? undefined
+  : `${sharedDir(root)}/crds is absent: skipping the end-to-end suites (they install the real upstream CRDs from ../shared)`;
+
+/** `npm test` builds first; a direct `vitest run` may not have. */
+export async function ensureBuild(): Promise<void> {
+  const need = [
+    'dist/post-renderer.cjs',
+    'dist/helm-plugin/tiers/plugin.yaml',
+    'dist/hooks/crd-check.cjs',
+    'dist/hooks/pod-check.cjs',
+  ];
+  if (need.every((f) => existsSync(join(root, f)))) return;
+  const r = await exec(process.execPath, [join(root, 'scripts/build.mjs'), '--quiet'], { cwd: root });
+  if (r.code !== 0) throw new Error(`build failed: ${r.stderr}`);
+}
+
+export interface E2E {
+  cluster: SimCluster;
+  helm: HelmSetup;
+  crds: CrdSource;
+  work: string;
+  kubectl(args: string[]): ReturnType<typeof exec>;
+  helmCmd(args: string[]): ReturnType<typeof exec>;
+  /** kubectl through a shell, for the seed's pipelines (`kubectl get crd | grep kyverno`). */
+  sh(script: string): ReturnType<typeof exec>;
+  deploy(
+    opts?: Partial<Pick<DeployOptions, 'releases' | 'wait'>> & { values?: (c: Component) => Values | undefined },
+  ): Promise<DeployResult>;
+  stop(): Promise<void>;
+}
+
+export async function startE2E(major: HelmMajor, faults: ComponentBehavior[] = []): Promise<E2E> {
+  await ensureBuild();
+  const work = mkdtempSync(join(tmpdir(), `helm-tiers-e2e-h${major}-`));
+  const crds = prepareCrds(root, work);
+  const cluster = await startCluster({
+    rbac: true,
+    scenario: clusterScenario(root, crds.dir, faults),
+    timing: CLUSTER_TIMING,
+  });
+  const helm = await setupHelm(root, major, join(work, 'helm'));
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: work, KUBECONFIG: cluster.kubeconfig };
+  return {
+    cluster,
+    helm,
+    crds,
+    work,
+    kubectl: (args) => exec(helm.kubectl, args, { env }),
+    helmCmd: (args) => exec(helm.helm, args, { env: { ...helm.env, KUBECONFIG: cluster.kubeconfig } }),
+    sh: (script) =>
+      exec('/bin/sh', ['-c', script], { env: { ...env, PATH: `${join(helm.kubectl, '..')}:${env.PATH}` } }),
+    deploy: (opts = {}) =>
+      deployPlan({
+        plan,
+        planPath,
+        chartPath: chartResolver(planPath),
+        kubeconfig: cluster.kubeconfig,
+        major,
+        helm: helm.helm,
+        helmEnv: helm.env,
+        postRenderer: helm.postRenderer,
+        workDir: work,
+        run: (file, args, e) => exec(file, args, { env: e }),
+        log: () => undefined,
+        timeoutSeconds: TIMEOUT,
+        releases: opts.releases,
+        wait: opts.wait,
+        overlay: (c) => mergeValues(hookSettings(TIMEOUT), opts.values?.(c) ?? {}),
+      }),
+    stop: async () => {
+      await cluster.stop();
+      rmSync(work, { recursive: true, force: true });
+    },
+  };
+}
