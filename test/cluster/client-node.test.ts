@@ -62,6 +62,7 @@ describe('client-node against the simulated cluster', () => {
           { selector: 'bulk', behavior: 'none' },
         ],
         barePods: [{ name: 'orphan', namespace: 'default', labels: { app: 'orphan' } }],
+        images: { 'sim/sleep': ['sleep'], 'sim/sh': ['sh', '-c'] },
       },
     });
     api = clients(c.kubeconfig);
@@ -360,5 +361,77 @@ describe('client-node against the simulated cluster', () => {
       return j.status?.conditions?.some((x) => x.type === 'Complete' && x.status === 'True') ? j : undefined;
     }, 'job complete');
     expect(done.status!.succeeded).toBe(1);
+  });
+
+  it('runs Job pods as processes: exit codes, backoffLimit, activeDeadlineSeconds and logs with tailLines', async () => {
+    const job = (name: string, image: string, args: string[], spec: Partial<k8s.V1JobSpec> = {}): k8s.V1Job => ({
+      metadata: { name },
+      spec: {
+        ...spec,
+        template: {
+          spec: {
+            restartPolicy: 'Never',
+            containers: [{ name: 'main', image, args, env: [{ name: 'WHO', value: name }] }],
+          },
+        },
+      },
+    });
+    const finished = (name: string) =>
+      until(async () => {
+        const j = await api.batch.readNamespacedJob({ namespace: 'default', name });
+        return j.status?.conditions?.find((x) => (x.type === 'Complete' || x.type === 'Failed') && x.status === 'True')
+          ? j
+          : undefined;
+      }, `job ${name} finished`);
+    await api.batch.createNamespacedJob({
+      namespace: 'default',
+      body: job('talk', 'sim/sh:1', ['echo one; echo two; echo "three $WHO"']),
+    });
+    expect((await finished('talk')).status!.conditions!.map((x) => x.type)).toContain('Complete');
+    const [p] = (await api.core.listNamespacedPod({ namespace: 'default', labelSelector: 'job-name=talk' })).items;
+    expect(await api.core.readNamespacedPodLog({ namespace: 'default', name: p!.metadata!.name!, tailLines: 2 })).toBe(
+      'two\nthree talk\n',
+    );
+
+    await api.batch.createNamespacedJob({
+      namespace: 'default',
+      body: job('fails', 'sim/sh:1', ['echo boom >&2; exit 4'], { backoffLimit: 1 }),
+    });
+    const failed = await finished('fails');
+    expect(failed.status!.failed).toBe(2);
+    expect(failed.status!.conditions!.find((x) => x.type === 'Failed')!.reason).toBe('BackoffLimitExceeded');
+    const failedPods = await api.core.listNamespacedPod({ namespace: 'default', labelSelector: 'job-name=fails' });
+    expect(
+      failedPods.items.map((x) => `${x.status!.phase} ${x.status!.containerStatuses![0]!.state!.terminated!.exitCode}`),
+    ).toEqual(['Failed 4', 'Failed 4']);
+
+    await api.batch.createNamespacedJob({
+      namespace: 'default',
+      body: job('slow', 'sim/sleep:1', ['30'], { activeDeadlineSeconds: 1 }),
+    });
+    const slow = await finished('slow');
+    expect(slow.status!.conditions!.find((x) => x.type === 'Failed')!.reason).toBe('DeadlineExceeded');
+  });
+
+  it('runs a DaemonSet on its one node', async () => {
+    await api.apps.createNamespacedDaemonSet({
+      namespace: 'default',
+      body: {
+        metadata: { name: 'agent' },
+        spec: {
+          selector: { matchLabels: { app: 'agent' } },
+          template: { metadata: { labels: { app: 'agent' } }, spec: { containers: [{ name: 'a', image: 'agent:1' }] } },
+        },
+      },
+    });
+    const ds = await until(async () => {
+      const d = await api.apps.readNamespacedDaemonSet({ namespace: 'default', name: 'agent' });
+      return d.status?.numberReady === 1 ? d : undefined;
+    }, 'daemonset ready');
+    expect([
+      ds.status!.desiredNumberScheduled,
+      ds.status!.updatedNumberScheduled,
+      ds.status!.observedGeneration,
+    ]).toEqual([1, 1, 1]);
   });
 });

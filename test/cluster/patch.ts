@@ -377,10 +377,16 @@ export function serverSideApply(
       }
     }
   }
-  // Force (or no conflict): applied fields move to this manager.
+  // Fields applied with the same value stay shared; those whose value this apply changes (possible only with
+  // force, or when no conflict was detected) move to this manager.
   for (const m of managed) {
     if (m.manager === manager && m.operation === 'Apply') continue;
-    const rest = fieldsV1ToPaths(m.fieldsV1).filter((p) => !appliedSet.has(key(p)));
+    const rest = fieldsV1ToPaths(m.fieldsV1).filter(
+      (p) =>
+        !appliedSet.has(key(p)) ||
+        p[p.length - 1] === '.' ||
+        JSON.stringify(valueAt(live, p)) === JSON.stringify(valueAt(applied, p)),
+    );
     m.fieldsV1 = pathsToFieldsV1(rest);
   }
   const merged = applyStrategicMergePatch(base, stripDirectives(applied));

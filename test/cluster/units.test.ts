@@ -1,0 +1,298 @@
+// Unit tests of the simulator's pure pieces: selectors, patch engines, server-side apply, protobuf decoding,
+// RBAC evaluation and messages, and the store's watch history.
+import { describe, expect, it } from 'vitest';
+import { Cluster } from './core.js';
+import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch, serverSideApply } from './patch.js';
+import { decodeProtobuf } from './protobuf.js';
+import { authorize, forbiddenMessage } from './rbac.js';
+import {
+  matchFields,
+  matchLabelSelector,
+  matchRequirements,
+  parseFieldSelector,
+  parseLabelSelector,
+} from './selectors.js';
+import { Store } from './store.js';
+import { ApiError } from './types.js';
+
+describe('label and field selectors', () => {
+  const l = { app: 'web', tier: '2' };
+  it.each([
+    ['app=web', true],
+    ['app==web,tier=2', true],
+    ['app!=web', false],
+    ['app in (db, web)', true],
+    ['tier notin (1,2)', false],
+    ['app', true],
+    ['!app', false],
+    ['!missing,app in (web)', true],
+    ['tier>1', true],
+  ])('%s → %s', (sel, want) => {
+    expect(matchRequirements(parseLabelSelector(sel), l)).toBe(want);
+  });
+  it('rejects malformed selectors with 400', () => {
+    expect(() => parseLabelSelector('app in (web')).toThrow(ApiError);
+  });
+  it('matches LabelSelector objects, empty matches all, null none', () => {
+    expect(
+      matchLabelSelector(
+        { matchLabels: { app: 'web' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['2'] }] },
+        l,
+      ),
+    ).toBe(true);
+    expect(matchLabelSelector({ matchExpressions: [{ key: 'x', operator: 'Exists' }] }, l)).toBe(false);
+    expect(matchLabelSelector({}, l)).toBe(true);
+    expect(matchLabelSelector(null, l)).toBe(false);
+  });
+  it('field selectors on metadata, status.phase and involvedObject', () => {
+    const ev = { metadata: { name: 'e', namespace: 'apps' }, involvedObject: { kind: 'Pod', name: 'p' } };
+    expect(
+      matchFields(parseFieldSelector('involvedObject.kind=Pod,involvedObject.name=p,metadata.namespace=apps'), ev),
+    ).toBe(true);
+    expect(
+      matchFields(parseFieldSelector('status.phase!=Running'), { metadata: {}, status: { phase: 'Pending' } }),
+    ).toBe(true);
+  });
+});
+
+describe('patch engines', () => {
+  const dep = {
+    spec: {
+      template: {
+        spec: {
+          containers: [
+            { name: 'a', image: 'a:1', env: [{ name: 'X', value: '1' }], ports: [{ containerPort: 80 }] },
+            { name: 'b', image: 'b:1' },
+          ],
+        },
+      },
+    },
+  };
+  it('strategic merge patch merges containers and env by name', () => {
+    const out = applyStrategicMergePatch(dep, {
+      spec: {
+        template: {
+          spec: {
+            $setElementOrder_containers: undefined,
+            containers: [{ name: 'a', image: 'a:2', env: [{ name: 'Y', value: '2' }] }],
+          },
+        },
+      },
+    });
+    const cs = out.spec.template.spec.containers;
+    expect(cs.map((c: { name: string; image: string }) => `${c.name}=${c.image}`)).toEqual(['a=a:2', 'b=b:1']);
+    expect(cs[0].env).toEqual([
+      { name: 'X', value: '1' },
+      { name: 'Y', value: '2' },
+    ]);
+    expect(cs[0].ports).toEqual([{ containerPort: 80 }]);
+  });
+  it('strategic merge patch honours $patch: delete, $patch: replace and null', () => {
+    const del = applyStrategicMergePatch(dep, {
+      spec: { template: { spec: { containers: [{ name: 'b', $patch: 'delete' }] } } },
+    });
+    expect(del.spec.template.spec.containers.map((c: { name: string }) => c.name)).toEqual(['a']);
+    const rep = applyStrategicMergePatch(
+      { metadata: { labels: { a: '1', b: '2' } } },
+      { metadata: { labels: { $patch: 'replace', c: '3' } } },
+    );
+    expect(rep.metadata.labels).toEqual({ c: '3' });
+    expect(
+      applyStrategicMergePatch({ metadata: { labels: { a: '1' } } }, { metadata: { labels: { a: null } } }).metadata
+        .labels,
+    ).toEqual({});
+  });
+  it('merge patch replaces lists and deletes with null', () => {
+    expect(applyMergePatch({ a: [1, 2], b: { c: 1, d: 2 } }, { a: [3], b: { c: null } })).toEqual({
+      a: [3],
+      b: { d: 2 },
+    });
+  });
+  it('JSON patch add/replace/remove/test and missing paths', () => {
+    const out = applyJsonPatch({ metadata: { labels: { a: '1' } }, list: [1, 2] }, [
+      { op: 'add', path: '/metadata/labels/b~1c', value: '2' },
+      { op: 'replace', path: '/list/0', value: 9 },
+      { op: 'remove', path: '/list/1' },
+      { op: 'add', path: '/list/-', value: 3 },
+      { op: 'test', path: '/metadata/labels/a', value: '1' },
+    ]);
+    expect(out).toEqual({ metadata: { labels: { a: '1', 'b/c': '2' } }, list: [9, 3] });
+    expect(() => applyJsonPatch({}, [{ op: 'remove', path: '/nope' }])).toThrow(ApiError);
+  });
+});
+
+describe('server-side apply', () => {
+  const cm = (data: Record<string, string>) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' }, data });
+  it('records ownership, removes fields the manager dropped, and reports conflicts like the apiserver', () => {
+    const one = serverSideApply(undefined, cm({ a: '1', b: '2' }), 'one', false, 'v1');
+    expect(one.metadata.managedFields[0]).toMatchObject({
+      manager: 'one',
+      operation: 'Apply',
+      fieldsV1: { 'f:data': { 'f:a': {}, 'f:b': {} } },
+    });
+    const dropped = serverSideApply(one, cm({ a: '1' }), 'one', false, 'v1');
+    expect(dropped.data).toEqual({ a: '1' });
+    let err: unknown;
+    try {
+      serverSideApply(dropped, cm({ a: '9' }), 'two', false, 'v1');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ApiError);
+    expect((err as ApiError).code).toBe(409);
+    expect((err as ApiError).message).toBe('Apply failed with 1 conflict: conflict with "one" using v1: .data.a');
+    const forced = serverSideApply(dropped, cm({ a: '9' }), 'two', true, 'v1');
+    expect(forced.data).toEqual({ a: '9' });
+    expect(forced.metadata.managedFields.map((m: { manager: string }) => m.manager)).toEqual(['two']);
+    // Same value: shared ownership, no conflict.
+    expect(serverSideApply(dropped, cm({ a: '1' }), 'three', false, 'v1').metadata.managedFields).toHaveLength(2);
+  });
+});
+
+describe('protobuf request bodies', () => {
+  const varint = (n: number) => {
+    const out: number[] = [];
+    while (n > 0x7f) {
+      out.push((n & 0x7f) | 0x80);
+      n >>>= 7;
+    }
+    out.push(n);
+    return Buffer.from(out);
+  };
+  const field = (no: number, v: Buffer | string) => {
+    const b = typeof v === 'string' ? Buffer.from(v) : v;
+    return Buffer.concat([varint((no << 3) | 2), varint(b.length), b]);
+  };
+  const entry = (no: number, k: string, v: string | Buffer) => field(no, Buffer.concat([field(1, k), field(2, v)]));
+  const envelope = (apiVersion: string, kind: string, raw: Buffer) =>
+    Buffer.concat([
+      Buffer.from('k8s\0'),
+      field(1, Buffer.concat([field(1, apiVersion), field(2, kind)])),
+      field(2, raw),
+    ]);
+
+  it('decodes a v1.Secret as Helm sends it', () => {
+    const meta = Buffer.concat([
+      field(1, 'sh.helm.release.v1.app.v1'),
+      field(3, 'apps'),
+      entry(11, 'owner', 'helm'),
+      entry(11, 'name', 'app'),
+    ]);
+    const secret = Buffer.concat([
+      field(1, meta),
+      entry(2, 'release', Buffer.from('H4sI')),
+      field(3, 'helm.sh/release.v1'),
+    ]);
+    const o = decodeProtobuf(envelope('v1', 'Secret', secret));
+    expect(o).toEqual({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'sh.helm.release.v1.app.v1', namespace: 'apps', labels: { owner: 'helm', name: 'app' } },
+      data: { release: Buffer.from('H4sI').toString('base64') },
+      type: 'helm.sh/release.v1',
+    });
+  });
+  it('decodes DeleteOptions and rejects bodies without the magic prefix', () => {
+    const opts = field(4, 'Foreground');
+    expect(decodeProtobuf(envelope('v1', 'DeleteOptions', opts)).propagationPolicy).toBe('Foreground');
+    expect(() => decodeProtobuf(Buffer.from('{}'))).toThrow(ApiError);
+  });
+});
+
+describe('RBAC', () => {
+  it('evaluates roles, cluster roles, subresources and resourceNames; prints the real 403 text', () => {
+    const c = new Cluster();
+    const rbac = (r: string) => c.rt('rbac.authorization.k8s.io', r)!;
+    c.create(rbac('roles'), 'default', {
+      metadata: { name: 'r' },
+      rules: [
+        { apiGroups: [''], resources: ['pods', 'pods/log'], verbs: ['get', 'list'] },
+        { apiGroups: ['apps'], resources: ['deployments'], verbs: ['patch'], resourceNames: ['web'] },
+      ],
+    });
+    c.create(rbac('rolebindings'), 'default', {
+      metadata: { name: 'rb' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'r' },
+      subjects: [{ kind: 'ServiceAccount', name: 'sa', namespace: 'default' }],
+    });
+    c.create(rbac('clusterroles'), undefined, {
+      metadata: { name: 'crd-reader' },
+      rules: [{ apiGroups: ['apiextensions.k8s.io'], resources: ['customresourcedefinitions'], verbs: ['get'] }],
+    });
+    c.create(rbac('clusterrolebindings'), undefined, {
+      metadata: { name: 'crb' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'crd-reader' },
+      subjects: [{ kind: 'Group', name: 'system:serviceaccounts:default' }],
+    });
+    const sa = {
+      name: 'system:serviceaccount:default:sa',
+      groups: ['system:serviceaccounts', 'system:serviceaccounts:default', 'system:authenticated'],
+    };
+    const can = (verb: string, group: string, resource: string, extra: object = {}) =>
+      authorize(c.store, sa, { verb, group, resource, namespace: 'default', ...extra });
+    expect(can('list', '', 'pods')).toBe(true);
+    expect(can('get', '', 'pods', { subresource: 'log', name: 'p' })).toBe(true);
+    expect(can('create', '', 'pods', { subresource: 'eviction', name: 'p' })).toBe(false);
+    expect(can('list', '', 'pods', { namespace: 'other' })).toBe(false);
+    expect(can('patch', 'apps', 'deployments', { name: 'web' })).toBe(true);
+    expect(can('patch', 'apps', 'deployments', { name: 'api' })).toBe(false);
+    expect(
+      authorize(c.store, sa, {
+        verb: 'get',
+        group: 'apiextensions.k8s.io',
+        resource: 'customresourcedefinitions',
+        name: 'x',
+      }),
+    ).toBe(true);
+    expect(forbiddenMessage(sa, { verb: 'list', group: '', resource: 'secrets', namespace: 'default' })).toBe(
+      'secrets is forbidden: User "system:serviceaccount:default:sa" cannot list resource "secrets" in API group "" in the namespace "default"',
+    );
+    expect(
+      forbiddenMessage(sa, {
+        verb: 'create',
+        group: '',
+        resource: 'pods',
+        subresource: 'eviction',
+        name: 'p',
+        namespace: 'default',
+      }),
+    ).toBe(
+      'pods "p" is forbidden: User "system:serviceaccount:default:sa" cannot create resource "pods/eviction" in API group "" in the namespace "default"',
+    );
+    expect(
+      forbiddenMessage(sa, {
+        verb: 'patch',
+        group: 'apiextensions.k8s.io',
+        resource: 'customresourcedefinitions',
+        name: 'x',
+      }),
+    ).toBe(
+      'customresourcedefinitions.apiextensions.k8s.io "x" is forbidden: User "system:serviceaccount:default:sa" cannot patch resource "customresourcedefinitions" in API group "apiextensions.k8s.io" at the cluster scope',
+    );
+  });
+});
+
+describe('store', () => {
+  it('replays events after a resourceVersion and keeps keys sorted', () => {
+    const s = new Store();
+    s.create('/configmaps', { metadata: { name: 'b', namespace: 'x' } });
+    const rv = s.currentRV();
+    s.create('/configmaps', { metadata: { name: 'a', namespace: 'x' } });
+    s.remove('/configmaps', 'x', 'b');
+    expect(s.since(rv)!.map((e) => `${e.type} ${e.obj.metadata.name}`)).toEqual(['ADDED a', 'DELETED b']);
+    s.create('/configmaps', { metadata: { name: 'c', namespace: 'w' } });
+    expect(s.list('/configmaps').map((o) => `${o.metadata.namespace}/${o.metadata.name}`)).toEqual(['w/c', 'x/a']);
+    expect(s.list('/configmaps', 'x').map((o) => o.metadata.name)).toEqual(['a']);
+  });
+  it('rejects create in a missing namespace, duplicates and stale updates with real messages', () => {
+    const c = new Cluster();
+    const cm = c.rt('', 'configmaps')!;
+    expect(() => c.create(cm, 'nope', { metadata: { name: 'x' } })).toThrow('namespaces "nope" not found');
+    const made = c.create(cm, 'default', { metadata: { name: 'x' } });
+    expect(() => c.create(cm, 'default', { metadata: { name: 'x' } })).toThrow('configmaps "x" already exists');
+    c.update(cm, 'default', 'x', { ...made, data: { a: '1' } });
+    expect(() => c.update(cm, 'default', 'x', { ...made, data: { a: '2' } })).toThrow(
+      'Operation cannot be fulfilled on configmaps "x": the object has been modified; please apply your changes to the latest version and try again',
+    );
+  });
+});
