@@ -183,3 +183,17 @@ export function podSpecs(o: K8sObject): PodSpec[] {
   if (o.kind === 'Pod') return [o.spec as unknown as PodSpec];
   return [];
 }
+
+/** Runs `fn` over `items` with at most `limit` in flight: real processes on a 2-core machine shared with other suites. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}

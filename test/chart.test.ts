@@ -13,6 +13,7 @@ import {
   find,
   helmEnv,
   isHook,
+  mapLimit,
   loadExamplePlan,
   MAJORS,
   planValues,
@@ -60,18 +61,14 @@ const VARIANTS: Record<string, { overrides: Values; extra: string[] }> = {
 beforeAll(async () => {
   ({ env, cleanup: cleanupEnv } = helmEnv());
   dir = mkdtempSync(path.join(tmpdir(), 'ht-chart-values-'));
-  const jobs: Promise<void>[] = [];
+  const work: { major: Major; release: string; variant: string; file: string; extra: string[] }[] = [];
   for (const major of MAJORS)
     for (const release of RELEASES)
-      for (const [variant, v] of Object.entries(VARIANTS)) {
-        const file = valuesFile(release, v.overrides, variant);
-        jobs.push(
-          template(major, env, release, [file], v.extra).then((r) => {
-            renders.set(key(major, release, variant), r);
-          }),
-        );
-      }
-  await Promise.all(jobs);
+      for (const [variant, v] of Object.entries(VARIANTS))
+        work.push({ major, release, variant, file: valuesFile(release, v.overrides, variant), extra: v.extra });
+  await mapLimit(work, 4, async (w) => {
+    renders.set(key(w.major, w.release, w.variant), await template(w.major, env, w.release, [w.file], w.extra));
+  });
 });
 
 afterAll(() => {
@@ -562,33 +559,30 @@ describe('hook Jobs against the real hook programs', () => {
         'current-context': 'c',
       }),
     );
-    const runs: Promise<JobRun>[] = [];
+    const jobs: { job: string; program: string; args: string[] }[] = [];
     for (const release of RELEASES)
       for (const variant of ['plan', 'auto'])
         for (const job of rendered('helm3', release, variant).filter((o) => o.kind === 'Job')) {
           const c = job.spec?.template?.spec.containers[0];
           expect(c?.command?.[0]).toBe('/nodejs/bin/node');
           const program = /^\/app\/(.+)\.cjs$/.exec(c?.command?.[1] ?? '')?.[1] ?? '';
-          const args = c?.args ?? [];
-          runs.push(
-            new Promise((resolve) => {
-              execFile(
-                process.execPath,
-                [bundle(program), ...args, '--timeout=1'],
-                { env: { PATH: process.env.PATH, KUBECONFIG: kubeconfig } },
-                (err, stdout, stderr) => {
-                  resolve({
-                    job: `${variant} ${job.metadata.name}`,
-                    args,
-                    code: err ? Number(err.code) : 0,
-                    out: stdout + stderr,
-                  });
-                },
-              );
-            }),
-          );
+          jobs.push({ job: `${variant} ${job.metadata.name}`, program, args: c?.args ?? [] });
         }
-    results = await Promise.all(runs);
+    results = await mapLimit(
+      jobs,
+      4,
+      (j) =>
+        new Promise<JobRun>((resolve) => {
+          execFile(
+            process.execPath,
+            [bundle(j.program), ...j.args, '--timeout=1'],
+            { env: { PATH: process.env.PATH, KUBECONFIG: kubeconfig } },
+            (err, stdout, stderr) => {
+              resolve({ job: j.job, args: j.args, code: err ? Number(err.code) : 0, out: stdout + stderr });
+            },
+          );
+        }),
+    );
   });
 
   // crd-check without --required/--optional/--profile: a release whose components need no CRDs.
