@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type SimCluster } from '../cluster/index.js';
-import { ensureBundles, grant, namespace, RBAC, runHook, sharedCrds } from './support.js';
+import { create, ensureBundles, grant, namespace, RBAC, runHook, sharedCrds } from './support.js';
 
 const haveShared = existsSync(sharedCrds);
 const PROM =
@@ -108,6 +108,47 @@ describe.skipIf(!haveShared)(
       expect(r.summary).toContain(
         'cannot patch customresourcedefinitions.apiextensions.k8s.io "probes.monitoring.coreos.com"',
       );
+    });
+
+    it('NamesAccepted=False (a name clash with another CRD): exit 11 with the reason', async () => {
+      const crd = (name: string, plural: string, singular: string, kind: string) => ({
+        apiVersion: 'apiextensions.k8s.io/v1',
+        kind: 'CustomResourceDefinition',
+        metadata: { name },
+        spec: {
+          group: 'example.com',
+          scope: 'Namespaced',
+          names: { plural, singular, kind },
+          versions: [
+            {
+              name: 'v1',
+              served: true,
+              storage: true,
+              schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+            },
+          ],
+        },
+      });
+      create(
+        c,
+        'apiextensions.k8s.io',
+        'customresourcedefinitions',
+        crd('widgets.example.com', 'widgets', 'widget', 'Widget'),
+      );
+      create(
+        c,
+        'apiextensions.k8s.io',
+        'customresourcedefinitions',
+        crd('gadgets.example.com', 'gadgets', 'widget', 'Widget'),
+      );
+      await c.settle(5000);
+      const r = await runHook('crd-check', ['--required=widgets.example.com,gadgets.example.com'], {
+        KUBECONFIG: checkKc,
+      });
+      expect(r.code).toBe(11);
+      expect(r.stdout).toMatch(/gadgets\.example\.com\s+required\s+NamesNotAccepted/);
+      expect(r.stdout).toMatch(/widgets\.example\.com\s+required\s+OK/);
+      expect(r.stdout).toContain('another CRD already uses one of these names');
     });
 
     it('no manifest for a required CRD: exit 13', async () => {
