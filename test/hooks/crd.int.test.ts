@@ -154,7 +154,7 @@ describe.skipIf(!haveShared)(
     it('no manifest for a required CRD: exit 13', async () => {
       const r = await runHook(
         'crd-install',
-        ['--required=widgets.example.com', `--crds-dir=${sharedCrds}/prometheus-operator`],
+        ['--required=nothere.example.com', `--crds-dir=${sharedCrds}/prometheus-operator`],
         { KUBECONFIG: installKc },
       );
       expect(r.code).toBe(13);
