@@ -446,6 +446,10 @@ describe.each(MAJORS)('master chart on %s', (major) => {
     expect(triples(rulesOf('tier3-api', 'plan', 'Role', 'tier3-api-dependency-check'))).toEqual(
       triples(HOOK_RBAC['dependency-check']?.namespaced ?? []),
     );
+    // Services are read only when the release has Services to check (the cache only waits for the database).
+    expect(triples(rulesOf('tier2-cache', 'plan', 'Role', 'tier2-cache-dependency-check'))).toEqual(
+      triples(HOOK_RBAC['dependency-check']?.namespaced ?? []).filter((t) => t !== '/services:get'),
+    );
     expect(triples(rulesOf('tier3-api', 'plan', 'Role', 'tier3-api-pod-check'))).toEqual(
       triples(HOOK_RBAC['pod-check']?.namespaced ?? []),
     );
