@@ -191,6 +191,22 @@ describe('CRD manifests', () => {
     expect((body.metadata as { annotations: Record<string, string> }).annotations[HASH_ANNOTATION]).toBe('h1');
   });
 
+  it('falls back to scanning files with other names (multi-document bundles) and rejects invalid YAML', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(`${tmpdir()}/crds-`);
+    const doc = (name: string) =>
+      `apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: ${name}\nspec:\n  group: example.com\n`;
+    writeFileSync(`${dir}/bundle.yaml`, `${doc('a.example.com')}---\n${doc('b.example.com')}`);
+    const store = new ManifestStore(dir);
+    expect(store.get('b.example.com')?.file).toBe(`${dir}/bundle.yaml`);
+    expect(store.get('a.example.com')?.name).toBe('a.example.com');
+    writeFileSync(`${dir}/example.com_bad.yaml`, 'kind: [unclosed');
+    expect(() => new ManifestStore(dir).get('bad.example.com')).toThrow(
+      expect.objectContaining({ code: 'E_CRD_MANIFEST' }),
+    );
+  });
+
   it('finds the real Prometheus CRDs by the upstream file naming (skips without ../shared)', (ctx) => {
     if (!existsSync(SHARED)) ctx.skip(`no ${SHARED}: shared test data absent`);
     const store = new ManifestStore(`${SHARED}/prometheus-operator`);
