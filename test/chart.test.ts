@@ -526,6 +526,15 @@ describe.each(MAJORS)('master chart values on %s', (major) => {
     expect(find(r.objects, 'Deployment', 'api')).toBeDefined();
   });
 
+  it('keeps free-text values intact in command lines', async () => {
+    const message = 'tier: 4 # "frontend"';
+    const file = valuesFile('tier4-frontend', { frontend: { uiMessage: message } }, 'msg');
+    const r = await template(major, env, 'tier4-frontend', [file]);
+    expect(r.code, r.stderr).toBe(0);
+    const fe = find(r.objects, 'Deployment', 'frontend')?.spec?.template?.spec.containers[0];
+    expect(fe?.command).toContain(`--ui-message=${message}`);
+  });
+
   it('renders the optional Ingress with the frontend Service as backend', async () => {
     const file = valuesFile(
       'tier4-frontend',
