@@ -80,10 +80,12 @@ describe('openApiToJsonSchema', () => {
 });
 
 describe('against the Flux CRD OpenAPI schemas (strict)', () => {
-  it.runIf(!hasShared)('skipped: ../shared/crds/flux is absent', (ctx) => {
-    ctx.skip(`${CRD_DIR} is absent: the CRD schema tests need the shared test data`);
-  });
-  if (!hasShared) return;
+  if (!hasShared) {
+    it('skipped: ../shared/crds/flux is absent', (ctx) => {
+      ctx.skip(`${CRD_DIR} is absent: the CRD schema tests need the shared test data`);
+    });
+    return;
+  }
 
   const validators = new Map<string, ValidateFunction>();
   const ajv = new Ajv({ strict: true, allErrors: true });
