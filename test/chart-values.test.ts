@@ -131,6 +131,14 @@ describe.each(MAJORS)('master chart values on %s', (major) => {
     expect(r.code).toBe(0);
   });
 
+  it.each(RELEASES)('lints --strict with autoInstallCRDs and autoFixPods on for %s', async (release) => {
+    const values = mergeValues(planValues(plan, release), { global: { autoInstallCRDs: true, autoFixPods: true } });
+    const file = writeValues(dir, `${major}-${release}-auto`, values);
+    const r = await runHelm(major, ['lint', '--strict', chartDir, '--namespace', 'apps', '-f', file], env);
+    expect(r.stdout).not.toMatch(/\[(WARNING|ERROR)\]/);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+  });
+
   it('lints --strict with the chart defaults (every component off)', async () => {
     const r = await runHelm(major, ['lint', '--strict', chartDir], env);
     expect(r.code, r.stdout + r.stderr).toBe(0);
