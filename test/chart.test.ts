@@ -248,6 +248,7 @@ describe.each(MAJORS)('master chart on %s', (major) => {
     expect(crs('kyverno', 'crds')).toEqual([
       'ClusterPolicy/apps-kyverno-pod-security-restricted',
       'ClusterPolicy/apps-kyverno-require-tier-labels',
+      'ServiceMonitor/kyverno',
     ]);
     const prom = find(rendered(major, 'monitoring', 'crds'), 'Prometheus', 'monitoring');
     expect(prom?.spec?.securityContext).toMatchObject({

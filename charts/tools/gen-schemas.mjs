@@ -106,6 +106,7 @@ const schemas = {
   kyverno: sub('kyverno', {
     crdProfile: str({ enum: ['kyverno', 'kyverno-1.12'] }),
     image: image(), replicaCount: int(1), logLevel: int(0, 10), webhookTimeoutSeconds: int(1, 30), resources,
+    serviceMonitor: obj({ enabled: bool, interval: str({ pattern: '^[0-9]+(ms|s|m|h)$' }) }),
     policies: obj({
       namespaces: { type: 'array', items: str({ pattern: dnsLabel }), uniqueItems: true },
       failureAction: str({ enum: ['Audit', 'Enforce'] }),
