@@ -230,6 +230,7 @@ function renderDocuments(
     let conflicts: Conflict[];
     try {
       if (hasAlias(root)) throw new NeedsModel('aliases');
+      if (targets.some((t) => lacksMetadata(t.map))) throw new NeedsModel('metadata missing or empty');
       for (const t of targets) editObject(ctx, t.map, t.kind, options.meta, t.prefix);
       edits.push(...ctx.edits);
       conflicts = ctx.conflicts;
@@ -262,6 +263,16 @@ function renderDocuments(
   });
 
   return { edits, warnings, objects, rewritten };
+}
+
+/**
+ * An object whose `metadata` is missing, null or `{}`: the labels and the annotations targets would each create
+ * it in place (two `metadata:` blocks, two replacements of one null, two entries without a comma), so such an
+ * object goes through the document model, which creates it once.
+ */
+function lacksMetadata(obj: YAMLMap): boolean {
+  const md = obj.get('metadata', true) as unknown;
+  return md === undefined || md === null || (isScalar(md) && md.value === null) || (isMap(md) && md.items.length === 0);
 }
 
 /**

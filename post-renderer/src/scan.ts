@@ -240,6 +240,8 @@ class DocScanner {
 
   /** The insertions edit.ts would make for one object, when all of them are plain insertions. */
   private planObject(obj: MapInfo, kind: string, meta: InjectionMetadata, out: Insertion[]): boolean {
+    // Without metadata the full path takes the document model (see lacksMetadata in render.ts).
+    if (!find(obj, 'metadata')) return false;
     let targets = this.targetCache.get(kind);
     if (!targets) {
       targets = targetsFor(kind, meta);
@@ -315,8 +317,10 @@ class DocScanner {
       let entry: Entry | undefined;
       let childTrie: Trie | undefined;
       if (info) {
-        const key = src.slice(keyStart, keyEnd);
-        if (quoted || find(info, key)) info.bad = true;
+        // Quoted keys compare by their value: fine when there is nothing to unescape (`"helm.sh/hook"`).
+        const key = quoted ? src.slice(keyStart + 1, keyEnd - 1) : src.slice(keyStart, keyEnd);
+        if (quoted && key.includes(c0 === DQ ? '\\' : "'")) info.bad = true;
+        if (find(info, key)) info.bad = true;
         entry = { key, type: V.Null, child: undefined, items: undefined, plainStart: 0, plainEnd: 0 };
         info.entries.push(entry);
         childTrie = trie?.map?.get(key);
@@ -337,8 +341,28 @@ class DocScanner {
       const c = src.charCodeAt(keyStart);
       if (c === DASH || c === HASH) throw BAIL;
     }
-    if (info) info.end = this.last;
+    if (info) {
+      info.end = this.last;
+      // The `yaml` library extends a mapping's end over trailing comment lines indented past its keys (they
+      // belong to its last value); edit.ts then inserts after them. Rare in Helm output: fall back.
+      if (this.deepComment(this.last + 1, this.pos, col)) info.bad = true;
+    }
     return info as MapInfo;
+  }
+
+  /** Whether a comment line in `src[from, to)` (blank and comment lines only) is indented more than `col`. */
+  private deepComment(from: number, to: number, col: number): boolean {
+    const src = this.src;
+    let p = from;
+    while (p < to) {
+      let e = src.indexOf('\n', p);
+      if (e < 0 || e > to) e = to;
+      let i = p;
+      while (i < e && src.charCodeAt(i) === SP) i++;
+      if (i < e && i - p > col) return true;
+      p = e + 1;
+    }
+    return false;
   }
 
   /** After `key:` or `-` with nothing else on the line: a block node on the next lines at a deeper indent, or null. */
