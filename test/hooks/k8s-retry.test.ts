@@ -89,10 +89,12 @@ describe('callWithRetry', () => {
     expect(r.calls).toBe(3);
     expect((r.result as HookError).code).toBe('E_API_UNAVAILABLE');
   });
-  it('backoff grows, is capped and jittered', () => {
-    expect(backoffMs(0, { baseMs: 100, maxMs: 1000 }, 0.999)).toBeLessThanOrEqual(100);
-    expect(backoffMs(10, { baseMs: 100, maxMs: 1000 }, 0.999)).toBeLessThanOrEqual(1000);
-    expect(backoffMs(3, { baseMs: 100, maxMs: 1000 }, 0)).toBe(50);
+  it('backoff grows exponentially, is capped, and keeps half of each step fixed', () => {
+    const opts = { baseMs: 100, maxMs: 1000 };
+    expect([0, 1, 2, 3].map((a) => backoffMs(a, opts, 0))).toEqual([50, 100, 200, 400]);
+    expect(backoffMs(3, opts, 0.999)).toBeLessThan(800);
+    expect(backoffMs(10, opts, 0.999)).toBeLessThanOrEqual(1000);
+    expect(backoffMs(10, opts, 0)).toBe(500);
   });
   it('stops with E_TERMINATED once the signal aborts', async () => {
     const clock = fakeClock();

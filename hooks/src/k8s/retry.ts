@@ -1,4 +1,4 @@
-/** Bounded retries with exponential backoff and full jitter, honouring Retry-After and the overall deadline. */
+/** Bounded retries with exponential backoff and jitter, honouring Retry-After and the overall deadline. */
 import { HookError, HookErrorCodes } from '../errors.js';
 import type { Deadline } from './clock.js';
 import { isRetryable, mapApiError, type MappedError, type RequestInfo } from './errors.js';
@@ -16,8 +16,8 @@ export const DEFAULT_RETRY: RetryOptions = { attempts: 5, baseMs: 250, maxMs: 80
 
 export function backoffMs(attempt: number, opts: Pick<RetryOptions, 'baseMs' | 'maxMs'>, random: number): number {
   const ceiling = Math.min(opts.maxMs, opts.baseMs * 2 ** attempt);
-  // Full jitter, with a floor of half the base so that retries never hammer the server back-to-back.
-  return Math.max(opts.baseMs / 2, Math.floor(ceiling * random));
+  // "Equal jitter": half the exponential step is fixed, half random, so waits grow steadily but never line up.
+  return Math.floor(ceiling / 2 + (ceiling / 2) * random);
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, deadline: Deadline, req: RequestInfo): Promise<T> {
