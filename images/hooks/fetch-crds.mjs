@@ -1,14 +1,19 @@
 #!/usr/bin/env node
 // Image build step: downloads every CRD listed in crds.sha256 (lines "<sha256>  <url>") into the target directory
 // and verifies each checksum. Any failure ends the build: the image never ships an unverified CRD.
-//   node fetch-crds.mjs crds.sha256 /crds
+//   node fetch-crds.mjs crds.sha256 /crds [--mirror http://host:port]
+// --mirror replaces the scheme and host of every URL (an internal mirror, or a local server in tests); the
+// checksums still decide.
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 
 /* global fetch */
 
-const [list, outDir] = process.argv.slice(2);
+const args = process.argv.slice(2);
+const mirrorAt = args.indexOf('--mirror');
+const mirror = mirrorAt >= 0 ? args.splice(mirrorAt, 2)[1] : undefined;
+const [list, outDir] = args;
 if (!list || !outDir) {
   console.error('usage: fetch-crds.mjs <crds.sha256> <dir>');
   process.exit(64);
@@ -31,7 +36,8 @@ for (const e of entries) {
   let body;
   for (let attempt = 1; ; attempt++) {
     try {
-      const res = await fetch(e.url);
+      const url = mirror ? new URL(new URL(e.url).pathname, mirror).href : e.url;
+      const res = await fetch(url);
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
       body = Buffer.from(await res.arrayBuffer());
       break;
