@@ -1,0 +1,4 @@
+// CRD check and post-install check scenarios on Helm 4 (see scenarios.ts).
+import { scenarioSuite } from './scenarios.js';
+
+scenarioSuite(4);
