@@ -137,7 +137,10 @@ function renderAlone(slice: string, index: number, options: PostRenderOptions): 
   if (!Array.isArray(parsed) || parsed.length !== 1 || (parsed[0] as ParsedDocument).errors.length > 0)
     return undefined;
   try {
-    return renderDocuments(slice, parsed, lineCounter, '\n', options, index);
+    const result = renderDocuments(slice, parsed, lineCounter, '\n', options, index);
+    // A re-serialized document replaces its range, and where a range ends (trailing blank lines) depends on the
+    // documents around it: those streams take the full path as a whole.
+    return result.rewritten > 0 ? undefined : result;
   } catch {
     // Whatever went wrong, the full path over the whole stream reports it with the stream's locations.
     return undefined;

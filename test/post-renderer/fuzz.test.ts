@@ -1,0 +1,190 @@
+/**
+ * Crash fuzz: random mutations of real and generated documents (deterministic seed, bounded count). The public
+ * entry point (fast path first) must give exactly the full path's result: the same output, warnings and stats,
+ * or the same error code, message and location. Never a crash, never partial output.
+ */
+import fc from 'fast-check';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { HelmTiersError } from '../../core/errors.js';
+import {
+  fastPostRender,
+  fullPostRender,
+  postRender,
+  type FastPathProbe,
+  type PostRenderResult,
+} from '../../post-renderer/src/render.js';
+import { META } from '../helpers/meta.js';
+import { documentsOf, fixtureRenders, genRender, streamShape, streamText } from './scan-corpus.js';
+
+type Result =
+  { ok: PostRenderResult } | { error: { code: string; message: string; location: unknown } } | { crash: string };
+
+function run(fn: () => PostRenderResult): Result {
+  try {
+    return { ok: fn() };
+  } catch (err) {
+    if (err instanceof HelmTiersError)
+      return { error: { code: err.code, message: err.message, location: err.location } };
+    return { crash: String(err) };
+  }
+}
+
+const TOKENS = [
+  ' ',
+  '  ',
+  '\t',
+  ':',
+  ': ',
+  '-',
+  '- ',
+  '#',
+  ' #',
+  '"',
+  "'",
+  '{',
+  '}',
+  '[',
+  ']',
+  ',',
+  '|',
+  '>',
+  '|-',
+  '|+',
+  '&a ',
+  '*a',
+  '!t ',
+  '? ',
+  '<<: ',
+  '\n',
+  '\n---\n',
+  '---\n',
+  '...\n',
+  '\n...\n',
+  '%YAML 1.1\n',
+  '\r\n',
+  '\r',
+  '\uFEFF',
+  '\\',
+  '~',
+  'é',
+  'x',
+  'kind: List\n',
+  'metadata:\n',
+  '  labels:\n',
+  'helm-tiers.io/tier: x\n',
+];
+
+interface Mutation {
+  readonly op: 'insert' | 'delete' | 'duplicate-line' | 'delete-line' | 'indent' | 'dedent' | 'swap-lines';
+  readonly at: number;
+  readonly token: string;
+  readonly len: number;
+}
+
+const mutation: fc.Arbitrary<Mutation> = fc.record({
+  op: fc.constantFrom('insert', 'insert', 'delete', 'duplicate-line', 'delete-line', 'indent', 'dedent', 'swap-lines'),
+  at: fc.integer({ min: 0, max: 1_000_000 }),
+  token: fc.constantFrom(...TOKENS),
+  len: fc.integer({ min: 1, max: 6 }),
+});
+
+function mutate(text: string, m: Mutation): string {
+  if (text.length === 0) return m.token;
+  const at = m.at % text.length;
+  const lineStart = text.lastIndexOf('\n', at - 1) + 1;
+  const nl = text.indexOf('\n', at);
+  const lineEnd = nl < 0 ? text.length : nl + 1;
+  const line = text.slice(lineStart, lineEnd);
+  switch (m.op) {
+    case 'insert':
+      return text.slice(0, at) + m.token + text.slice(at);
+    case 'delete':
+      return text.slice(0, at) + text.slice(at + m.len);
+    case 'duplicate-line':
+      return text.slice(0, lineEnd) + line + text.slice(lineEnd);
+    case 'delete-line':
+      return text.slice(0, lineStart) + text.slice(lineEnd);
+    case 'indent':
+      return text.slice(0, lineStart) + ' '.repeat(m.len % 3) + ' ' + text.slice(lineStart);
+    case 'dedent':
+      return text.slice(0, lineStart) + line.replace(/^ {1,2}/, '') + text.slice(lineEnd);
+    case 'swap-lines': {
+      const nextEnd = text.indexOf('\n', lineEnd);
+      const next = text.slice(lineEnd, nextEnd < 0 ? text.length : nextEnd + 1);
+      return text.slice(0, lineStart) + next + line + text.slice(lineStart + line.length + next.length);
+    }
+  }
+}
+
+describe('crash fuzz: mutated corpus, public entry point = full path', () => {
+  let pieces: string[] = [];
+  beforeAll(async () => {
+    const fixtures = await fixtureRenders();
+    const gen = genRender(300);
+    const generated = fc.sample(streamShape, { seed: 7, numRuns: 60 }).map(streamText);
+    pieces = [
+      ...fixtures.flatMap(documentsOf),
+      ...(gen ? documentsOf(gen).filter((_, i) => i % 5 === 0) : []),
+      ...generated,
+    ];
+    if (!gen) console.log('crash fuzz: gen-render corpus skipped, ../shared/bench/gen-render.mjs is absent');
+  }, 120_000);
+
+  it('gives the same output or the same located error, never a crash', () => {
+    const tally = { runs: 0, ok: 0, errors: 0, crashes: 0, scannedDocs: 0, fastStreams: 0 };
+    fc.assert(
+      fc.property(
+        fc.array(fc.nat(), { minLength: 1, maxLength: 3 }),
+        fc.array(mutation, { minLength: 1, maxLength: 3 }),
+        (picks, mutations) => {
+          const base = picks.map((i) => pieces[i % pieces.length] as string).join('');
+          const input = mutations.reduce(mutate, base);
+          const full = run(() => fullPostRender(input, { meta: META }));
+          const pub = run(() => postRender(input, { meta: META }));
+          tally.runs++;
+          const probe: FastPathProbe = { scanned: 0, fallbacks: [] };
+          const fast = run(() => fastPostRender(input, { meta: META }, probe) ?? fullPostRender(input, { meta: META }));
+          if ('ok' in full && 'ok' in fast && probe.scanned > 0) {
+            tally.scannedDocs += probe.scanned;
+            tally.fastStreams++;
+          }
+          if ('ok' in full) tally.ok++;
+          else if ('error' in full) tally.errors++;
+          else tally.crashes++;
+          if (JSON.stringify(pub) !== JSON.stringify(full)) console.log(`mismatch on ${JSON.stringify(input)}`);
+          expect(fast).toEqual(full);
+          expect(pub).toEqual(full);
+          expect(pub).not.toHaveProperty('crash');
+        },
+      ),
+      { seed: 424242, numRuns: 2500 },
+    );
+    console.log(
+      `crash fuzz: ${tally.runs} mutated streams, ${tally.ok} rendered (${tally.fastStreams} with ${tally.scannedDocs} ` +
+        `documents on the fast path), ${tally.errors} located errors, ${tally.crashes} crashes`,
+    );
+    expect(tally.scannedDocs).toBeGreaterThan(0);
+  });
+
+  it('on single edits of documents the fast path accepts, still agrees with the full path', () => {
+    const accepted = pieces.filter((p) => {
+      const probe: FastPathProbe = { scanned: 0, fallbacks: [] };
+      return fastPostRender(p, { meta: META }, probe) !== undefined && probe.fallbacks.length === 0;
+    });
+    expect(accepted.length).toBeGreaterThan(10);
+    let fastAccepted = 0;
+    fc.assert(
+      fc.property(fc.nat(), mutation, (pick, m) => {
+        const input = mutate(accepted[pick % accepted.length] as string, m);
+        const full = run(() => fullPostRender(input, { meta: META }));
+        const probe: FastPathProbe = { scanned: 0, fallbacks: [] };
+        const fast = run(() => fastPostRender(input, { meta: META }, probe) ?? fullPostRender(input, { meta: META }));
+        if (probe.scanned > 0 && 'ok' in fast) fastAccepted++;
+        if (JSON.stringify(fast) !== JSON.stringify(full)) console.log(`mismatch on ${JSON.stringify(input)}`);
+        expect(fast).toEqual(full);
+      }),
+      { seed: 99, numRuns: 4000 },
+    );
+    console.log(`crash fuzz (single edits): 4000 runs, ${fastAccepted} rendered by the fast path after the edit`);
+  });
+});
