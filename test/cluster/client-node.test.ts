@@ -413,6 +413,29 @@ describe('client-node against the simulated cluster', () => {
     expect(slow.status!.conditions!.find((x) => x.type === 'Failed')!.reason).toBe('DeadlineExceeded');
   });
 
+  it('reports a stuck rollout as ProgressDeadlineExceeded', async () => {
+    await api.apps.createNamespacedDeployment({
+      namespace: 'default',
+      body: {
+        metadata: { name: 'stuck' },
+        spec: {
+          progressDeadlineSeconds: 1,
+          selector: { matchLabels: { app: 'pull' } },
+          template: {
+            metadata: { labels: { app: 'pull' } },
+            spec: { containers: [{ name: 'c', image: 'missing:1' }] },
+          },
+        },
+      },
+    });
+    const d = await until(async () => {
+      const x = await api.apps.readNamespacedDeployment({ namespace: 'default', name: 'stuck' });
+      return x.status?.conditions?.find((c) => c.type === 'Progressing' && c.status === 'False') ? x : undefined;
+    }, 'progress deadline');
+    expect(d.status!.conditions!.find((c) => c.type === 'Progressing')!.reason).toBe('ProgressDeadlineExceeded');
+    expect(d.status!.conditions!.find((c) => c.type === 'Available')!.status).toBe('False');
+  });
+
   it('runs a DaemonSet on its one node', async () => {
     await api.apps.createNamespacedDaemonSet({
       namespace: 'default',

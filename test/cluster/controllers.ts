@@ -101,11 +101,13 @@ export class Controllers implements PodLogSource {
   private timer?: NodeJS.Timeout;
   private wake?: NodeJS.Timeout;
   private wakeAt = Infinity;
+  private resync?: NodeJS.Timeout;
   private unsub?: () => void;
   private readonly pods = new Map<string, PodSim>();
   private readonly jobCounted = new Map<string, Set<string>>();
   private readonly jobNextCreate = new Map<string, number>();
   private readonly eventNames = new Map<string, string>();
+  private readonly progress = new Map<string, { sig: string; at: number }>();
   private stopped = false;
   private running = false;
   apiUrl = '';
@@ -141,6 +143,10 @@ export class Controllers implements PodLogSource {
         /* namespace missing: ignore */
       }
     }
+    // Periodic resync, like the informers' resync of real controllers: a missed trigger cannot stall a rollout.
+    this.resync = setInterval(() => {
+      this.kick();
+    }, 1000);
     this.unsub = this.cluster.store.subscribe((e) => {
       if (e.res === '/pods' && e.type !== 'DELETED')
         this.podQueue.add(`${e.obj.metadata.namespace}/${e.obj.metadata.name}`);
@@ -154,6 +160,7 @@ export class Controllers implements PodLogSource {
     this.unsub?.();
     if (this.timer) clearTimeout(this.timer);
     if (this.wake) clearTimeout(this.wake);
+    if (this.resync) clearInterval(this.resync);
     for (const t of this.podTimers) clearTimeout(t);
     const procs = [...this.pods.values()]
       .map((s) => s.proc)
@@ -215,21 +222,44 @@ export class Controllers implements PodLogSource {
   private reconcile(): void {
     if (this.stopped) return;
     this.running = true;
-    try {
-      this.namespaces();
-      this.deployments();
-      this.replicaSets();
-      this.statefulSets();
-      this.daemonSets();
-      this.jobs();
-      this.pvcs();
-      this.kubelet();
-      this.pdbs();
-    } catch (e) {
-      console.error('[sim-cluster] reconcile failed', e);
-    } finally {
-      this.running = false;
+    // Each controller runs on its own: one failing must not starve the others (a stalled rollout is worse than a
+    // logged error).
+    for (const step of [
+      () => {
+        this.namespaces();
+      },
+      () => {
+        this.deployments();
+      },
+      () => {
+        this.replicaSets();
+      },
+      () => {
+        this.statefulSets();
+      },
+      () => {
+        this.daemonSets();
+      },
+      () => {
+        this.jobs();
+      },
+      () => {
+        this.pvcs();
+      },
+      () => {
+        this.kubelet();
+      },
+      () => {
+        this.pdbs();
+      },
+    ]) {
+      try {
+        step();
+      } catch (e) {
+        console.error('[sim-cluster] reconcile failed', e);
+      }
     }
+    this.running = false;
   }
 
   // ---------- helpers ----------
@@ -453,6 +483,15 @@ export class Controllers implements PodLogSource {
               'Deployment does not have minimum availability.',
               { lastUpdateTime: now },
             );
+      // Progress = any change in the counts; without it for progressDeadlineSeconds the rollout is stuck, which
+      // the deployment controller reports as Progressing=False/ProgressDeadlineExceeded (kstatus: Failed).
+      const sig = `${cur.metadata.uid}:${updated}:${available}:${ready}:${total}`;
+      const seen = this.progress.get(d.metadata.uid);
+      if (!seen || seen.sig !== sig) this.progress.set(d.metadata.uid, { sig, at: Date.now() });
+      const since = this.progress.get(d.metadata.uid)!.at;
+      const deadlineMs = Number(d.spec.progressDeadlineSeconds ?? 600) * 1000;
+      const stuck = !complete && Date.now() - since >= deadlineMs;
+      if (!complete && !stuck) this.wakeIn(Math.max(1, since + deadlineMs - Date.now()));
       const progressing = complete
         ? cond(
             prev,
@@ -462,9 +501,23 @@ export class Controllers implements PodLogSource {
             `ReplicaSet "${cur.metadata.name}" has successfully progressed.`,
             { lastUpdateTime: now },
           )
-        : cond(prev, 'Progressing', 'True', 'ReplicaSetUpdated', `ReplicaSet "${cur.metadata.name}" is progressing.`, {
-            lastUpdateTime: now,
-          });
+        : stuck
+          ? cond(
+              prev,
+              'Progressing',
+              'False',
+              'ProgressDeadlineExceeded',
+              `ReplicaSet "${cur.metadata.name}" has timed out progressing.`,
+              { lastUpdateTime: now },
+            )
+          : cond(
+              prev,
+              'Progressing',
+              'True',
+              'ReplicaSetUpdated',
+              `ReplicaSet "${cur.metadata.name}" is progressing.`,
+              { lastUpdateTime: now },
+            );
       // Keep lastUpdateTime stable when nothing changed, so status writes stop.
       for (const c of [availableCond, progressing]) {
         const old = prev.find((p) => p.type === c.type);

@@ -41,7 +41,7 @@ spec:
 describe.each([
   ['1.31', tools.kubectl131],
   ['1.34', tools.kubectl134],
-])('kubectl %s', (_v, kubectl) => {
+])('kubectl %s', (version, kubectl) => {
   let c: SimCluster;
   const k = (args: string[], input?: string) => run(kubectl, args, { KUBECONFIG: c.kubeconfig }, input);
 
@@ -186,6 +186,63 @@ describe.each([
     expect(st.stdout).toBe('2 Error');
     const ev = await k(['describe', 'pod', 'crashy']);
     expect(ev.stdout).toContain('Back-off restarting failed container app');
+  });
+
+  it('creates objects with the typed generators (protobuf bodies) and drains the node with evictions', async () => {
+    for (const args of [
+      ['create', 'namespace', 'gen'],
+      ['create', 'deployment', 'gen', '-n', 'gen', '--image=nginx:1', '--replicas=2', '--port=80'],
+      ['create', 'serviceaccount', 'gen', '-n', 'gen'],
+      ['create', 'role', 'gen', '-n', 'gen', '--verb=get,list', '--resource=pods,pods/log'],
+      ['create', 'rolebinding', 'gen', '-n', 'gen', '--role=gen', '--serviceaccount=gen:gen'],
+      ['create', 'service', 'clusterip', 'gen', '-n', 'gen', '--tcp=80:8080'],
+      ['create', 'job', 'gen', '-n', 'gen', '--image=busybox:1', '--', 'echo', 'hi'],
+      ['create', 'pdb', 'gen', '-n', 'gen', '--selector=app=gen', '--max-unavailable=1'],
+      ['create', 'secret', 'generic', 'gen', '-n', 'gen', '--from-literal=a=b'],
+    ]) {
+      const r = await k(args);
+      expect(r.stderr).toBe('');
+    }
+    // kubectl 1.34's typed clients send protobuf; 1.31 still sends JSON.
+    const protobufPosts = c.requests.filter(
+      (q) => q.method === 'POST' && q.contentType === 'application/vnd.kubernetes.protobuf',
+    ).length;
+    if (version === '1.34') expect(protobufPosts).toBeGreaterThan(5);
+    else expect(protobufPosts).toBe(0);
+    const rules = await k([
+      'get',
+      'role',
+      'gen',
+      '-n',
+      'gen',
+      '-o',
+      'jsonpath={.rules[0].apiGroups} {.rules[0].resources}',
+    ]);
+    expect(rules.stdout).toBe('[""] ["pods","pods/log"]');
+    const svc = await k([
+      'get',
+      'svc',
+      'gen',
+      '-n',
+      'gen',
+      '-o',
+      'jsonpath={.spec.ports[0].port}:{.spec.ports[0].targetPort}',
+    ]);
+    expect(svc.stdout).toBe('80:8080');
+    expect((await k(['rollout', 'status', 'deployment/gen', '-n', 'gen', '--timeout=20s'])).code).toBe(0);
+    const token = await k(['create', 'token', 'gen', '-n', 'gen']);
+    expect(token.stdout.trim()).toBe(c.cluster.saTokens.get('gen/gen'));
+    const drain = await k([
+      'drain',
+      'sim-node',
+      '--force',
+      '--ignore-daemonsets',
+      '--delete-emptydir-data',
+      '--timeout=20s',
+    ]);
+    expect(drain.stdout).toContain('node/sim-node drained');
+    expect(c.requests.some((q) => q.path.endsWith('/eviction'))).toBe(true);
+    expect((await k(['uncordon', 'sim-node'])).code).toBe(0);
   });
 
   it('deletes with cascading garbage collection', async () => {
