@@ -1,7 +1,7 @@
 // Thin HTTP shell: routing, content negotiation (JSON, protobuf request bodies, Table), authentication by bearer
 // token, RBAC, watch streams, and the subresources pods/log, pods/eviction, scale and status.
 /* eslint-disable @typescript-eslint/no-confusing-void-expression -- handlers end a route with `return this.json(...)` */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -386,7 +386,6 @@ export class ApiServer {
     const ct = ctx.req.headers['content-type'] ?? '';
     if (ctx.body.length === 0) return {};
     if (isProtobuf(ct)) {
-      if (process.env.SIM_DUMP_PB) writeFileSync(`${process.env.SIM_DUMP_PB}/${Date.now()}.pb`, ctx.body);
       try {
         return decodeProtobuf(ctx.body);
       } catch (e) {
