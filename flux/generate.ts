@@ -16,7 +16,7 @@
 import { posix } from 'node:path';
 import { Document } from 'yaml';
 import { ErrorCodes, HelmTiersError } from '../core/errors.js';
-import { identityFor, labelKeys, PART_OF_LABEL, releaseValues, tierMetadata } from '../plan/metadata.js';
+import { identityFor, labelKeys, mergeValues, PART_OF_LABEL, releaseValues, tierMetadata } from '../plan/metadata.js';
 import { dependencyReleases, type Component, type Plan, type Values } from '../plan/plan.js';
 import { goDuration, hookDeadlines, releaseTimeoutSeconds } from './hooks.js';
 import { kustomizePatches } from './patches.js';
@@ -129,8 +129,11 @@ function yamlText(value: unknown, header: string): string {
 
 function helmRelease(plan: Plan, c: Component, o: FluxOptions, gitRepositoryName: string): Record<string, unknown> {
   const k = labelKeys(plan.labelPrefix);
-  const values = releaseValues(plan, c.release);
-  const timeout = goDuration(releaseTimeoutSeconds(hookDeadlines(o.chartValues[c.chart], values)));
+  const planValues = releaseValues(plan, c.release);
+  const timeoutSeconds = releaseTimeoutSeconds(hookDeadlines(o.chartValues[c.chart], planValues));
+  const timeout = goDuration(timeoutSeconds);
+  // The chart refuses hook deadlines that reach the Helm timeout: tell it the timeout Flux will use.
+  const values = mergeValues(planValues, { global: { hooks: { helmTimeoutSeconds: timeoutSeconds } } });
   const meta = tierMetadata({ ...identityFor(plan, c.release), argocd: o.argocd, kapp: o.kapp });
   const spec: Record<string, unknown> = {
     interval: o.interval,

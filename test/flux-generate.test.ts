@@ -13,7 +13,7 @@ import { ErrorCodes, HelmTiersError } from '../core/errors.js';
 import { exec, isolatedHelmEnv, toolchain } from '../core/tools.js';
 import { CRD_POLICY, generateFluxResources, helmReleaseFileName, type FluxOptions } from '../flux/generate.js';
 import { hookDeadlines, releaseTimeoutSeconds } from '../flux/hooks.js';
-import { releaseValues } from '../plan/metadata.js';
+import { mergeValues, releaseValues } from '../plan/metadata.js';
 import { parsePlan, type Values } from '../plan/plan.js';
 import { ROOT } from './helpers/helm.js';
 import { parseStream } from './helpers/yaml.js';
@@ -159,7 +159,12 @@ describe('HelmReleases', () => {
         upgrade: { crds: CRD_POLICY, remediation: { retries: 3, remediateLastFailure: true } },
         postRenderStrategy: 'combined',
       });
-      expect(hr.spec.values).toEqual(releaseValues(p, c.release));
+      // The plan's values, plus the Helm timeout the chart checks its hook deadlines against (= spec.timeout).
+      const timeoutSeconds = Number(/^(\d+)m$/.exec(hr.spec.timeout)?.[1]) * 60;
+      expect(timeoutSeconds).toBeGreaterThan(0);
+      expect(hr.spec.values).toEqual(
+        mergeValues(releaseValues(p, c.release), { global: { hooks: { helmTimeoutSeconds: timeoutSeconds } } }),
+      );
       // Wait stays on: a dependent tier must not start before this one is really ready.
       expect(JSON.stringify(hr.spec)).not.toMatch(/disableWait/);
     }
