@@ -87,7 +87,7 @@ describe.skipIf(!ready)(
       c = await startCluster({
         rbac: true,
         timing: { crash: 300 },
-        scenario: { components: [{ selector: `helm-tiers.io/release=${RELEASE}`, behavior: 'crashLoop', crashes: 4 }] },
+        scenario: { components: [{ selector: `helm-tiers.io/release=${RELEASE}`, behavior: 'crashLoop', crashes: 6 }] },
       });
       namespace(c, NS);
     });
@@ -133,7 +133,7 @@ describe.skipIf(!ready)(
         if (pods.some((p) => p.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CrashLoopBackOff')) break;
         await new Promise((res) => setTimeout(res, 50));
       }
-      const r = await runHook(program, [...args, '--grace=0', '--timeout=40'], { KUBECONFIG: kubeconfig });
+      const r = await runHook(program, [...args, '--grace=0', '--timeout=45'], { KUBECONFIG: kubeconfig });
       expect(r.summary).toContain('deployment/operator restarted');
       expect(r.code).toBe(0);
     });

@@ -61,13 +61,14 @@ describe('pod-check against the simulated cluster', () => {
             logs: 'connecting to db\n',
             previousLogs: 'panic: db not ready\n',
           },
-          { selector: rel('flaky'), behavior: 'crashLoop', crashes: 4, previousLogs: 'panic: cache not ready\n' },
+          { selector: rel('flaky'), behavior: 'crashLoop', crashes: 6, previousLogs: 'panic: cache not ready\n' },
           { selector: rel('image'), behavior: 'imagePullBackOff' },
+          { selector: rel('late'), behavior: 'imagePullBackOff' },
           { selector: rel('config'), behavior: 'createContainerConfigError', message: 'secret "db-pass" not found' },
           { selector: rel('oom'), behavior: 'oomKilled' },
           { selector: rel('unsched'), behavior: 'unschedulable' },
           { selector: rel('bare'), behavior: 'crashLoop' },
-          { selector: 'statefulset.kubernetes.io/pod-name=one-1', behavior: 'crashLoop', crashes: 4 },
+          { selector: 'statefulset.kubernetes.io/pod-name=one-1', behavior: 'crashLoop', crashes: 6 },
           { selector: 'statefulset.kubernetes.io/pod-name=pdb-1', behavior: 'crashLoop' },
         ],
       },
@@ -108,6 +109,14 @@ describe('pod-check against the simulated cluster', () => {
     expect(r.summary).toMatch(/^pod-check: 2 pods, 2 healthy, 0 unhealthy/);
     expect(r.code).toBe(0);
     expect(r.stdout).not.toContain('ok-hook');
+  });
+
+  it('pods that do not exist yet when the check starts are waited for (grace), then judged', async () => {
+    const h = startHook('pod-check', ['--release=late', '--grace=6', '--timeout=20'], { KUBECONFIG: kc });
+    await h.waitFor('checking pods');
+    create(c, 'apps', 'deployments', deployment(NS, 'late', 'late'));
+    expect(await h.exit).toBe(30);
+    expect(h.output()).toContain('ImagePullError 2');
   });
 
   it('CrashLoopBackOff (phase Running): exit 30 with describe, events and previous logs', async () => {
@@ -160,7 +169,7 @@ describe('pod-check against the simulated cluster', () => {
     create(c, 'apps', 'deployments', deployment(NS, 'flaky', 'flaky'));
     await untilCrashLooping('flaky');
     const before = c.requests.length;
-    const r = await runHook('pod-check', ['--release=flaky', '--grace=0', '--timeout=40', '--auto-fix'], {
+    const r = await runHook('pod-check', ['--release=flaky', '--grace=0', '--timeout=45', '--auto-fix'], {
       KUBECONFIG: fixKc,
     });
     const patches = c.requests.slice(before).filter((q) => q.method === 'PATCH');
@@ -178,7 +187,7 @@ describe('pod-check against the simulated cluster', () => {
     create(c, 'apps', 'statefulsets', statefulSet('one'));
     await untilCrashLooping('one');
     const before = c.requests.length;
-    const r = await runHook('pod-check', ['--release=one', '--grace=0', '--timeout=40', '--auto-fix'], {
+    const r = await runHook('pod-check', ['--release=one', '--grace=0', '--timeout=45', '--auto-fix'], {
       KUBECONFIG: fixKc,
     });
     const writes = c.requests.slice(before).filter((q) => q.method !== 'GET');

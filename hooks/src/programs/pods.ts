@@ -88,11 +88,13 @@ async function pollUntilHealthy(
   selector: string,
   until: number,
   stop: (s: Snapshot) => boolean = () => false,
+  waitForPods = false,
 ): Promise<Snapshot> {
   let delay = 1000;
   let snap = await snapshot(ctx, selector);
   let lastKey = '';
-  while (failing(snap).length > 0 && !stop(snap) && ctx.clock.now() < until && !ctx.deadline.expired()) {
+  const pending = (s: Snapshot): boolean => failing(s).length > 0 || (waitForPods && s.verdicts.length === 0);
+  while (pending(snap) && !stop(snap) && ctx.clock.now() < until && !ctx.deadline.expired()) {
     const key = failing(snap)
       .map((v) => `${v.pod}:${v.class}`)
       .sort()
@@ -292,8 +294,10 @@ export const podCheck: ProgramDef = {
       'checking pods',
     );
 
-    let snap = await pollUntilHealthy(ctx, selector, Math.min(ctx.clock.now() + graceMs, verifyUntil));
-    if (snap.verdicts.length === 0) return { code: 0, summary: `no pods match ${selector} in ${ctx.namespace}` };
+    // Right after an install the controllers may not have created the pods yet: zero pods also waits for the grace.
+    let snap = await pollUntilHealthy(ctx, selector, Math.min(ctx.clock.now() + graceMs, verifyUntil), undefined, true);
+    if (snap.verdicts.length === 0)
+      return { code: 0, summary: `no pods match ${selector} in ${ctx.namespace} (waited ${graceMs / 1000} s)` };
     let actionsDone = '';
     if (failing(snap).length > 0 && !ctx.deadline.expired()) {
       // Pods that are only slow (pulling, starting, probes not yet passing) get the rest of the deadline.
