@@ -315,7 +315,10 @@ describe('client-node against the simulated cluster', () => {
       fieldSelector: 'involvedObject.name=pull',
     });
     expect(pullEv.items.some((e) => e.message?.startsWith('Failed to pull image "app:1"'))).toBe(true);
-    const orphan = await api.core.readNamespacedPod({ namespace: 'default', name: 'orphan' });
+    const orphan = await until(async () => {
+      const p = await api.core.readNamespacedPod({ namespace: 'default', name: 'orphan' });
+      return p.status?.phase === 'Running' ? p : undefined;
+    }, 'bare pod running');
     expect(orphan.metadata!.ownerReferences).toBeUndefined();
   });
 

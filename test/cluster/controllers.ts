@@ -131,27 +131,31 @@ export class Controllers implements PodLogSource {
 
   start(): void {
     this.ensureNode();
-    for (const b of this.scenario.barePods ?? []) {
-      try {
-        this.cluster.create(this.rt('', 'pods'), b.namespace ?? 'default', {
-          apiVersion: 'v1',
-          kind: 'Pod',
-          metadata: { name: b.name, labels: b.labels ?? {} },
-          spec: { containers: [{ name: 'main', image: b.image ?? 'busybox:1.36' }] },
-        });
-      } catch {
-        /* namespace missing: ignore */
-      }
-    }
-    // Periodic resync, like the informers' resync of real controllers: a missed trigger cannot stall a rollout.
-    this.resync = setInterval(() => {
-      this.kick();
-    }, 1000);
     this.unsub = this.cluster.store.subscribe((e) => {
       if (e.res === '/pods' && e.type !== 'DELETED')
         this.podQueue.add(`${e.obj.metadata.namespace}/${e.obj.metadata.name}`);
       this.kick();
     });
+    for (const p of this.cluster.store.list('/pods')) this.podQueue.add(`${p.metadata.namespace}/${p.metadata.name}`);
+    for (const b of this.scenario.barePods ?? []) {
+      const ns = b.namespace ?? 'default';
+      if (!this.cluster.store.peek('/namespaces', undefined, ns))
+        this.cluster.create(this.rt('', 'namespaces'), undefined, {
+          apiVersion: 'v1',
+          kind: 'Namespace',
+          metadata: { name: ns },
+        });
+      this.cluster.create(this.rt('', 'pods'), ns, {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: b.name, labels: b.labels ?? {} },
+        spec: { containers: [{ name: 'main', image: b.image ?? 'busybox:1.36' }] },
+      });
+    }
+    // Periodic resync, like the informers' resync of real controllers: a missed trigger cannot stall a rollout.
+    this.resync = setInterval(() => {
+      this.kick();
+    }, 1000);
     this.kick();
   }
 
