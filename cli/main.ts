@@ -2,7 +2,7 @@
  * helm-tiers: one CLI for the plan, the post-renderer, the Flux resources and the demo.
  *   helm-tiers plan [--plan FILE]
  *   helm-tiers post-render --plan FILE --release NAME   (the same program as dist/post-renderer.cjs)
- *   helm-tiers demo                                      (what `npm start` runs)
+ *   helm-tiers demo                                      (render-only check; `npm start` runs demo/)
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -21,7 +21,8 @@ Commands:
   post-render ...           the Helm post-renderer (see: helm-tiers post-render --help)
   flux [--out DIR] ...      write the Flux resources of the plan (see: helm-tiers flux --help)
   demo [--plan FILE]        render every release of the plan through real Helm 3 and Helm 4 with the
-                            post-renderer and show the tier order (npm start)
+                            post-renderer and show the tier order (no cluster; \`npm start\` deploys
+                            the plan on the simulated cluster instead)
 
 The plan defaults to ./plan.yaml (env HELM_TIERS_PLAN).
 `;

@@ -89,13 +89,18 @@ export function levelOf(plan: Plan): Map<string, number> {
   return m;
 }
 
-/** Helm's error, trimmed to the lines a person reads first. */
+/**
+ * Helm's error, trimmed to what a person reads first: the `Error:` line and its indented details. (Helm 4 also
+ * prints the failed hook's whole log as a `level=INFO msg="..."` line before it; the hook's log is shown apart.)
+ */
 export function errorHead(stderr: string, lines = 6): string {
-  const out = stderr
+  const all = stderr
     .split('\n')
     .map((l) => l.trimEnd())
     .filter((l) => l.length > 0 && !l.startsWith('WARNING: Kubernetes configuration file is'));
-  return out.slice(0, lines).join('\n');
+  const at = all.findIndex((l) => l.startsWith('Error:'));
+  const from = at >= 0 ? all.slice(at) : all.filter((l) => !l.startsWith('level='));
+  return from.slice(0, lines).join('\n');
 }
 
 export class Deployer {

@@ -24,6 +24,17 @@ if (existsSync(hookBins)) {
   }
 }
 
+// The end-to-end demo (`npm start`). It bundles the simulated cluster from test/cluster/, which finds its TLS
+// fixtures through `import.meta.url`: a CJS bundle has none, so it is defined as that folder's URL at run time.
+if (existsSync(join(root, 'demo/main.ts')))
+  entries.push({
+    in: 'demo/main.ts',
+    out: 'dist/demo.cjs',
+    define: { 'import.meta.url': '__simClusterUrl' },
+    banner:
+      "const __simClusterUrl = require('node:url').pathToFileURL(require('node:path').join(__dirname, '../test/cluster/index.ts')).href;",
+  });
+
 // Benchmarks are TypeScript too; they run from dist/bench/ (`npm run bench`).
 if (existsSync(join(root, 'bench/main.ts'))) entries.push({ in: 'bench/main.ts', out: 'dist/bench/main.cjs' });
 
@@ -43,7 +54,8 @@ const results = await Promise.allSettled(
         minifySyntax: true,
         legalComments: 'none',
         logLevel: 'warning',
-        banner: { js: '#!/usr/bin/env node' },
+        banner: { js: e.banner ? `#!/usr/bin/env node\n${e.banner}` : '#!/usr/bin/env node' },
+        ...(e.define ? { define: e.define } : {}),
       }),
     ),
 );

@@ -1,0 +1,61 @@
+// `npm start`'s demo, run in-process on Helm 3 with the embedded CRD set (the path taken when ../shared is absent):
+// it must tell the whole story and exit 0.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runDemo } from '../../demo/demo.js';
+import { main, USAGE } from '../../demo/main.js';
+import { ensureBuild, planPath, root } from './support.js';
+
+describe('npm start demo (Helm 3, embedded CRDs)', () => {
+  let out = '';
+  let code = -1;
+
+  beforeAll(async () => {
+    await ensureBuild();
+    code = await runDemo({ root, planPath, major: 3, embeddedCrds: true, out: (s) => (out += s) });
+  }, 240_000);
+
+  it('exits 0 and stops the cluster', () => {
+    expect(out).not.toContain('!! unexpected');
+    expect(out).toMatch(/demo complete: cluster stopped after/);
+    expect(code).toBe(0);
+  });
+
+  it('says where the CRDs come from', () => {
+    expect(out).toContain('a small embedded CRD set');
+  });
+
+  it('shows the plan levels, the failing CRD check, the tier-by-tier deploy and the remediation', () => {
+    expect(out).toMatch(/level 1:\n\s+tier1-database\s+tier 1\s+no dependencies/);
+    expect(out).toMatch(/✗ monitoring\s+tier 0\s+install FAILED/);
+    expect(out).toMatch(/monitoring-pre-crd-check failed/);
+    expect(out).toContain('let the chart do it: helm upgrade ... --set global.autoInstallCRDs=true');
+    for (const r of ['tier1-database', 'tier2-cache', 'tier3-api', 'tier4-frontend', 'kyverno'])
+      expect(out).toMatch(new RegExp(`✓ ${r}\\s+tier \\d\\s+install ok`));
+    expect(out).toMatch(/✓ monitoring\s+tier 0\s+reinstall ok/);
+    expect(out.indexOf('✓ tier2-cache')).toBeLessThan(out.indexOf('> tier3-api'));
+    expect(out).toMatch(/prometheuses\.monitoring\.coreos\.com\s+applied\s+created \(server-side apply\)/);
+    expect(out).toMatch(/unhealthy: api-\S+ CrashLoopBackOff/);
+    expect(out).toContain('remediation: rollout restart Deployment/api');
+    expect(out).toMatch(/pod-check: 2 pods, 2 healthy, 0 unhealthy; auto-fix: deployment\/api restarted/);
+  });
+
+  it('ends with the final state', () => {
+    expect(out).toContain('$ kubectl get pods -n apps');
+    expect(out).toMatch(/database-0\s+1\/1\s+Running/);
+    expect(out).toContain('$ helm list -n apps');
+    for (const r of ['tier1-database', 'tier2-cache', 'tier3-api', 'tier4-frontend', 'monitoring', 'kyverno'])
+      expect(out).toMatch(new RegExp(`${r}\\s+apps\\s+1\\s+.*deployed`));
+  });
+});
+
+describe('demo entry point', () => {
+  it('--help prints the usage; a bad --helm is a usage error', async () => {
+    let out = '';
+    let err = '';
+    const io = { root, out: (s: string) => (out += s), err: (s: string) => (err += s) };
+    expect(await main(['--help'], io)).toBe(0);
+    expect(out).toBe(USAGE);
+    expect(await main(['--helm', '5'], io)).toBe(64);
+    expect(err).toContain('--helm must be 3 or 4');
+  });
+});
