@@ -7,7 +7,7 @@ type ParsedDocument = Document.Parsed;
 import { ErrorCodes, HelmTiersError, type SourceLocation } from '../../core/errors.js';
 import { applyEdits, editObject, hasAlias, NeedsModel, type Edit, type EditContext } from './edit.js';
 import { rewriteDocument, type Conflict, type ConflictPolicy } from './model.js';
-import { createScanner, fastPathApplies, scanDocument, splitDocuments } from './scan.js';
+import { createScanner, DOCUMENT_COUNT_MARKERS, fastPathApplies, scanDocument, splitDocuments } from './scan.js';
 import { isListKind, type InjectionMetadata } from './targets.js';
 
 /** Helm 4 tags every document with this annotation; it must survive (Helm renames documents without it). */
@@ -132,6 +132,7 @@ export function fastPostRender(
 
 /** One document's text through the full path, as if it were document `index` of the stream; undefined on error. */
 function renderAlone(slice: string, index: number, options: PostRenderOptions): DocumentsResult | undefined {
+  if (DOCUMENT_COUNT_MARKERS.test(slice)) return undefined;
   const lineCounter = new LineCounter();
   const parsed = parseAllDocuments(slice, { version: '1.1', uniqueKeys: false, lineCounter });
   if (!Array.isArray(parsed) || parsed.length !== 1 || (parsed[0] as ParsedDocument).errors.length > 0)

@@ -91,7 +91,6 @@ const BACKSLASH = 92;
 const NEXT_HASH = 0;
 const NEXT_COLON_SP = 1;
 const NEXT_TAB = 2;
-const NEEDLES = [' #', ': ', '\t'];
 
 /** Plain key characters we accept (a conservative subset: what Kubernetes keys and labels use). */
 const KEY_CHAR = new Uint8Array(128);
@@ -131,7 +130,7 @@ class DocScanner {
   private last = 0;
   private end = 0;
 
-  /** Next offsets of ` #`, `: ` and tab at or after the last query (the scanner only moves forward). */
+  /** Cached results of `next` (the scanner only moves forward, so each stretch of input is searched once). */
   private readonly nextAt = [-1, -1, -1];
   /** Per stream (one set of metadata): targets by kind, insertion texts by target, depth and column. */
   private readonly targetCache = new Map<string, Target[]>();
@@ -139,14 +138,26 @@ class DocScanner {
 
   constructor(private readonly src: string) {}
 
-  /** The next occurrence of a needle at or after `p` (infinity when none): one native search per occurrence. */
+  /**
+   * The next ` #`, `: ` or tab at or after `p` (infinity when none). Searches start from the rarer character
+   * (`#`, `:`), which the native search finds fast, and check its neighbour.
+   */
   private next(which: number, p: number): number {
     let at = this.nextAt[which] as number;
-    if (at < p) {
-      at = this.src.indexOf(NEEDLES[which] as string, p);
-      if (at < 0) at = Infinity;
-      this.nextAt[which] = at;
+    if (at >= p) return at;
+    const src = this.src;
+    if (which === NEXT_TAB) {
+      at = src.indexOf('\t', p);
+    } else if (which === NEXT_HASH) {
+      at = src.indexOf('#', p + 1);
+      while (at > 0 && src.charCodeAt(at - 1) !== SP) at = src.indexOf('#', at + 1);
+      if (at > 0) at--;
+    } else {
+      at = src.indexOf(':', p);
+      while (at >= 0 && src.charCodeAt(at + 1) !== SP) at = src.indexOf(':', at + 1);
     }
+    if (at < 0) at = Infinity;
+    this.nextAt[which] = at;
     return at;
   }
 
@@ -656,21 +667,23 @@ export function blockText(rest: readonly string[], entries: Entries, column: num
 }
 
 /**
- * Stream-level features that send the whole stream to the full path: a BOM or CR (CRLF line ends are kept in the
- * lines we insert), `...` document end markers and `%` directives (both change how documents are counted). The
- * `yaml` library treats other control characters as ordinary content, and so does the scanner.
+ * Stream-level features that send the whole stream to the full path: a BOM, or CR (CRLF line ends are kept in
+ * the lines we insert). The `yaml` library treats other control characters as ordinary content, and so does the
+ * scanner. `...` and `%` lines at column 0 are not keys: the scanner falls back on their document, and the full
+ * path for one document refuses them (DOCUMENT_COUNT_MARKERS), so they need no search of the whole stream.
  */
 function streamNeedsFullPath(input: string): boolean {
-  if (input.charCodeAt(0) === 0xfeff || input.includes('\r') || input.startsWith('%') || input.includes('\n%'))
-    return true;
-  for (let p = input.startsWith('...') ? 0 : input.indexOf('\n...'); p >= 0; p = input.indexOf('\n...', p + 1)) {
-    const at = p === 0 && input.startsWith('...') ? 3 : p + 4;
-    const c = input.charCodeAt(at);
-    if (at >= input.length || c === NL || c === SP || c === TAB) return true;
-  }
-  return false;
+  return input.charCodeAt(0) === 0xfeff || input.includes('\r');
 }
 
+/** Lines that change how the `yaml` library counts documents: `...` end markers and `%` directives. */
+export const DOCUMENT_COUNT_MARKERS = /^(?:\.\.\.(?:[ \t\n]|$)|%)/m;
+
+/**
+ * Splits a stream into document slices at `---` lines (column 0, then a space, tab, line break or the end):
+ * returns the slice starts plus the input length, or undefined when the stream needs the full path. Comment and
+ * blank lines before the first marker belong to the first document (as the `yaml` library counts documents).
+ */
 export function splitDocuments(input: string): number[] | undefined {
   if (streamNeedsFullPath(input)) return undefined;
   const starts: number[] = [];
