@@ -15,6 +15,8 @@ export interface ProgramDef {
   summary: string;
   flags: readonly FlagSpec[];
   exitCodes: readonly [number, string][];
+  /** Checks flag combinations before any Kubernetes configuration is loaded (throws E_USAGE). */
+  validate?: (values: Record<string, FlagValue>) => void;
   /** Returns the exit code and the human summary line (without the program prefix). */
   main: (ctx: Context, values: Record<string, FlagValue>) => Promise<{ code: number; summary: string }>;
 }
@@ -49,6 +51,7 @@ export async function runProgram(
       return 0;
     }
     values = parsed.values;
+    def.validate?.(values);
   } catch (err) {
     out(`${formatHookError(err, def.name)}\n`);
     return hookExitCode(err);

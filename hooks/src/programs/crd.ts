@@ -245,6 +245,7 @@ export const crdCheck: ProgramDef = {
     'Checks that required CRDs exist, are Established and NamesAccepted and serve the needed version (one paginated LIST). With --install, installs missing/outdated required CRDs from --crds-dir first (as crd-install).',
   flags: CRD_CHECK_FLAGS,
   exitCodes: CRD_EXIT_CODES,
+  validate: requirements,
   async main(ctx, values) {
     // The chart runs <release>-pre-crd-check for every release (the runbooks read its log); a release whose
     // components need no CRDs passes instead of failing the install with a usage error.
@@ -272,6 +273,7 @@ export const crdInstall: ProgramDef = {
     'Installs the missing or outdated required CRDs from --crds-dir by server-side apply (force, field manager), waits until they are Established, then re-checks. A second run changes nothing.',
   flags: CRD_INSTALL_FLAGS,
   exitCodes: CRD_EXIT_CODES,
+  validate: requirements,
   async main(ctx, values) {
     const reqs = requirements(values);
     return installAndRecheck(ctx, reqs, await listCrds(ctx), values);

@@ -274,6 +274,10 @@ export const podCheck: ProgramDef = {
     [HOOK_EXIT_CODES.E_PODS_UNHEALTHY, 'unhealthy pods remain (summary names classes and pods)'],
     ...COMMON_EXIT_CODES,
   ],
+  validate(values) {
+    if (!values.release && !values.selector)
+      throw new HookError(HookErrorCodes.USAGE, 'give --release (or HT_RELEASE) or --selector');
+  },
   async main(ctx, values: Record<string, FlagValue>) {
     const release = values.release as string | undefined;
     const explicit = values.selector as string | undefined;
