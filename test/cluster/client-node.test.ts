@@ -125,6 +125,33 @@ describe('client-node against the simulated cluster', () => {
     expect(events.filter((e) => !e.startsWith('BOOKMARK'))).toEqual(['ADDED w 1', 'MODIFIED w 2', 'DELETED w 2']);
   });
 
+  it('watches with a label selector: objects that stop matching are DELETED, start matching ADDED', async () => {
+    const events: string[] = [];
+    const req = await new k8s.Watch(api.kc).watch(
+      '/api/v1/namespaces/default/configmaps',
+      { labelSelector: 'watched=yes' },
+      (type: string, obj: k8s.V1ConfigMap) => events.push(`${type} ${obj.metadata?.name ?? ''}`),
+      () => undefined,
+    );
+    const merge = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
+    await api.core.createNamespacedConfigMap({
+      namespace: 'default',
+      body: { metadata: { name: 'sel', labels: { watched: 'no' } } },
+    });
+    await api.core.patchNamespacedConfigMap(
+      { namespace: 'default', name: 'sel', body: { metadata: { labels: { watched: 'yes' } } } },
+      merge,
+    );
+    await api.core.patchNamespacedConfigMap({ namespace: 'default', name: 'sel', body: { data: { a: '1' } } }, merge);
+    await api.core.patchNamespacedConfigMap(
+      { namespace: 'default', name: 'sel', body: { metadata: { labels: { watched: null } } } },
+      merge,
+    );
+    await until(() => Promise.resolve(events.length >= 3 ? true : undefined), 'selector watch events');
+    req.abort();
+    expect(events).toEqual(['ADDED sel', 'MODIFIED sel', 'DELETED sel']);
+  });
+
   it('creates with server-side apply, updates status and rejects stale updates', async () => {
     const body = {
       apiVersion: 'v1',

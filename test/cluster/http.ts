@@ -11,6 +11,7 @@ import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch, recordUpdate
 import { decodeProtobuf, isProtobuf } from './protobuf.js';
 import { authorize, forbiddenMessage, type Attributes } from './rbac.js';
 import { groupVersionOf } from './resources.js';
+import type { StoreEvent } from './store.js';
 import {
   matchFields,
   matchLabelSelector,
@@ -625,6 +626,20 @@ export class ApiServer {
           ...(initialEnd ? { annotations: { 'k8s.io/initial-events-end': 'true' } } : {}),
         },
       });
+    // A change that makes an object start or stop matching the selectors is ADDED or DELETED for this watch,
+    // as the apiserver's watch cache reports it.
+    const deliver = (e: StoreEvent) => {
+      if (!inScope(e.obj)) return;
+      const now = f(e.obj);
+      if (e.type !== 'MODIFIED' || !e.prev) {
+        if (now) send(e.type, wrap(e.obj));
+        return;
+      }
+      const before = f(e.prev);
+      if (now && before) send('MODIFIED', wrap(e.obj));
+      else if (now) send('ADDED', wrap(e.obj));
+      else if (before) send('DELETED', wrap(e.obj));
+    };
     const rvParam = ctx.q.resourceVersion;
     const bookmarks = ctx.q.allowWatchBookmarks === 'true';
     let sentUpTo = store.currentRV();
@@ -646,12 +661,12 @@ export class ApiServer {
         res.end();
         return;
       }
-      for (const e of events) if (e.res === key && inScope(e.obj) && f(e.obj)) send(e.type, wrap(e.obj));
+      for (const e of events) if (e.res === key) deliver(e);
     }
     const unsub = store.subscribe((e) => {
       if (e.rv <= sentUpTo) return;
       sentUpTo = e.rv;
-      if (e.res === key && inScope(e.obj) && f(e.obj)) send(e.type, wrap(e.obj));
+      if (e.res === key) deliver(e);
     });
     const timer = bookmarks ? setInterval(() => bookmark(store.currentRV(), false), 1000) : undefined;
     const timeout = ctx.q.timeoutSeconds ? setTimeout(() => stop(), Number(ctx.q.timeoutSeconds) * 1000) : undefined;

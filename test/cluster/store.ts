@@ -9,6 +9,8 @@ export interface StoreEvent {
   res: string; // "group/resource"
   rv: number;
   obj: Obj;
+  /** The object before a MODIFIED change (watches with selectors turn (un)matching changes into ADDED/DELETED). */
+  prev?: Obj;
 }
 type Listener = (e: StoreEvent) => void;
 
@@ -96,8 +98,8 @@ export class Store {
     return this.bucket(res).size;
   }
 
-  private emit(type: WatchType, res: string, obj: Obj): void {
-    const e: StoreEvent = { type, res, rv: Number(obj.metadata.resourceVersion), obj };
+  private emit(type: WatchType, res: string, obj: Obj, prev?: Obj): void {
+    const e: StoreEvent = { type, res, rv: Number(obj.metadata.resourceVersion), obj, ...(prev ? { prev } : {}) };
     this.history.push(e);
     if (this.history.length > HISTORY * 2) this.history = this.history.slice(-HISTORY);
     for (const l of [...this.listeners]) l(e);
@@ -123,8 +125,11 @@ export class Store {
   update(res: string, obj: Obj): Obj {
     const o = clone(obj);
     o.metadata.resourceVersion = String(++this.rv);
-    this.bucket(res).set(objKey(o.metadata.namespace, o.metadata.name), o);
-    this.emit('MODIFIED', res, o);
+    const b = this.bucket(res);
+    const k = objKey(o.metadata.namespace, o.metadata.name);
+    const prev = b.get(k);
+    b.set(k, o);
+    this.emit('MODIFIED', res, o, prev);
     return clone(o);
   }
 
