@@ -78,6 +78,26 @@ describe.skipIf(!haveShared)(
       expect(check.summary).toMatch(/3\/3 required CRDs ready/);
     });
 
+    it('crd-install leaves an identical CRD installed by someone else alone (no PATCH)', async () => {
+      const { parse } = await import('yaml');
+      const { readFileSync } = await import('node:fs');
+      const manifest = parse(
+        readFileSync(`${sharedCrds}/prometheus-operator/monitoring.coreos.com_podmonitors.yaml`, 'utf8'),
+        { version: '1.1' },
+      ) as { metadata: { name: string } };
+      create(c, 'apiextensions.k8s.io', 'customresourcedefinitions', manifest);
+      await c.settle(5000);
+      const before = c.requests.length;
+      const r = await runHook(
+        'crd-install',
+        ['--required=podmonitors.monitoring.coreos.com', `--crds-dir=${sharedCrds}/prometheus-operator`],
+        { KUBECONFIG: installKc },
+      );
+      expect(r.code).toBe(0);
+      expect(r.summary).toContain('0 applied, 1 unchanged');
+      expect(c.requests.slice(before).filter((q) => q.method === 'PATCH')).toHaveLength(0);
+    });
+
     it('crd-check: a version the CRD does not serve exits 12', async () => {
       const r = await runHook('crd-check', ['--required=servicemonitors.monitoring.coreos.com@v2'], {
         KUBECONFIG: checkKc,

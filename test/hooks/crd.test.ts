@@ -164,6 +164,14 @@ describe('CRD manifests', () => {
       }),
     );
     expect(isSubset({ a: [1, 2] }, { a: [1] })).toBe(false);
+    // client-node's names for JSON-schema attributes
+    expect(
+      isSubset(
+        { 'x-kubernetes-preserve-unknown-fields': true, $ref: 'r', default: 1, enum: ['a'] },
+        { x_kubernetes_preserve_unknown_fields: true, ref: 'r', _default: 1, _enum: ['a'] },
+      ),
+    ).toBe(true);
+    expect(isSubset({ 'x-kubernetes-list-type': 'map' }, { x_kubernetes_list_type: 'set' })).toBe(false);
     expect(isSubset({ a: { b: 1 } }, { a: { b: 2 } })).toBe(false);
   });
 

@@ -110,6 +110,21 @@ export class ManifestStore {
 }
 
 /**
+ * client-node renames some JSON-schema attributes when it deserializes a CRD (`x-kubernetes-*` → `x_kubernetes_*`,
+ * `$ref` → `ref`, `default` → `_default`, `enum` → `_enum`): look a key up under both names.
+ */
+const RENAMED: Readonly<Record<string, string>> = {
+  $ref: 'ref',
+  $schema: 'schema',
+  default: '_default',
+  enum: '_enum',
+};
+function lookup(have: Record<string, unknown>, key: string): unknown {
+  if (key in have) return have[key];
+  return have[RENAMED[key] ?? key.replace(/-/g, '_')];
+}
+
+/**
  * True when every field of `want` is present with the same value in `have` (which may carry extra, server-defaulted
  * fields). Arrays must have the same length and match element-wise.
  */
@@ -120,7 +135,9 @@ export function isSubset(want: unknown, have: unknown): boolean {
   if (want && typeof want === 'object') {
     if (!have || typeof have !== 'object' || Array.isArray(have)) return false;
     const h = have as Record<string, unknown>;
-    return Object.entries(want as Record<string, unknown>).every(([k, v]) => v === undefined || isSubset(v, h[k]));
+    return Object.entries(want as Record<string, unknown>).every(
+      ([k, v]) => v === undefined || isSubset(v, lookup(h, k)),
+    );
   }
   return want === have;
 }

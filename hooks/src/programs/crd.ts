@@ -78,6 +78,10 @@ function requirements(values: Record<string, FlagValue>): CrdRequirement[] {
   return reqs;
 }
 
+function nothingSelected(values: Record<string, FlagValue>): boolean {
+  return ['required', 'optional', 'profile'].every((k) => ((values[k] as string[] | undefined) ?? []).length === 0);
+}
+
 /** One LIST (all pages) of CRDs; never one GET per CRD. */
 async function listCrds(ctx: Context): Promise<Map<string, Crd>> {
   const items = await listAll((token) => ctx.kube.listCrds({ limit: 250, continueToken: token }));
@@ -245,11 +249,14 @@ export const crdCheck: ProgramDef = {
     'Checks that required CRDs exist, are Established and NamesAccepted and serve the needed version (one paginated LIST). With --install, installs missing/outdated required CRDs from --crds-dir first (as crd-install).',
   flags: CRD_CHECK_FLAGS,
   exitCodes: CRD_EXIT_CODES,
-  validate: requirements,
+  // An empty selection is valid for crd-check (see main); anything given must still parse.
+  validate: (values) => {
+    if (!nothingSelected(values)) requirements(values);
+  },
   async main(ctx, values) {
     // The chart runs <release>-pre-crd-check for every release (the runbooks read its log); a release whose
     // components need no CRDs passes instead of failing the install with a usage error.
-    if (['required', 'optional', 'profile'].every((k) => ((values[k] as string[] | undefined) ?? []).length === 0))
+    if (nothingSelected(values))
       return { code: 0, summary: 'no CRDs required or optional for this release: nothing to check' };
     const reqs = requirements(values);
     const current = await listCrds(ctx);
