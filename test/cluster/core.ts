@@ -174,9 +174,16 @@ export class Cluster {
       }
       if (this.hasGeneration(rt) && specOf(cur) !== specOf(next))
         next.metadata.generation = Number(cur.metadata.generation ?? 1) + 1;
+      if (rt.group === '' && rt.resource === 'services' && cur.spec?.clusterIP && !next.spec?.clusterIP) {
+        // Like the service REST update: an unset clusterIP keeps the allocated one.
+        next.spec ??= {};
+        next.spec.clusterIP = cur.spec.clusterIP;
+        next.spec.clusterIPs = cur.spec.clusterIPs;
+      }
       this.present(rt, next);
       this.defaults(rt, next);
       this.validate(rt, next);
+      this.validateUpdate(rt, next, cur);
     }
     if (opts.dryRun) return this.present(rt, next);
     if (
@@ -402,6 +409,56 @@ export class Cluster {
 
   private hasGeneration(rt: ResourceType): boolean {
     return GENERATION_GROUPS.has(rt.group) || rt.crd === true;
+  }
+
+  /** Immutable fields, checked like the apiserver's update validation (the messages' Go value dumps are JSON here). */
+  private validateUpdate(rt: ResourceType, next: Obj, cur: Obj): void {
+    const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+    const immutable = (field: string, a: unknown, b: unknown) => {
+      if (!same(a, b))
+        throw invalid(rt, next.metadata.name, [
+          {
+            field,
+            reason: 'FieldValueInvalid',
+            message: `Invalid value: ${JSON.stringify(a ?? null)}: field is immutable`,
+          },
+        ]);
+    };
+    const key = `${rt.group}/${rt.resource}`;
+    if (key === 'apps/deployments' || key === 'apps/replicasets' || key === 'apps/daemonsets')
+      immutable('spec.selector', next.spec?.selector, cur.spec?.selector);
+    else if (key === 'apps/statefulsets') {
+      const strip = (o: Obj | undefined) => {
+        const x = { ...(o?.spec ?? {}) } as Obj;
+        for (const f of [
+          'replicas',
+          'ordinals',
+          'template',
+          'updateStrategy',
+          'persistentVolumeClaimRetentionPolicy',
+          'minReadySeconds',
+        ])
+          delete x[f];
+        return x;
+      };
+      if (!same(strip(next), strip(cur)))
+        throw invalid(rt, next.metadata.name, [
+          {
+            field: 'spec',
+            reason: 'FieldValueForbidden',
+            message:
+              "Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden",
+          },
+        ]);
+    } else if (key === 'batch/jobs') {
+      immutable('spec.selector', next.spec?.selector, cur.spec?.selector);
+      immutable('spec.template', next.spec?.template, cur.spec?.template);
+      immutable('spec.completions', next.spec?.completions, cur.spec?.completions);
+    } else if (key === '/services' && cur.spec?.clusterIP && next.spec?.clusterIP !== undefined) {
+      immutable('spec.clusterIP', next.spec.clusterIP, cur.spec.clusterIP);
+    } else if (key === 'apiextensions.k8s.io/customresourcedefinitions') {
+      immutable('spec.scope', next.spec?.scope, cur.spec?.scope);
+    }
   }
 
   private validate(rt: ResourceType, o: Obj): void {

@@ -245,6 +245,16 @@ describe.each([
     expect((await k(['uncordon', 'sim-node'])).code).toBe(0);
   });
 
+  it('rejects changes to immutable fields with 422 field is immutable', async () => {
+    const changed = deployment('nginx:1.28')
+      .replace('matchLabels: {app: web}', 'matchLabels: {app: web, v: "2"}')
+      .replace('labels: {app: web}}', 'labels: {app: web, v: "2"}}');
+    const r = await k(['apply', '-f', '-'], changed);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('spec.selector: Invalid value');
+    expect(r.stderr).toContain('field is immutable');
+  });
+
   it('deletes with cascading garbage collection', async () => {
     const r = await k(['delete', 'deployment', 'web']);
     expect(r.code).toBe(0);
