@@ -187,6 +187,12 @@ export async function runDemo(o: DemoOptions): Promise<number> {
         lines.filter((l) => /applied|unchanged|^crd-check:/.test(l)),
       );
     }
+    const kyverno = plan.components.find((c) => c.name === 'kyverno');
+    if (kyverno) {
+      say();
+      say(`${kyverno.release}'s own CRD check (Kyverno 1.13+ profile):`);
+      await hookLog(`${kyverno.release}-kyverno-crd-check`, (lines) => lines.filter((l) => l.startsWith('crd-check:')));
+    }
     say();
     say(`The crash loop, caught and remediated by ${CRASHING}'s post-install check:`);
     const postLog = (await kubectl(['logs', '-n', plan.namespace, `job/${CRASHING}-post-install-check`])).stdout;

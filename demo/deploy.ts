@@ -199,26 +199,31 @@ export class Deployer {
 
     const pending = [...selected].sort((a, b) => (levels.get(a.release) ?? 0) - (levels.get(b.release) ?? 0));
     while (pending.length > 0 || running.size > 0) {
-      // Releases whose dependencies failed are never attempted (a HelmRelease waits on a not-Ready dependency).
-      for (let i = pending.length - 1; i >= 0; i--) {
-        const c = pending[i] as Component;
-        const bad = depsOf(c).find((d) => results.get(d) && results.get(d)?.status !== 'deployed');
-        if (bad) {
-          pending.splice(i, 1);
-          const reason = `dependency ${bad} is not ready`;
-          log(`  - ${c.release.padEnd(16)} tier ${c.tier}  skipped: ${reason}`);
-          results.set(c.release, {
-            release: c.release,
-            tier: c.tier,
-            level: levels.get(c.release) ?? 0,
-            status: 'skipped',
-            startedAt: this.now(),
-            finishedAt: this.now(),
-            ms: 0,
-            stdout: '',
-            stderr: '',
-            reason,
-          });
+      // Releases whose dependencies failed are never attempted (a HelmRelease waits on a not-Ready dependency);
+      // repeated until nothing changes, so that a skip reaches the dependents of the skipped release too.
+      for (let changed = true; changed;) {
+        changed = false;
+        for (let i = pending.length - 1; i >= 0; i--) {
+          const c = pending[i] as Component;
+          const bad = depsOf(c).find((d) => results.get(d) && results.get(d)?.status !== 'deployed');
+          if (bad) {
+            pending.splice(i, 1);
+            const reason = `dependency ${bad} is not ready`;
+            log(`  - ${c.release.padEnd(16)} tier ${c.tier}  skipped: ${reason}`);
+            results.set(c.release, {
+              release: c.release,
+              tier: c.tier,
+              level: levels.get(c.release) ?? 0,
+              status: 'skipped',
+              startedAt: this.now(),
+              finishedAt: this.now(),
+              ms: 0,
+              stdout: '',
+              stderr: '',
+              reason,
+            });
+            changed = true;
+          }
         }
       }
       const ready = pending.filter((c) => depsOf(c).every((d) => results.get(d)?.status === 'deployed'));

@@ -40,8 +40,12 @@ export function clusterScenario(root: string, crdsDir: string, faults: Component
   };
 }
 
-/** A transient crash loop of the API's pods (the cache was not reachable yet): a restart lets them recover. */
-export function crashingApi(release = 'tier3-api', crashes = 5): ComponentBehavior {
+/**
+ * A transient crash loop of the API's pods (the cache was not reachable yet): a restart lets them recover. With
+ * CLUSTER_TIMING, 7 crashes keep a pod crash-looping for about 13 s: well past the post-install check's grace period
+ * even on a loaded machine, and well inside its deadline after a restart.
+ */
+export function crashingApi(release = 'tier3-api', crashes = 7): ComponentBehavior {
   return {
     selector: `helm-tiers.io/release=${release},!helm-tiers.io/hook`,
     behavior: 'crashLoop',

@@ -10,7 +10,7 @@ import { plan, sharedMissing, startE2E, type E2E } from './support.js';
 const keys = labelKeys(plan.labelPrefix);
 const HOOK_LABEL = `${plan.labelPrefix}hook`;
 
-describe.skipIf(sharedMissing)('full plan on Helm 4 (RBAC on)', () => {
+describe.skipIf(sharedMissing)(`full plan on Helm 4 (RBAC on)${sharedMissing ? ` — ${sharedMissing}` : ''}`, () => {
   let e: E2E;
   let result: DeployResult;
 
