@@ -87,6 +87,8 @@ const COLON = 58;
 const DQ = 34;
 const SQ = 39;
 
+/** "Not found" for `next`: a small integer past any string's end, so offsets stay small integers (no doubles). */
+const NONE = 0x3fffffff;
 const NEXT_HASH = 0;
 const NEXT_COLON_SP = 1;
 const NEXT_TAB = 2;
@@ -148,7 +150,7 @@ class DocScanner {
   constructor(private readonly src: string) {}
 
   /**
-   * The next ` #`, `: ` or tab at or after `p` (infinity when none). Searches start from the rarer character
+   * The next ` #`, `: ` or tab at or after `p` (NONE when none). Searches start from the rarer character
    * (`#`, `:`), which the native search finds fast, and check its neighbour.
    */
   private next(which: number, p: number): number {
@@ -165,7 +167,7 @@ class DocScanner {
       at = src.indexOf(':', p);
       while (at >= 0 && src.charCodeAt(at + 1) !== SP) at = src.indexOf(':', at + 1);
     }
-    if (at < 0) at = Infinity;
+    if (at < 0) at = NONE;
     this.nextAt[which] = at;
     return at;
   }
