@@ -20,6 +20,7 @@ describe('dependency-check against the simulated cluster', () => {
         images: {
           'example/migrate': [process.execPath, '-e', 'console.log("relation users does not exist"); process.exit(3)'],
         },
+        components: [{ selector: 'helm-tiers.io/release=tier1-stuck', behavior: 'imagePullBackOff' }],
       },
     });
     namespace(c, NS);
@@ -85,6 +86,15 @@ describe('dependency-check against the simulated cluster', () => {
     const r = await check(['--depends-on=migrate'], 30);
     expect(r.code).toBe(21);
     expect(r.stdout).toMatch(/job\/migrate\s+Failed\s+\S+\s+Failed=True/);
+  });
+
+  it('a Deployment past its progress deadline: exit 21 naming ProgressDeadlineExceeded', async () => {
+    const d = deployment(NS, 'stuck', 'tier1-stuck', 1);
+    (d.spec as { progressDeadlineSeconds?: number }).progressDeadlineSeconds = 1;
+    create(c, 'apps', 'deployments', d);
+    const r = await check(['--depends-on=tier1-stuck'], 8);
+    expect(r.code).toBe(21);
+    expect(r.stdout).toMatch(/deployment\/stuck\s+Failed\s+ProgressDeadlineExceeded\s+Progressing=False/);
   });
 
   it('403 without list on jobs: exit 40 naming verb and resource', async () => {
