@@ -112,6 +112,25 @@ export function scenarioSuite(major: HelmMajor): void {
         expect(dep.stdout).toMatch(/^2 \d{4}-/);
         expect((await e.helmCmd(['status', 'tier3-api', '-n', 'apps'])).stdout).toMatch(/^STATUS: deployed$/m);
       });
+
+      it(`the seed's troubleshooting commands work with this major's kubectl (${major === 3 ? '1.31' : '1.34'})`, async () => {
+        const pods = await e.kubectl(['get', 'pods', '-n', 'apps']);
+        expect(pods.stdout).toMatch(/^api-\S+\s+1\/1\s+Running\s+\d+\s/m);
+        expect(pods.stdout).toMatch(/^tier3-api-post-install-check-\S+\s+0\/1\s+Completed/m);
+        expect(await logs('tier1-database-pre-crd-check')).toMatch(/^crd-check: .*nothing to check/m);
+        expect(await logs('tier1-database-post-install-check')).toMatch(/^pod-check: 1 pods, 1 healthy, 0 unhealthy/m);
+        const describe = await e.sh(
+          'kubectl describe pod -n apps -l helm-tiers.io/release=tier3-api,!helm-tiers.io/hook',
+        );
+        expect(describe.code).toBe(0);
+        expect(describe.stdout).toMatch(/^Controlled By:\s+ReplicaSet\/api-/m);
+        const crds = await e.sh('kubectl get crd | grep monitoring');
+        expect(crds.stdout.trim().split('\n')).toHaveLength(5);
+        const list = await e.helmCmd(['list', '-n', 'apps']);
+        for (const r of ['monitoring', 'tier1-database', 'tier2-cache', 'tier3-api'])
+          expect(list.stdout).toMatch(new RegExp(`^${r}\\s+apps\\s+\\d+\\s+.*deployed`, 'm'));
+        expect((await e.helmCmd(['status', 'monitoring', '-n', 'apps'])).stdout).toMatch(/^REVISION: 2$/m);
+      });
     },
   );
 }
