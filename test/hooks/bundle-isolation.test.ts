@@ -1,6 +1,6 @@
 // Runs the bundles the way the image does: only node and the .cjs files in a read-only directory, no node_modules,
 // as a non-root user when the test runs as root (uid 65532, like distroless :nonroot and the chart's securityContext).
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,7 +38,19 @@ describe('bundles in an image-like sandbox', () => {
     node = join(dir, 'node');
     copyFileSync(process.execPath, node);
     chmodSync(node, 0o555);
-    for (const h of HOOKS) copyFileSync(bundle(h), join(dir, `${h}.cjs`));
+    // dist/ is shared with concurrent builds: retry until the copy is a complete, parseable bundle.
+    for (const h of HOOKS) {
+      for (let attempt = 1; ; attempt++) {
+        copyFileSync(bundle(h), join(dir, `${h}.cjs`));
+        try {
+          execFileSync(process.execPath, ['--check', join(dir, `${h}.cjs`)]);
+          break;
+        } catch (err) {
+          if (attempt >= 10) throw err;
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      }
+    }
     chmodSync(dir, 0o555);
     c = await startCluster();
   });
