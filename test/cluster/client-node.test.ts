@@ -473,7 +473,13 @@ describe('client-node against the simulated cluster', () => {
         metadata: { name: 'agent' },
         spec: {
           selector: { matchLabels: { app: 'agent' } },
-          template: { metadata: { labels: { app: 'agent' } }, spec: { containers: [{ name: 'a', image: 'agent:1' }] } },
+          template: {
+            metadata: { labels: { app: 'agent' } },
+            spec: {
+              initContainers: [{ name: 'init', image: 'init:1' }],
+              containers: [{ name: 'a', image: 'agent:1' }],
+            },
+          },
         },
       },
     });
@@ -486,5 +492,7 @@ describe('client-node against the simulated cluster', () => {
       ds.status!.updatedNumberScheduled,
       ds.status!.observedGeneration,
     ]).toEqual([1, 1, 1]);
+    const [agent] = (await api.core.listNamespacedPod({ namespace: 'default', labelSelector: 'app=agent' })).items;
+    expect(agent!.status!.initContainerStatuses!.map((x) => x.state?.terminated?.reason)).toEqual(['Completed']);
   });
 });

@@ -1061,6 +1061,15 @@ export class Controllers implements PodLogSource {
           qosClass: 'BestEffort',
         };
         pod.status.podIPs = [{ ip: pod.status.podIP }];
+        const inits: Obj[] = pod.spec.initContainers ?? [];
+        if (inits.length) {
+          pod.status.initContainerStatuses = inits.map((c) =>
+            this.containerStatus(c, { waiting: { reason: 'PodInitializing' } }, false, 0),
+          );
+          pod.status.containerStatuses = containers.map((c) =>
+            this.containerStatus(c, { waiting: { reason: 'PodInitializing' } }, false, 0),
+          );
+        }
         this.savePod(rt, pod);
         this.event(
           pod,
@@ -1128,6 +1137,17 @@ export class Controllers implements PodLogSource {
           this.event(pod, 'Normal', 'Created', `Created container: ${c.name}`);
           this.event(pod, 'Normal', 'Started', `Started container ${c.name}`);
         }
+        // Init containers ran to completion before the app containers start.
+        const initDone: Obj[] = pod.spec.initContainers ?? [];
+        if (initDone.length)
+          pod.status.initContainerStatuses = initDone.map((c) =>
+            this.containerStatus(
+              c,
+              { terminated: { exitCode: 0, reason: 'Completed', startedAt: ts, finishedAt: ts } },
+              false,
+              0,
+            ),
+          );
         pod.status.phase = 'Running';
         pod.status.containerStatuses = containers.map((c) =>
           this.containerStatus(
