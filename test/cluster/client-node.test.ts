@@ -391,6 +391,22 @@ describe('client-node against the simulated cluster', () => {
       return j.status?.conditions?.some((x) => x.type === 'Complete' && x.status === 'True') ? j : undefined;
     }, 'job complete');
     expect(done.status!.succeeded).toBe(1);
+
+    await api.batch.createNamespacedJob({
+      namespace: 'default',
+      body: {
+        metadata: { name: 'ttl' },
+        spec: {
+          ttlSecondsAfterFinished: 0,
+          template: { spec: { restartPolicy: 'Never', containers: [{ name: 'j', image: 'busybox:1' }] } },
+        },
+      },
+    });
+    await until(async () => {
+      const left = await api.batch.listNamespacedJob({ namespace: 'default', fieldSelector: 'metadata.name=ttl' });
+      const pods = await api.core.listNamespacedPod({ namespace: 'default', labelSelector: 'job-name=ttl' });
+      return left.items.length === 0 && pods.items.length === 0 ? true : undefined;
+    }, 'ttl job and its pods deleted');
   });
 
   it('runs Job pods as processes: exit codes, backoffLimit, activeDeadlineSeconds and logs with tailLines', async () => {

@@ -797,6 +797,21 @@ export class Controllers implements PodLogSource {
       const status: Obj = { ...(clone(j.status ?? {}) as Obj) };
       if (finished) {
         for (const p of active) this.deletePod(p);
+        // TTL-after-finished controller: the Job (and, by GC, its pods) goes away ttlSecondsAfterFinished later.
+        const ttl = j.spec.ttlSecondsAfterFinished;
+        if (typeof ttl === 'number') {
+          const doneAt = conds.find(
+            (x) => (x.type === 'Complete' || x.type === 'Failed') && x.status === 'True',
+          )?.lastTransitionTime;
+          const due = Date.parse(j.status?.completionTime ?? doneAt ?? nowTs()) + ttl * 1000;
+          if (Date.now() >= due) {
+            try {
+              this.cluster.delete(rt, j.metadata.namespace, j.metadata.name, { propagationPolicy: 'Background' });
+            } catch {
+              /* already gone */
+            }
+          } else this.wakeIn(due - Date.now());
+        }
         continue;
       }
       if (j.spec.suspend) continue;
