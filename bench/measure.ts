@@ -19,11 +19,19 @@ function vmHwm(pid: number): number {
 }
 
 /** stdin from `inputFile`; stdout counted and discarded. */
-export function measure(cmd: string, args: readonly string[], inputFile?: string): Promise<Measurement> {
+export function measure(
+  cmd: string,
+  args: readonly string[],
+  inputFile?: string,
+  env?: Record<string, string>,
+): Promise<Measurement> {
   return new Promise((resolve, reject) => {
     const fd = inputFile ? openSync(inputFile, 'r') : 'ignore';
     const start = process.hrtime.bigint();
-    const child = spawn(cmd, [...args], { stdio: [fd, 'pipe', 'pipe'] });
+    const child = spawn(cmd, [...args], {
+      stdio: [fd, 'pipe', 'pipe'],
+      env: env ? { ...process.env, ...env } : process.env,
+    });
     if (typeof fd === 'number') closeSync(fd);
     let peak = 0;
     let out = 0;
@@ -51,4 +59,11 @@ export async function median(runs: number, fn: () => Promise<Measurement>): Prom
   for (let i = 0; i < runs; i++) all.push(await fn());
   all.sort((a, b) => a.ms - b.ms);
   return all[Math.floor(all.length / 2)] as Measurement;
+}
+
+/** Prints rows as aligned columns (first row = header). */
+export function printTable(rows: readonly (readonly string[])[]): void {
+  const widths: number[] = [];
+  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
+  for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd());
 }

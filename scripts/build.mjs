@@ -36,7 +36,15 @@ if (existsSync(join(root, 'demo/main.ts')))
   });
 
 // Benchmarks are TypeScript too; they run from dist/bench/ (`npm run bench`).
-if (existsSync(join(root, 'bench/main.ts'))) entries.push({ in: 'bench/main.ts', out: 'dist/bench/main.cjs' });
+// They bundle the simulated cluster too (pod-check at scale), with the same import.meta.url definition as the demo.
+if (existsSync(join(root, 'bench/main.ts')))
+  entries.push({
+    in: 'bench/main.ts',
+    out: 'dist/bench/main.cjs',
+    define: { 'import.meta.url': '__simClusterUrl' },
+    banner:
+      "const __simClusterUrl = require('node:url').pathToFileURL(require('node:path').join(__dirname, '../../test/cluster/index.ts')).href;",
+  });
 
 const started = Date.now();
 const results = await Promise.allSettled(
