@@ -349,7 +349,7 @@ class DocScanner {
         this.consumeLine();
         this.nestedBlock(col, true, childTrie, entry);
       } else {
-        this.inlineValue(p, lineEnd, col, entry);
+        this.inlineValue(p, lineEnd, col, entry, true);
         if (this.nextContent() && this.indent > col) throw BAIL; // continuation of a multi-line scalar, or an error
       }
       // Next key, or the end of this mapping.
@@ -424,7 +424,7 @@ class DocScanner {
         item = this.parseMap(p - this.pos, p, itemTrie);
       } else {
         if (src.charCodeAt(p) === DASH && (p + 1 >= lineEnd || src.charCodeAt(p + 1) === SP)) throw BAIL; // `- - x`
-        this.inlineValue(p, lineEnd, col + 1, undefined);
+        this.inlineValue(p, lineEnd, col + 1, undefined, false);
         if (this.nextContent() && this.indent > col) throw BAIL;
       }
       if (items) items.push(item);
@@ -460,7 +460,7 @@ class DocScanner {
    * or a block scalar header (whose content lines are consumed here). `parentCol` is the column a block scalar's
    * content must be indented past.
    */
-  private inlineValue(p: number, lineEnd: number, parentCol: number, entry: Entry | undefined): void {
+  private inlineValue(p: number, lineEnd: number, parentCol: number, entry: Entry | undefined, inMap: boolean): void {
     const src = this.src;
     const c = src.charCodeAt(p);
     let q: number;
@@ -489,11 +489,44 @@ class DocScanner {
         entry.plainEnd = contentEnd;
       }
       this.consumeLine();
+      // Long strings folded over several lines (go-yaml writes them): a mapping value only, without a comment.
+      if (inMap && hash >= lineEnd && this.plainContinuation(parentCol) && entry) entry.type = V.Other;
       return;
     }
     if (entry && entry.type === V.Null) entry.type = V.Other; // quoted scalars: not a plain kind/apiVersion
     this.trailer(q, lineEnd);
     this.consumeLine();
+  }
+
+  /**
+   * Continuation lines of a plain scalar whose key is at column `col`: lines indented past it (blank lines may
+   * come between). Refused: comment lines among or right after them, lines that start like another node or
+   * hold `: `, ` #`, a tab or a final `:`. Returns whether there were any (they are consumed).
+   */
+  private plainContinuation(col: number): boolean {
+    const src = this.src;
+    let p = this.pos;
+    let any = false;
+    while (p < this.end) {
+      let e = src.indexOf('\n', p);
+      if (e < 0 || e > this.end) e = this.end;
+      let i = p;
+      while (i < e && src.charCodeAt(i) === SP) i++;
+      if (i < e) {
+        if (i - p <= col) break;
+        const c = src.charCodeAt(i);
+        if (c === HASH || c === TAB || c === DASH || (c < 128 && NOT_PLAIN_FIRST[c])) throw BAIL;
+        if (this.next(NEXT_COLON_SP, i) < e || this.next(NEXT_HASH, i) < e || this.next(NEXT_TAB, i) < e) throw BAIL;
+        let ce = e;
+        while (ce > i && src.charCodeAt(ce - 1) === SP) ce--;
+        if (src.charCodeAt(ce - 1) === COLON) throw BAIL;
+        this.last = e;
+        this.pos = e + 1;
+        any = true;
+      }
+      p = e + 1;
+    }
+    return any;
   }
 
   /** After a quoted scalar or flow collection: spaces, then the end of the line or a comment. */

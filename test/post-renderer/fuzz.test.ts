@@ -16,6 +16,10 @@ import {
 import { META } from '../helpers/meta.js';
 import { documentsOf, fixtureRenders, genRender, streamShape, streamText } from './scan-corpus.js';
 
+/** Deterministic by default; HELM_TIERS_FUZZ_SEED / HELM_TIERS_FUZZ_RUNS run deeper or different campaigns. */
+const SEED = Number(process.env.HELM_TIERS_FUZZ_SEED ?? 424242);
+const RUNS = Number(process.env.HELM_TIERS_FUZZ_RUNS ?? 1500);
+
 type Result =
   { ok: PostRenderResult } | { error: { code: string; message: string; location: unknown } } | { crash: string };
 
@@ -157,14 +161,14 @@ describe('crash fuzz: mutated corpus, public entry point = full path', () => {
           expect(pub).not.toHaveProperty('crash');
         },
       ),
-      { seed: 424242, numRuns: 2500 },
+      { seed: SEED, numRuns: RUNS },
     );
     console.log(
       `crash fuzz: ${tally.runs} mutated streams, ${tally.ok} rendered (${tally.fastStreams} with ${tally.scannedDocs} ` +
         `documents on the fast path), ${tally.errors} located errors, ${tally.crashes} crashes`,
     );
     expect(tally.scannedDocs).toBeGreaterThan(0);
-  });
+  }, 300_000);
 
   it('on single edits of documents the fast path accepts, still agrees with the full path', () => {
     const accepted = pieces.filter((p) => {
@@ -183,8 +187,10 @@ describe('crash fuzz: mutated corpus, public entry point = full path', () => {
         if (JSON.stringify(fast) !== JSON.stringify(full)) console.log(`mismatch on ${JSON.stringify(input)}`);
         expect(fast).toEqual(full);
       }),
-      { seed: 99, numRuns: 4000 },
+      { seed: SEED + 1, numRuns: 2 * RUNS },
     );
-    console.log(`crash fuzz (single edits): 4000 runs, ${fastAccepted} rendered by the fast path after the edit`);
-  });
+    console.log(
+      `crash fuzz (single edits): ${2 * RUNS} runs, ${fastAccepted} rendered by the fast path after the edit`,
+    );
+  }, 300_000);
 });

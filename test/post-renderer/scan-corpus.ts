@@ -177,7 +177,16 @@ function dataLines(variant: DataVariant, ind: number): string[] {
     case 'long-line':
       return [`${p}data:`, `${c}long: ${'x'.repeat(5000)}`, `${c}longer: "${'y '.repeat(3000)}"`];
     case 'multi-line-plain':
-      return [`${p}data:`, `${c}desc: first line`, `${d}second line`, `${c}next: 1`];
+      return [
+        `${p}data:`,
+        `${c}desc: first line`,
+        `${d}second line`,
+        '',
+        `${pad(ind + 3)}third, with [brackets]`,
+        `${c}next: 1`,
+        `${c}last: folded`,
+        `${d}at the end`,
+      ];
     case 'yes-no':
       return [`${p}data:`, `${c}yes: no`, `${c}mode: 0755`, `${c}on: off`, `${c}'null': ~`];
     case 'nested-seq':
@@ -374,6 +383,7 @@ const objectShape: fc.Arbitrary<ObjectShape> = fc.oneof(
 
 const CLEAN_DATA: DataVariant[] = [
   'none',
+  'multi-line-plain',
   'block-scalars',
   'folded',
   'quoted',

@@ -98,14 +98,18 @@ describe('fast path = full path', () => {
     expect(s && s.fallbacks / s.documents).toBeLessThan(0.25);
   });
 
-  it.skipIf(!genRender(1))('on gen-render.mjs output (2,000 objects), with no fallback', () => {
-    const input = genRender(2000) as string;
-    const r = bothPaths(input);
-    expect(r.fast).toBeDefined();
-    expect(r.probe.fallbacks).toEqual([]);
-    check(input, 'gen-render');
-    report('gen-render');
-  });
+  it.skipIf(!genRender(1))(
+    'on gen-render.mjs output (2,000 objects), with no fallback',
+    () => {
+      const input = genRender(2000) as string;
+      const r = bothPaths(input);
+      expect(r.fast).toBeDefined();
+      expect(r.probe.fallbacks).toEqual([]);
+      check(input, 'gen-render');
+      report('gen-render');
+    },
+    300_000,
+  );
   if (!genRender(1)) console.log(`skipped gen-render corpus: ${GEN_RENDER} is absent`);
 
   it('on generated streams of varied shapes', () => {
@@ -120,7 +124,7 @@ describe('fast path = full path', () => {
     // The generator is built so that both paths are exercised.
     expect(s && s.fallbacks).toBeGreaterThan(0);
     expect(s && s.fallbacks).toBeLessThan(s ? s.documents : 0);
-  });
+  }, 300_000);
 });
 
 describe('known full-path defects the differential suite found (edit.ts; the fast path falls back on them)', () => {
