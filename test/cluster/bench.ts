@@ -106,7 +106,7 @@ async function main(): Promise<void> {
     );
     await c.settle(120_000);
     process.stdout.write(`${PODS} pods created and Running after ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
-    await timed('LIST pods page (limit=500)', 20, 1, async () => {
+    await timed(`LIST ${PODS} pods, pages of 500`, 20, 1, async () => {
       let cont = '';
       do {
         const r = await req(`/api/v1/namespaces/bench/pods?limit=500${cont ? `&continue=${cont}` : ''}`);
