@@ -2,7 +2,7 @@
 // upgrade, list, uninstall; Helm's own error for a custom resource without its CRD; RBAC-denied hooks.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type SimCluster } from './index.js';
-import { chartDir, helmEnv, hookScript, run, tools } from './testkit.js';
+import { chartDir, helmEnv, hookScript, removeHelmHomes, run, tools } from './testkit.js';
 
 const images = { 'sim/hook': [process.execPath, hookScript] };
 
@@ -21,6 +21,7 @@ describe.each([
   });
   afterAll(async () => {
     await c.stop();
+    removeHelmHomes();
   });
 
   it('installs with --wait, running pre- and post-install hook Jobs as processes', async () => {
@@ -128,6 +129,7 @@ describe('RBAC with real Helm hooks', () => {
   });
   afterAll(async () => {
     await c.stop();
+    removeHelmHomes();
   });
 
   const setup = `apiVersion: v1

@@ -1,6 +1,6 @@
 // Helpers for the simulated-cluster suites: real binaries (never from PATH), isolated Helm homes.
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,9 +44,17 @@ export function run(bin: string, args: string[], env: Record<string, string> = {
   });
 }
 
+const helmDirs: string[] = [];
+
+/** Removes the Helm homes helmEnv made (call from afterAll). */
+export function removeHelmHomes(): void {
+  for (const d of helmDirs.splice(0)) rmSync(d, { recursive: true, force: true });
+}
+
 /** HELM_*_HOME in a fresh temp dir, so Helm runs never share state. */
 export function helmEnv(kubeconfig: string): Record<string, string> {
   const d = mkdtempSync(join(tmpdir(), 'sim-helm-'));
+  helmDirs.push(d);
   return {
     KUBECONFIG: kubeconfig,
     HELM_CONFIG_HOME: join(d, 'config'),
