@@ -175,10 +175,11 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     say(`  ${CRASHING}: its pods crash-loop at start (the cache is not reachable yet); installed without --wait (Flux`);
     say('  disableWait) so that the post-install check, not a Helm timeout, judges them');
     const wantsCrds = (c: Component) => c.requiredCRDs.length > 0;
-    const all = await deployer({
+    const fluxLike: Partial<DeployOptions> = {
       overlay: (c) => ({ global: { autoFixPods: true, ...(wantsCrds(c) ? { autoInstallCRDs: true } : {}) } }),
       wait: (c) => c.release !== CRASHING,
-    }).deploy();
+    };
+    const all = await deployer(fluxLike).deploy();
     expectThat(all.ok, 'every release should be deployed');
     say();
     if (platform) {
@@ -201,7 +202,29 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     expectThat(/CrashLoopBackOff/.test(postLog), 'the post-install check should have seen CrashLoopBackOff');
     expectThat(/auto-fix: .*restarted|evicted/.test(postLog), 'the post-install check should have restarted the pods');
 
-    step(4, 'Final state');
+    // Custom resources whose CRDs a hook installed are left out of that first install (Helm reads .Capabilities
+    // before hooks run); the next reconcile (Flux's interval, or any upgrade) renders them.
+    const guarded = plan.components.filter((c) => c.requiredCRDs.length > 0 || c.optionalCRDs.length > 0);
+    step(4, `Next reconcile: upgrade ${guarded.map((c) => c.release).join(', ')} (now that the CRDs exist)`);
+    say('  Helm reads .Capabilities before hooks run, so custom resources whose CRDs a hook installed appear now');
+    const again = await deployer({ ...fluxLike, releases: guarded.map((c) => c.release) }).deploy();
+    expectThat(again.ok, 'the upgrades should succeed');
+    const crs = await kubectl([
+      'get',
+      'prometheuses,servicemonitors,prometheusrules',
+      '-n',
+      plan.namespace,
+      '-o',
+      'name',
+    ]);
+    expectThat(/prometheus/.test(crs.stdout), 'the Prometheus resource should exist after the upgrade');
+    await show(
+      `kubectl get prometheuses,servicemonitors,prometheusrules -n ${plan.namespace}`,
+      kubectl(['get', 'prometheuses,servicemonitors,prometheusrules', '-n', plan.namespace]),
+    );
+    await show('kubectl get clusterpolicies', kubectl(['get', 'clusterpolicies']));
+
+    step(5, 'Final state');
     await show(`kubectl get pods -n ${plan.namespace}`, kubectl(['get', 'pods', '-n', plan.namespace]));
     await show(`helm list -n ${plan.namespace}`, helmCmd(['list', '-n', plan.namespace]));
     await show(

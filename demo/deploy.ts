@@ -132,19 +132,17 @@ export class Deployer {
   }
 
   /** Installs or upgrades one release; never throws for a Helm failure. */
-  async deployRelease(c: Component, level: number): Promise<ReleaseResult> {
+  async deployRelease(c: Component, level: number, onStart?: (action: Action) => void): Promise<ReleaseResult> {
     const started = this.now();
     const valuesFile = join(this.o.workDir, `${c.release}-${this.major()}-${started}.values.json`);
     writeFileSync(valuesFile, `${JSON.stringify(this.valuesFor(c), null, 2)}\n`);
     const prev = await this.state(c);
-    let action: Action = 'install';
-    if (prev?.everDeployed) action = 'upgrade';
-    else if (prev) {
-      // A first install that failed has nothing to upgrade from: like helm-controller's install remediation,
-      // uninstall it and install again.
-      action = 'reinstall';
+    // A first install that failed has nothing to upgrade from: like helm-controller's install remediation,
+    // uninstall it and install again.
+    const action: Action = prev?.everDeployed ? 'upgrade' : prev ? 'reinstall' : 'install';
+    onStart?.(action);
+    if (action === 'reinstall')
       await this.helm(['uninstall', c.release, '-n', c.namespace, '--wait', '--timeout', '60s']);
-    }
     const timeout = `${this.o.timeoutSeconds ?? 120}s`;
     const wait = this.o.wait?.(c) ?? true;
     const args = [
@@ -237,11 +235,13 @@ export class Deployer {
           log(`Level ${level + 1}: ${names.join(', ')}`);
         }
         const deps = depsOf(c);
-        log(
-          `  > ${c.release.padEnd(16)} tier ${c.tier}  helm ${this.o.major} install started` +
-            (deps.length ? ` (dependencies ready: ${deps.join(', ')})` : ''),
-        );
-        const p = this.deployRelease(c, level).then((r) => {
+        const onStart = (action: Action) => {
+          log(
+            `  > ${c.release.padEnd(16)} tier ${c.tier}  helm ${this.o.major} ${action} started` +
+              (deps.length ? ` (dependencies ready: ${deps.join(', ')})` : ''),
+          );
+        };
+        const p = this.deployRelease(c, level, onStart).then((r) => {
           results.set(c.release, r);
           running.delete(c.release);
           const secs = (r.ms / 1000).toFixed(1);

@@ -39,12 +39,19 @@ describe('npm start demo (Helm 3, embedded CRDs)', () => {
     expect(out).toMatch(/pod-check: 2 pods, 2 healthy, 0 unhealthy; auto-fix: deployment\/api restarted/);
   });
 
+  it('upgrades the releases with guarded custom resources: they appear once their CRDs exist', () => {
+    for (const r of ['monitoring', 'kyverno', 'tier3-api'])
+      expect(out).toMatch(new RegExp(`✓ ${r}\\s+tier \\d\\s+upgrade ok`));
+    expect(out).toMatch(/prometheus\.monitoring\.coreos\.com\/monitoring\s/);
+    expect(out).toMatch(/apps-kyverno-require-tier-labels/);
+  });
+
   it('ends with the final state', () => {
     expect(out).toContain('$ kubectl get pods -n apps');
     expect(out).toMatch(/database-0\s+1\/1\s+Running/);
     expect(out).toContain('$ helm list -n apps');
     for (const r of ['tier1-database', 'tier2-cache', 'tier3-api', 'tier4-frontend', 'monitoring', 'kyverno'])
-      expect(out).toMatch(new RegExp(`${r}\\s+apps\\s+1\\s+.*deployed`));
+      expect(out).toMatch(new RegExp(`${r}\\s+apps\\s+\\d+\\s+.*deployed`));
   });
 });
 
