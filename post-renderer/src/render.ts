@@ -325,6 +325,9 @@ function rewriteWithLocation(
     return rewriteDocument(doc, meta);
   } catch (err) {
     if (err instanceof HelmTiersError) throw new HelmTiersError(err.code, err.message, where(err.location));
+    // The parser reports no error for an alias whose anchor is missing; resolving it throws (ReferenceError).
+    if (err instanceof ReferenceError)
+      throw new HelmTiersError(ErrorCodes.INPUT_YAML, `invalid YAML: ${err.message}`, where());
     throw err;
   }
 }

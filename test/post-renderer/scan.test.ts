@@ -133,3 +133,19 @@ describe('known full-path defects the differential suite found (edit.ts; the fas
     check('---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  labels:', 'known');
   });
 });
+
+describe('full-path crashes the fuzz found, now located errors', () => {
+  it('an alias whose anchor is missing (the parser reports nothing; resolving it threw a ReferenceError)', () => {
+    const input =
+      '---\n# Source: c/templates/x.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  a: b\ncopy: *d\n';
+    const r = bothPaths(input);
+    expect(r.full).toEqual({
+      error: {
+        code: 'E_INPUT_YAML',
+        message: expect.stringContaining('alias') as unknown,
+        location: { file: 'c/templates/x.yaml', document: 1 },
+      },
+    });
+    expect(r.public).toEqual(r.full);
+  });
+});
