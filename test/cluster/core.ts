@@ -4,7 +4,7 @@
 /* eslint-disable @typescript-eslint/no-dynamic-delete -- removing JSON fields by name is what patches and defaulting do */
 import { randomBytes } from 'node:crypto';
 import { BUILTIN, crdResourceTypes } from './resources.js';
-import { Store } from './store.js';
+import { Store, type StoreEvent } from './store.js';
 import {
   alreadyExists,
   ApiError,
@@ -44,6 +44,9 @@ export class Cluster {
   onPodTerminating: (pod: Obj) => void = () => {};
 
   constructor(readonly version: { major: string; minor: string } = { major: '1', minor: '31' }) {
+    this.store.subscribe((e) => {
+      this.indexOwners(e);
+    });
     for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
       this.create(this.rt('', 'namespaces')!, undefined, {
         apiVersion: 'v1',
@@ -283,24 +286,54 @@ export class Cluster {
     if (gone) this.afterDelete(this.rt('', 'namespaces')!, gone, 'Background');
   }
 
+  /** owner uid → "res\0ns/name" of objects whose ownerReferences name it (the garbage collector's graph). */
+  private readonly dependents = new Map<string, Set<string>>();
+
+  private indexOwners(e: StoreEvent): void {
+    const key = `${e.res}\0${e.obj.metadata.namespace ?? ''}/${e.obj.metadata.name}`;
+    const uids = (o: Obj | undefined): string[] =>
+      ((o?.metadata?.ownerReferences ?? []) as Obj[]).map((r) => String(r.uid));
+    const drop = (u: string) => {
+      const set = this.dependents.get(u);
+      set?.delete(key);
+      if (set?.size === 0) this.dependents.delete(u);
+    };
+    for (const u of uids(e.prev)) drop(u);
+    // The owner's own entry stays until its dependents are gone: GC runs after the owner's DELETED event.
+    if (e.type === 'DELETED') {
+      for (const u of uids(e.obj)) drop(u);
+      return;
+    }
+    for (const u of uids(e.obj)) {
+      let set = this.dependents.get(u);
+      if (!set) {
+        set = new Set();
+        this.dependents.set(u, set);
+      }
+      set.add(key);
+    }
+  }
+
   private deleteDependents(owner: Obj, policy: string): void {
-    const uid = owner.metadata.uid;
-    for (const t of this.allTypes()) {
-      if (t.version !== (t.versions?.[0] ?? t.version)) continue;
-      for (const o of this.store.list(resKey(t))) {
-        const refs: Obj[] = o.metadata.ownerReferences ?? [];
-        if (!refs.some((r) => r.uid === uid)) continue;
-        if (policy === 'Orphan') {
-          const u = clone(o);
-          u.metadata.ownerReferences = refs.filter((r) => r.uid !== uid);
-          if (u.metadata.ownerReferences.length === 0) delete u.metadata.ownerReferences;
-          this.store.update(resKey(t), u);
-        } else {
-          try {
-            this.delete(t, o.metadata.namespace, o.metadata.name, { propagationPolicy: 'Background' });
-          } catch {
-            /* already gone */
-          }
+    const uid = String(owner.metadata.uid);
+    for (const dep of [...(this.dependents.get(uid) ?? [])]) {
+      const [res, key] = dep.split('\0') as [string, string];
+      const o = this.store.peekKey(res, key);
+      if (!o) continue;
+      const [group, resource] = res.split('/') as [string, string];
+      const t = this.rt(group, resource);
+      if (!t) continue;
+      const refs: Obj[] = o.metadata.ownerReferences ?? [];
+      if (policy === 'Orphan') {
+        const u = clone(o);
+        u.metadata.ownerReferences = refs.filter((r) => r.uid !== uid);
+        if (u.metadata.ownerReferences.length === 0) delete u.metadata.ownerReferences;
+        this.store.update(res, u);
+      } else {
+        try {
+          this.delete(t, o.metadata.namespace, o.metadata.name, { propagationPolicy: 'Background' });
+        } catch {
+          /* already gone */
         }
       }
     }

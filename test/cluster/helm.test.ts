@@ -2,7 +2,7 @@
 // upgrade, list, uninstall; Helm's own error for a custom resource without its CRD; RBAC-denied hooks.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type SimCluster } from './index.js';
-import { chartDir, helmEnv, hookScript, removeHelmHomes, run, tools } from './testkit.js';
+import { chartDir, helmEnv, hookScript, removeTempDirs, run, tools } from './testkit.js';
 
 const images = { 'sim/hook': [process.execPath, hookScript] };
 
@@ -21,7 +21,7 @@ describe.each([
   });
   afterAll(async () => {
     await c.stop();
-    removeHelmHomes();
+    removeTempDirs();
   });
 
   it('installs with --wait, running pre- and post-install hook Jobs as processes', async () => {
@@ -129,7 +129,7 @@ describe('RBAC with real Helm hooks', () => {
   });
   afterAll(async () => {
     await c.stop();
-    removeHelmHomes();
+    removeTempDirs();
   });
 
   const setup = `apiVersion: v1

@@ -1,7 +1,7 @@
 // Real kubectl 1.31 and 1.34 against the simulated cluster.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type SimCluster } from './index.js';
-import { run, tools } from './testkit.js';
+import { removeTempDirs, run, tools } from './testkit.js';
 
 const deployment = (image: string) => `apiVersion: apps/v1
 kind: Deployment
@@ -64,6 +64,7 @@ describe.each([
   });
   afterAll(async () => {
     await c.stop();
+    removeTempDirs();
   });
 
   it('reports the server version and lists API resources', async () => {

@@ -22,12 +22,22 @@ export interface RunResult {
   stderr: string;
 }
 
+let kubeCache: string | undefined;
+/** kubectl's discovery cache: one temp dir per test process instead of ~/.kube/cache/127.0.0.1_<port> per run. */
+function kubeCacheDir(): string {
+  kubeCache ??= mkdtempSync(join(tmpdir(), 'sim-kubecache-'));
+  return kubeCache;
+}
+
 export function run(bin: string, args: string[], env: Record<string, string> = {}, input?: string): Promise<RunResult> {
   return new Promise((res) => {
     const child = execFile(
       bin,
       args,
-      { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env }, maxBuffer: 64 * 1024 * 1024 },
+      {
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', KUBECACHEDIR: kubeCacheDir(), ...env },
+        maxBuffer: 64 * 1024 * 1024,
+      },
       (err, stdout, stderr) => {
         const code = err
           ? typeof (err as { code?: unknown }).code === 'number'
@@ -46,9 +56,11 @@ export function run(bin: string, args: string[], env: Record<string, string> = {
 
 const helmDirs: string[] = [];
 
-/** Removes the Helm homes helmEnv made (call from afterAll). */
-export function removeHelmHomes(): void {
+/** Removes the Helm homes helmEnv made and the kubectl cache (call from afterAll). */
+export function removeTempDirs(): void {
   for (const d of helmDirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  if (kubeCache) rmSync(kubeCache, { recursive: true, force: true });
+  kubeCache = undefined;
 }
 
 /** HELM_*_HOME in a fresh temp dir, so Helm runs never share state. */
