@@ -296,3 +296,29 @@ describe('store', () => {
     );
   });
 });
+
+describe('garbage collection', () => {
+  const owned = (uid: string, name: string) => ({
+    metadata: {
+      name,
+      ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid, controller: true }],
+    },
+  });
+  it('deletes dependents in the background, orphans them on request, and cascades', async () => {
+    const c = new Cluster();
+    const cm = c.rt('', 'configmaps')!;
+    const owner = c.create(cm, 'default', { metadata: { name: 'owner' } });
+    const child = c.create(cm, 'default', owned(owner.metadata.uid, 'child'));
+    c.create(cm, 'default', owned(child.metadata.uid, 'grandchild'));
+    c.delete(cm, 'default', 'owner', { propagationPolicy: 'Background' });
+    await new Promise((r) => setTimeout(r, 30));
+    expect(c.store.list('/configmaps', 'default').map((o) => o.metadata.name)).toEqual([]);
+
+    const o2 = c.create(cm, 'default', { metadata: { name: 'owner' } });
+    c.create(cm, 'default', owned(o2.metadata.uid, 'kept'));
+    c.delete(cm, 'default', 'owner', { propagationPolicy: 'Orphan' });
+    await new Promise((r) => setTimeout(r, 30));
+    const kept = c.store.get('/configmaps', 'default', 'kept');
+    expect(kept?.metadata.ownerReferences).toBeUndefined();
+  });
+});
