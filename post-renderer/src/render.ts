@@ -325,9 +325,18 @@ function rewriteWithLocation(
     return rewriteDocument(doc, meta);
   } catch (err) {
     if (err instanceof HelmTiersError) throw new HelmTiersError(err.code, err.message, where(err.location));
-    // The parser reports no error for an alias whose anchor is missing; resolving it throws (ReferenceError).
-    if (err instanceof ReferenceError)
+    // The parser reports no error for an alias whose anchor is missing (resolving it throws a ReferenceError)
+    // nor for an alias inside its own anchor (a cycle: copying it overflows the stack, a RangeError).
+    if (err instanceof ReferenceError) {
       throw new HelmTiersError(ErrorCodes.INPUT_YAML, `invalid YAML: ${err.message}`, where());
+    }
+    if (err instanceof RangeError) {
+      throw new HelmTiersError(
+        ErrorCodes.INPUT_YAML,
+        `invalid YAML: an alias refers to a node that contains it (${err.message})`,
+        where(),
+      );
+    }
     throw err;
   }
 }

@@ -158,6 +158,7 @@ describe('crash fuzz: mutated corpus, public entry point = full path', () => {
           if (JSON.stringify(pub) !== JSON.stringify(full)) console.log(`mismatch on ${JSON.stringify(input)}`);
           expect(fast).toEqual(full);
           expect(pub).toEqual(full);
+          if ('crash' in full) console.log(`crash on ${JSON.stringify(input)}`);
           expect(pub).not.toHaveProperty('crash');
         },
       ),

@@ -148,4 +148,11 @@ describe('full-path crashes the fuzz found, now located errors', () => {
     });
     expect(r.public).toEqual(r.full);
   });
+
+  it('an alias inside its own anchor (a cycle: copying it overflowed the stack)', () => {
+    const input = 'apiVersion: v1\nkind: ConfigMap\ndata: &d\n  a: b\n  copy: *d\nmetadata:\n  name: x\n';
+    const r = bothPaths(input);
+    expect(r.full).toMatchObject({ error: { code: 'E_INPUT_YAML', location: { document: 1 } } });
+    expect(r.public).toEqual(r.full);
+  });
 });
