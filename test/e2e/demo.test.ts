@@ -3,7 +3,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runDemo } from '../../demo/demo.js';
 import { main, USAGE } from '../../demo/main.js';
-import { ensureBuild, planPath, root } from './support.js';
+import { ensureBuild, INSTALL_TIMEOUT_MS, planPath, root } from './support.js';
 
 describe('npm start demo (Helm 3, embedded CRDs)', () => {
   let out = '';
@@ -12,7 +12,7 @@ describe('npm start demo (Helm 3, embedded CRDs)', () => {
   beforeAll(async () => {
     await ensureBuild();
     code = await runDemo({ root, planPath, major: 3, embeddedCrds: true, out: (s) => (out += s) });
-  }, 240_000);
+  }, INSTALL_TIMEOUT_MS);
 
   it('exits 0 and stops the cluster', () => {
     expect(out).not.toContain('!! unexpected');

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeployResult } from '../../demo/deploy.js';
 import { labelKeys } from '../../plan/metadata.js';
 import { dependencyReleases } from '../../plan/plan.js';
-import { plan, sharedMissing, startE2E, type E2E } from './support.js';
+import { INSTALL_TIMEOUT_MS, plan, sharedMissing, startE2E, type E2E } from './support.js';
 
 const keys = labelKeys(plan.labelPrefix);
 const HOOK_LABEL = `${plan.labelPrefix}hook`;
@@ -17,7 +17,7 @@ describe.skipIf(sharedMissing)(`full plan on Helm 4 (RBAC on)${sharedMissing ? `
   beforeAll(async () => {
     e = await startE2E(4);
     result = await e.deploy({ values: () => ({ global: { autoInstallCRDs: true } }) });
-  }, 300_000);
+  }, INSTALL_TIMEOUT_MS);
   afterAll(async () => {
     await e.stop();
   });

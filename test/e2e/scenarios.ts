@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HelmMajor } from '../../core/tools.js';
 import { crashingApi } from '../../demo/env.js';
-import { sharedMissing, startE2E, type E2E } from './support.js';
+import { INSTALL_TIMEOUT_MS, sharedMissing, startE2E, type E2E } from './support.js';
 
 const MONITORING_CRDS = [
   'prometheuses.monitoring.coreos.com',
@@ -29,89 +29,108 @@ export function scenarioSuite(major: HelmMajor): void {
         await e.stop();
       });
 
-      it('monitoring without its CRDs and autoInstallCRDs=false: the pre-crd-check fails the release, saying how to fix it', async () => {
-        const r = await e.deploy({ releases: ['monitoring'] });
-        const res = r.results[0]!;
-        expect(res.status).toBe('failed');
-        expect(res.stderr).toContain('INSTALLATION FAILED');
-        expect(res.stderr).toMatch(/monitoring-pre-crd-check/);
-        const log = await logs('monitoring-pre-crd-check');
-        for (const crd of MONITORING_CRDS)
-          expect(log).toMatch(new RegExp(`${crd.replace(/\./g, '\\.')}\\s+required\\s+Missing`));
-        expect(log).toContain('global.autoInstallCRDs=true');
-        expect(log).toMatch(/^crd-check: 0\/5 required CRDs ready .*\(exit \d+\)$/m);
-        expect((await e.kubectl(['get', 'crd', '-o', 'name'])).stdout).not.toContain('monitoring.coreos.com');
-        // Helm recorded the failure (Flux would remediate it).
-        expect((await e.helmCmd(['history', 'monitoring', '-n', 'apps'])).stdout).toMatch(/^1\s.*\sfailed\s/m);
-      });
+      it(
+        'monitoring without its CRDs and autoInstallCRDs=false: the pre-crd-check fails the release, saying how to fix it',
+        async () => {
+          const r = await e.deploy({ releases: ['monitoring'] });
+          const res = r.results[0]!;
+          expect(res.status).toBe('failed');
+          expect(res.stderr).toContain('INSTALLATION FAILED');
+          expect(res.stderr).toMatch(/monitoring-pre-crd-check/);
+          const log = await logs('monitoring-pre-crd-check');
+          for (const crd of MONITORING_CRDS)
+            expect(log).toMatch(new RegExp(`${crd.replace(/\./g, '\\.')}\\s+required\\s+Missing`));
+          expect(log).toContain('global.autoInstallCRDs=true');
+          expect(log).toMatch(/^crd-check: 0\/5 required CRDs ready .*\(exit \d+\)$/m);
+          expect((await e.kubectl(['get', 'crd', '-o', 'name'])).stdout).not.toContain('monitoring.coreos.com');
+          // Helm recorded the failure (Flux would remediate it).
+          expect((await e.helmCmd(['history', 'monitoring', '-n', 'apps'])).stdout).toMatch(/^1\s.*\sfailed\s/m);
+        },
+        INSTALL_TIMEOUT_MS,
+      );
 
-      it('with autoInstallCRDs=true: installs the real CRDs by server-side apply and the release succeeds', async () => {
-        const r = await e.deploy({ releases: ['monitoring'], values: () => ({ global: { autoInstallCRDs: true } }) });
-        expect([r.results[0]!.status, r.results[0]!.reason ?? '']).toEqual(['deployed', '']);
-        const log = await logs('monitoring-pre-crd-check');
-        expect(log).toMatch(/prometheuses\.monitoring\.coreos\.com\s+applied\s+created \(server-side apply\)/);
-        expect(log).toMatch(/^crd-check: 5 applied, .*5\/5 required CRDs ready/m);
-        for (const crd of MONITORING_CRDS) {
-          const got = await e.kubectl([
+      it(
+        'with autoInstallCRDs=true: installs the real CRDs by server-side apply and the release succeeds',
+        async () => {
+          const r = await e.deploy({ releases: ['monitoring'], values: () => ({ global: { autoInstallCRDs: true } }) });
+          expect([r.results[0]!.status, r.results[0]!.reason ?? '']).toEqual(['deployed', '']);
+          const log = await logs('monitoring-pre-crd-check');
+          expect(log).toMatch(/prometheuses\.monitoring\.coreos\.com\s+applied\s+created \(server-side apply\)/);
+          expect(log).toMatch(/^crd-check: 5 applied, .*5\/5 required CRDs ready/m);
+          for (const crd of MONITORING_CRDS) {
+            const got = await e.kubectl([
+              'get',
+              'crd',
+              crd,
+              '-o',
+              'jsonpath={.status.conditions[?(@.type=="Established")].status} {.metadata.managedFields[*].operation}',
+            ]);
+            expect(got.stdout).toMatch(/^True .*Apply/);
+          }
+          // The real 833 KB prometheuses CRD, not a stand-in.
+          const big = await e.kubectl(['get', 'crd', 'prometheuses.monitoring.coreos.com', '-o', 'json']);
+          expect(big.stdout.length).toBeGreaterThan(300_000);
+          // The Prometheus resource is guarded by .Capabilities (read before hooks): it appears on the next upgrade.
+          expect((await e.kubectl(['get', 'prometheuses', '-n', 'apps', '-o', 'name'])).stdout.trim()).toBe('');
+          const up = await e.deploy({
+            releases: ['monitoring'],
+            values: () => ({ global: { autoInstallCRDs: true } }),
+          });
+          expect([up.results[0]!.action, up.results[0]!.status]).toEqual(['upgrade', 'deployed']);
+          expect((await e.kubectl(['get', 'prometheuses', '-n', 'apps', '-o', 'name'])).stdout).toContain('prometheus');
+          expect(await logs('monitoring-pre-crd-check')).toMatch(/^crd-check: .*5\/5 required CRDs ready/m);
+        },
+        INSTALL_TIMEOUT_MS,
+      );
+
+      it(
+        'a crash-looping API pod is detected by the post-install check: the release fails naming CrashLoopBackOff',
+        async () => {
+          const deps = await e.deploy({ releases: ['tier1-database', 'tier2-cache'] });
+          expect(deps.results.map((x) => x.status)).toEqual(['deployed', 'deployed']);
+          // With --wait, Helm would time out on the unready pods before any post-install hook: like a HelmRelease with
+          // disableWait, the post-install check is the readiness gate here.
+          const r = await e.deploy({ releases: ['tier3-api'], wait: () => false });
+          const res = r.results[0]!;
+          expect(res.status).toBe('failed');
+          expect(res.stderr).toMatch(/post-install/);
+          expect(res.stderr).toContain('tier3-api-post-install-check');
+          if (major === 4) expect(res.stderr).toContain('CrashLoopBackOff'); // Helm 4 prints the failed hook's log
+          const log = await logs('tier3-api-post-install-check');
+          expect(log).toMatch(/^pod-check: 2 pods, 0 healthy, 2 unhealthy .*CrashLoopBackOff/m);
+          expect(log).toContain('connection refused'); // the previous container's log, in the diagnostics
+          expect(log).not.toMatch(/rollout restart deployment\/api\b.*restarted/);
+        },
+        INSTALL_TIMEOUT_MS,
+      );
+
+      it(
+        'with autoFixPods=true the post-install check restarts the API and the release succeeds',
+        async () => {
+          const r = await e.deploy({
+            releases: ['tier3-api'],
+            wait: () => false,
+            values: () => ({ global: { autoFixPods: true } }),
+          });
+          const res = r.results[0]!;
+          expect([res.status, res.reason ?? '']).toEqual(['deployed', '']);
+          const log = await logs('tier3-api-post-install-check');
+          expect(log).toContain('CrashLoopBackOff');
+          expect(log).toMatch(/^pod-check: 2 pods, 2 healthy, 0 unhealthy; auto-fix: deployment\/api restarted/m);
+          const dep = await e.kubectl([
             'get',
-            'crd',
-            crd,
+            'deploy',
+            'api',
+            '-n',
+            'apps',
             '-o',
-            'jsonpath={.status.conditions[?(@.type=="Established")].status} {.metadata.managedFields[*].operation}',
+            'jsonpath={.status.readyReplicas} {.spec.template.metadata.annotations.kubectl\\.kubernetes\\.io/restartedAt}',
           ]);
-          expect(got.stdout).toMatch(/^True .*Apply/);
-        }
-        // The real 833 KB prometheuses CRD, not a stand-in.
-        const big = await e.kubectl(['get', 'crd', 'prometheuses.monitoring.coreos.com', '-o', 'json']);
-        expect(big.stdout.length).toBeGreaterThan(300_000);
-        // The Prometheus resource is guarded by .Capabilities (read before hooks): it appears on the next upgrade.
-        expect((await e.kubectl(['get', 'prometheuses', '-n', 'apps', '-o', 'name'])).stdout.trim()).toBe('');
-        const up = await e.deploy({ releases: ['monitoring'], values: () => ({ global: { autoInstallCRDs: true } }) });
-        expect([up.results[0]!.action, up.results[0]!.status]).toEqual(['upgrade', 'deployed']);
-        expect((await e.kubectl(['get', 'prometheuses', '-n', 'apps', '-o', 'name'])).stdout).toContain('prometheus');
-        expect(await logs('monitoring-pre-crd-check')).toMatch(/^crd-check: .*5\/5 required CRDs ready/m);
-      });
-
-      it('a crash-looping API pod is detected by the post-install check: the release fails naming CrashLoopBackOff', async () => {
-        const deps = await e.deploy({ releases: ['tier1-database', 'tier2-cache'] });
-        expect(deps.results.map((x) => x.status)).toEqual(['deployed', 'deployed']);
-        // With --wait, Helm would time out on the unready pods before any post-install hook: like a HelmRelease with
-        // disableWait, the post-install check is the readiness gate here.
-        const r = await e.deploy({ releases: ['tier3-api'], wait: () => false });
-        const res = r.results[0]!;
-        expect(res.status).toBe('failed');
-        expect(res.stderr).toMatch(/post-install/);
-        expect(res.stderr).toContain('tier3-api-post-install-check');
-        if (major === 4) expect(res.stderr).toContain('CrashLoopBackOff'); // Helm 4 prints the failed hook's log
-        const log = await logs('tier3-api-post-install-check');
-        expect(log).toMatch(/^pod-check: 2 pods, 0 healthy, 2 unhealthy .*CrashLoopBackOff/m);
-        expect(log).toContain('connection refused'); // the previous container's log, in the diagnostics
-        expect(log).not.toMatch(/rollout restart deployment\/api\b.*restarted/);
-      });
-
-      it('with autoFixPods=true the post-install check restarts the API and the release succeeds', async () => {
-        const r = await e.deploy({
-          releases: ['tier3-api'],
-          wait: () => false,
-          values: () => ({ global: { autoFixPods: true } }),
-        });
-        const res = r.results[0]!;
-        expect([res.status, res.reason ?? '']).toEqual(['deployed', '']);
-        const log = await logs('tier3-api-post-install-check');
-        expect(log).toContain('CrashLoopBackOff');
-        expect(log).toMatch(/^pod-check: 2 pods, 2 healthy, 0 unhealthy; auto-fix: deployment\/api restarted/m);
-        const dep = await e.kubectl([
-          'get',
-          'deploy',
-          'api',
-          '-n',
-          'apps',
-          '-o',
-          'jsonpath={.status.readyReplicas} {.spec.template.metadata.annotations.kubectl\\.kubernetes\\.io/restartedAt}',
-        ]);
-        expect(dep.stdout).toMatch(/^2 \d{4}-/);
-        expect((await e.helmCmd(['status', 'tier3-api', '-n', 'apps'])).stdout).toMatch(/^STATUS: deployed$/m);
-      });
+          expect(dep.stdout).toMatch(/^2 \d{4}-/);
+          expect((await e.helmCmd(['status', 'tier3-api', '-n', 'apps'])).stdout).toMatch(/^STATUS: deployed$/m);
+        },
+        INSTALL_TIMEOUT_MS,
+      );
 
       it(`the seed's troubleshooting commands work with this major's kubectl (${major === 3 ? '1.31' : '1.34'})`, async () => {
         const pods = await e.kubectl(['get', 'pods', '-n', 'apps']);

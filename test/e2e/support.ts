@@ -26,6 +26,11 @@ export const root = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..
 export const planPath = join(root, 'plan.yaml');
 export const plan: Plan = parsePlan(readFileSync(planPath, 'utf8'), planPath);
 export const TIMEOUT = 90;
+/**
+ * Vitest limit of a test that installs releases: above Helm's own --timeout (which bounds each release), so that
+ * a slow machine gets Helm's verdict instead of a test abandoned while its helm process keeps running.
+ */
+export const INSTALL_TIMEOUT_MS = 300_000;
 
 /** Why the suites that install the real CRDs skip (undefined: ../shared is there). */
 export const sharedMissing = existsSync(join(sharedDir(root), 'crds'))
