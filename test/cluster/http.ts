@@ -705,6 +705,16 @@ export class ApiServer {
         );
       const force = ctx.q.force === 'true';
       if (!cur) {
+        // Like k8s.io/apiserver handlers/patch.go: an apply that creates the object is also authorized as
+        // `create` of that name (so a Role with only `patch` cannot create by server-side apply).
+        this.check(ctx, {
+          verb: 'create',
+          group: rt.group,
+          resource: rt.resource,
+          subresource: sub,
+          namespace: ns,
+          name,
+        });
         const merged = serverSideApply(undefined, applied, manager, force, groupVersionOf(rt));
         merged.metadata.name ??= name;
         const o = this.cluster.create(rt, ns, merged, { dryRun });

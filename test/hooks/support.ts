@@ -102,6 +102,9 @@ export const RBAC: Record<string, { cluster?: Rule[]; namespaced?: Rule[] }> = {
         resources: ['customresourcedefinitions'],
         verbs: ['get', 'list', 'patch'],
       },
+      // A server-side apply that creates a CRD is also authorized as `create` of that name (apiserver patch.go);
+      // the chart limits both verbs by resourceNames to the CRDs it may install.
+      { apiGroups: ['apiextensions.k8s.io'], resources: ['customresourcedefinitions'], verbs: ['create'] },
     ],
   },
   'dependency-check': {
