@@ -3,7 +3,18 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', '.tools/**', 'node_modules/**', 'coverage/**', 'charts/**', 'flux-resources/**'] },
+  {
+    ignores: [
+      'dist/**',
+      '.tools/**',
+      'node_modules/**',
+      'coverage/**',
+      'charts/**',
+      'flux-resources/**',
+      '.scratch*/**',
+      '.bench/**',
+    ],
+  },
   js.configs.recommended,
   {
     files: ['**/*.ts'],

@@ -55,7 +55,13 @@ async function main(argv: string[]): Promise<number> {
     const planFile = (args.plan as string | undefined) ?? process.env.HELM_TIERS_PLAN ?? 'plan.yaml';
     switch (command) {
       case 'flux':
-        return runFlux({ argv: rest, cwd: process.cwd(), env: process.env, stdout: process.stdout, stderr: process.stderr });
+        return runFlux({
+          argv: rest,
+          cwd: process.cwd(),
+          env: process.env,
+          stdout: process.stdout,
+          stderr: process.stderr,
+        });
       case 'plan':
         if (args.help) break;
         process.stdout.write(describePlan(loadPlanFile(planFile, process.cwd())));
