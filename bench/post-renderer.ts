@@ -25,7 +25,10 @@ const meta = tierMetadata({
   partOf: 'platform',
   dependsOn: [],
 });
-/** Run as a child process by this benchmark: the full path alone, stdin to stdout, like the post-renderer. */
+/**
+ * Run as a child process by this benchmark (`main.cjs post-renderer <flag>`, so main.ts selects this section
+ * only): the full path alone, stdin to stdout, like the post-renderer.
+ */
 const FULL_PATH_CHILD = '--post-render-full-path-child';
 
 const mb = (bytes: number) => bytes / 1024 / 1024;
@@ -84,7 +87,9 @@ export async function benchPostRenderer(sizes = [1000, 2000, 20000], kustomizeMa
     const bytes = statSync(input).size;
     const m = await median(5, () => measure('node', [bundle, ...META_ARGS], input));
     const cat = await median(5, () => measure('cat', [], input));
-    const full = await median(1, () => measure('node', [join(root, 'dist/bench/main.cjs'), FULL_PATH_CHILD], input));
+    const full = await median(1, () =>
+      measure('node', [join(root, 'dist/bench/main.cjs'), 'post-renderer', FULL_PATH_CHILD], input),
+    );
     let kz: Measurement | undefined;
     if (n <= kustomizeMax) kz = await median(1, () => measure(kubectl, ['kustomize', kustomizeDir(input, n)]));
     ours.set(n, { m, bytes, kz, cat });
@@ -113,6 +118,7 @@ export async function benchPostRenderer(sizes = [1000, 2000, 20000], kustomizeMa
       result
         ? `${n} objects: ${probe.fallbacks.length} of ${documents} documents took the full path ` +
             `(${fmt((100 * probe.fallbacks.length) / Math.max(1, documents))}%); in-process render ${fmt(scanMs, 0)} ms ` +
+            (shares.length === 0 ? '(JIT cold) ' : '') +
             `(${fmt(mb(bytes) / (scanMs / 1000), 0)} MB/s)`
         : `${n} objects: the whole stream took the full path`,
     );

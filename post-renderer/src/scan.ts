@@ -145,6 +145,8 @@ class DocScanner {
   private readonly nextAt = [-1, -1, -1];
   /** Per stream (one set of metadata): targets by kind, insertion texts by target, depth and column. */
   private readonly targetCache = new Map<string, Target[]>();
+  /** Keys recorded besides the trie's: kind, apiVersion and the keys we write (one scanner = one metadata). */
+  private readonly wanted = new Set<string>();
   private readonly textCache = new Map<Target, Map<number, string>>();
 
   constructor(private readonly src: string) {}
@@ -208,6 +210,10 @@ class DocScanner {
    * number of objects and the insertions, or undefined to fall back.
    */
   scan(start: number, end: number, meta: InjectionMetadata, out: Insertion[]): number | undefined {
+    if (this.wanted.size === 0) {
+      for (const k of ['kind', 'apiVersion']) this.wanted.add(k);
+      for (const [k] of [...meta.labels, ...meta.annotations]) this.wanted.add(k);
+    }
     this.pos = start;
     this.end = end;
     try {
@@ -338,10 +344,13 @@ class DocScanner {
         // Quoted keys compare by their value: fine when there is nothing to unescape (`"helm.sh/hook"`).
         const key = quoted ? src.slice(keyStart + 1, keyEnd - 1) : src.slice(keyStart, keyEnd);
         if (quoted && key.includes(c0 === DQ ? '\\' : "'")) info.bad = true;
-        if (find(info, key)) info.bad = true;
-        entry = { key, type: V.Null, child: undefined, items: undefined, plainStart: 0, plainEnd: 0 };
-        info.entries.push(entry);
         childTrie = trie?.map?.get(key);
+        // Only keys that are looked up are kept (edit.ts refuses duplicates of those only): fewer objects.
+        if (childTrie || this.wanted.has(key)) {
+          if (find(info, key)) info.bad = true;
+          entry = { key, type: V.Null, child: undefined, items: undefined, plainStart: 0, plainEnd: 0 };
+          info.entries.push(entry);
+        }
       }
       while (p < lineEnd && src.charCodeAt(p) === SP) p++;
       if (p >= lineEnd || src.charCodeAt(p) === HASH) {
