@@ -117,7 +117,10 @@ describe('fast path = full path', () => {
       fc.property(streamShape, (shape) => {
         check(streamText(shape), 'generated');
       }),
-      { seed: 20261125, numRuns: 1500 },
+      {
+        seed: Number(process.env.HELM_TIERS_FUZZ_SEED ?? 20261125),
+        numRuns: Number(process.env.HELM_TIERS_FUZZ_RUNS ?? 1500),
+      },
     );
     report('generated');
     const s = shares.get('generated');
