@@ -41,15 +41,16 @@ export function clusterScenario(root: string, crdsDir: string, faults: Component
 }
 
 /**
- * A transient crash loop of the API's pods (the cache was not reachable yet): a restart lets them recover. With
- * CLUSTER_TIMING, 7 crashes keep a pod crash-looping for about 13 s: well past the post-install check's grace period
- * even on a loaded machine, and well inside its deadline after a restart.
+ * A transient crash loop of the API's pods: they started before the cache was reachable and are stuck in a long
+ * kubelet back-off. The pods that exist at install time crash for good; pods created later (what a rollout restart
+ * or an eviction brings) run. So the release fails unless the post-install check remediates it, and succeeds only
+ * because of the restart.
  */
-export function crashingApi(release = 'tier3-api', crashes = 7): ComponentBehavior {
+export function crashingApi(release = 'tier3-api', faultyPods = 2): ComponentBehavior {
   return {
     selector: `helm-tiers.io/release=${release},!helm-tiers.io/hook`,
     behavior: 'crashLoop',
-    crashes,
+    firstPods: faultyPods,
     logs: 'podinfo listening on :9898\n',
     previousLogs: 'FATAL dial tcp cache:6379: connect: connection refused\n',
   };

@@ -60,6 +60,7 @@ describe('client-node against the simulated cluster', () => {
           { selector: 'app=pending', behavior: 'unschedulable' },
           { selector: 'app=oom', behavior: 'oomKilled', previousLogs: 'allocating...\n' },
           { selector: 'bulk', behavior: 'none' },
+          { selector: 'app=firstpods', behavior: 'crashLoop', firstPods: 2 },
         ],
         barePods: [{ name: 'orphan', namespace: 'default', labels: { app: 'orphan' } }],
         images: { 'sim/sleep': ['sleep'], 'sim/sh': ['sh', '-c'] },
@@ -480,6 +481,55 @@ describe('client-node against the simulated cluster', () => {
     }, 'progress deadline');
     expect(d.status!.conditions!.find((c) => c.type === 'Progressing')!.reason).toBe('ProgressDeadlineExceeded');
     expect(d.status!.conditions!.find((c) => c.type === 'Available')!.status).toBe('False');
+  });
+
+  it('firstPods: the first pods crash for good, replacements (after a rollout restart) run', async () => {
+    const labels = { app: 'firstpods' };
+    await api.apps.createNamespacedDeployment({
+      namespace: 'default',
+      body: {
+        metadata: { name: 'firstpods' },
+        spec: {
+          replicas: 2,
+          selector: { matchLabels: labels },
+          template: { metadata: { labels }, spec: { containers: [{ name: 'app', image: 'app:1' }] } },
+        },
+      },
+    });
+    const waiting = (p: k8s.V1Pod) => p.status?.containerStatuses?.[0]?.state?.waiting?.reason;
+    const crashing = await until(async () => {
+      const pods = (await api.core.listNamespacedPod({ namespace: 'default', labelSelector: 'app=firstpods' })).items;
+      return pods.length === 2 &&
+        pods.every(
+          (p) => waiting(p) === 'CrashLoopBackOff' && (p.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 2,
+        )
+        ? pods
+        : undefined;
+    }, 'two crash-looping pods');
+    expect(crashing.every((p) => p.status?.phase === 'Running')).toBe(true);
+    await api.apps.patchNamespacedDeployment(
+      {
+        name: 'firstpods',
+        namespace: 'default',
+        body: {
+          spec: {
+            template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': new Date().toISOString() } } },
+          },
+        },
+      },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch),
+    );
+    const old = new Set(crashing.map((p) => p.metadata?.uid));
+    const fresh = await until(
+      async () => {
+        const pods = (await api.core.listNamespacedPod({ namespace: 'default', labelSelector: 'app=firstpods' })).items;
+        const ready = (p: k8s.V1Pod) => p.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True');
+        return pods.length === 2 && pods.every((p) => !old.has(p.metadata?.uid) && ready(p)) ? pods : undefined;
+      },
+      'the restarted pods to run',
+      30_000,
+    );
+    expect(fresh.every((p) => (p.status?.containerStatuses?.[0]?.restartCount ?? 0) === 0)).toBe(true);
   });
 
   it('runs a DaemonSet on its one node', async () => {

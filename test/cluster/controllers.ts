@@ -45,6 +45,8 @@ interface PodSim {
   log: Map<string, string>;
   prevLog: Map<string, string>;
   lastTerminated?: Map<string, Obj>;
+  /** A replacement past the scenario's `firstPods`: the fault no longer applies to it. */
+  healthy?: boolean;
 }
 
 function hash10(v: unknown): string {
@@ -104,6 +106,20 @@ export class Controllers implements PodLogSource {
   private resync?: NodeJS.Timeout;
   private unsub?: () => void;
   private readonly pods = new Map<string, PodSim>();
+  /** Per `firstPods` behaviour and top-level owner: how many matching pods have been seen so far. */
+  private readonly faultyPodsSeen = new Map<string, number>();
+
+  /** The uid of the controller at the top of a pod's owner chain (Deployment → ReplicaSet → Pod), or the pod's. */
+  private topOwnerUid(pod: Obj): string {
+    const ref = (pod.metadata?.ownerReferences ?? []).find((r: Obj) => r.controller) as Obj | undefined;
+    if (!ref) return String(pod.metadata?.uid);
+    if (ref.kind === 'ReplicaSet') {
+      const rs = this.cluster.store.get('apps/replicasets', pod.metadata.namespace, String(ref.name));
+      const dep = (rs?.metadata?.ownerReferences ?? []).find((r: Obj) => r.controller) as Obj | undefined;
+      if (dep) return String(dep.uid);
+    }
+    return String(ref.uid);
+  }
   private readonly jobCounted = new Map<string, Set<string>>();
   private readonly jobNextCreate = new Map<string, number>();
   private readonly eventNames = new Map<string, string>();
@@ -957,12 +973,21 @@ export class Controllers implements PodLogSource {
       if (!sim) {
         sim = { stage: 'new', next: now + this.t.schedule, crashes: 0, log: new Map(), prevLog: new Map() };
         this.pods.set(live.metadata.uid, sim);
-        if (behaviorFor(this.scenario, live)?.behavior === 'none') sim.stage = 'stuck';
+        const first = behaviorFor(this.scenario, live);
+        if (first?.firstPods !== undefined) {
+          // Counted per top-level owner (the Deployment above a ReplicaSet), so a reinstalled workload starts
+          // faulty again while replacements of the same workload (rollout restart, eviction) run.
+          const key = `${(this.scenario.components ?? []).indexOf(first)}/${this.topOwnerUid(live)}`;
+          const seen = this.faultyPodsSeen.get(key) ?? 0;
+          this.faultyPodsSeen.set(key, seen + 1);
+          if (seen >= first.firstPods) sim.healthy = true;
+        }
+        if (first?.behavior === 'none' && !sim.healthy) sim.stage = 'stuck';
         else this.duePod(live, this.t.schedule);
         continue;
       }
       if (sim.stage === 'done' || sim.stage === 'stuck' || now < sim.next) continue;
-      const beh = behaviorFor(this.scenario, live);
+      const beh = sim.healthy ? undefined : behaviorFor(this.scenario, live);
       this.step(podRt, clone(live), sim, beh, now);
     }
     // Forget pods that are gone.

@@ -16,6 +16,12 @@ export interface ComponentBehavior {
   behavior: Behavior;
   /** crashLoop/oomKilled: crash this many times, then run and become ready. Omitted = crash forever. */
   crashes?: number;
+  /**
+   * Only the first N pods that match misbehave; pods created later (replacements after an eviction or a rollout
+   * restart) run normally. Models a transient fault, e.g. pods started before their dependency was reachable and
+   * now stuck in a long back-off: only a restart helps.
+   */
+  firstPods?: number;
   /** Only this container misbehaves (default: every container). */
   container?: string;
   /** Log text of the running container. */
