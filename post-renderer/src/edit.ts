@@ -33,6 +33,12 @@ export interface Edit {
   readonly order?: number;
 }
 
+/**
+ * Order of an edit that writes inside a line (a value after `key:`): before any block insertion at the same offset,
+ * which starts new lines (at the end of the input both land at the same offset).
+ */
+const INLINE = Number.MIN_SAFE_INTEGER;
+
 /** Thrown when this document must go through the document model. */
 export class NeedsModel extends Error {
   constructor(readonly reason: string) {
@@ -151,11 +157,12 @@ function replaceNull(ctx: EditContext, pair: AnyPair, rest: readonly string[], e
   const text = `{${flowText(rest, entries)}}`;
   const range = nodeRange(value);
   if (range && range[0] !== range[1]) {
-    ctx.edits.push({ start: range[0], end: range[1], text });
+    ctx.edits.push({ start: range[0], end: range[1], text, order: INLINE });
     return;
   }
   // An empty null (`labels:` or `labels: # comment`): write right after the colon.
-  ctx.edits.push({ start: afterColon(ctx, pair), end: afterColon(ctx, pair), text: ` ${text}` });
+  const at = afterColon(ctx, pair);
+  ctx.edits.push({ start: at, end: at, text: ` ${text}`, order: INLINE });
 }
 
 function afterColon(ctx: EditContext, pair: AnyPair): number {
@@ -184,10 +191,10 @@ function writeEntries(ctx: EditContext, map: YAMLMap, entries: Entries, field: s
     if (isNullNode(existing)) {
       const range = nodeRange(existing);
       if (range && range[0] !== range[1]) {
-        ctx.edits.push({ start: range[0], end: range[1], text: quote(value) });
+        ctx.edits.push({ start: range[0], end: range[1], text: quote(value), order: INLINE });
       } else {
         const at = afterColon(ctx, pair);
-        ctx.edits.push({ start: at, end: at, text: ` ${quote(value)}` });
+        ctx.edits.push({ start: at, end: at, text: ` ${quote(value)}`, order: INLINE });
       }
       continue;
     }
@@ -202,7 +209,7 @@ function writeEntries(ctx: EditContext, map: YAMLMap, entries: Entries, field: s
     // A block scalar's range ends after its last line break: keep that break.
     const replaced = ctx.source.slice(range[0], range[1]);
     const trailing = /\r?\n$/.exec(replaced)?.[0] ?? '';
-    ctx.edits.push({ start: range[0], end: range[1], text: quote(value) + trailing });
+    ctx.edits.push({ start: range[0], end: range[1], text: quote(value) + trailing, order: INLINE });
   }
   if (missing.length > 0) insertInto(ctx, map, [], missing);
 }

@@ -123,7 +123,8 @@ export function parseArgs(argv: readonly string[], env: Env, cwd: string): Optio
   };
 }
 
-async function readAll(stream: Readable): Promise<string> {
+async function readAll(stream: Readable | string): Promise<string> {
+  if (typeof stream === 'string') return stream;
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
   return Buffer.concat(chunks).toString('utf8');
@@ -140,7 +141,8 @@ function appendLog(file: string, lines: readonly string[]): void {
 }
 
 export interface RunContext {
-  readonly stdin: Readable;
+  /** The rendered manifests: a stream, or the text already read (the bin reads fd 0 in one call: one copy in memory). */
+  readonly stdin: Readable | string;
   readonly stdout: Writable;
   readonly stderr: Writable;
   readonly argv: readonly string[];
