@@ -23,7 +23,7 @@ export interface HelmHarness {
   readonly home: string;
   /** `--post-renderer` value: the executable (Helm 3) or the installed plugin's name (Helm 4). */
   readonly postRenderer: string;
-  helm(args: readonly string[]): ReturnType<typeof exec>;
+  helm(args: readonly string[], extraEnv?: Record<string, string>): ReturnType<typeof exec>;
   /** Where the post-renderer's diagnostics land (XDG_STATE_HOME of this isolated environment). */
   readonly logFile: string;
 }
@@ -34,7 +34,8 @@ export async function helmHarness(major: HelmMajor): Promise<HelmHarness> {
   const tc = toolchain(ROOT, major);
   const home = mkdtempSync(join(tmpdir(), `helm-tiers-h${major}-`));
   const env = isolatedHelmEnv(home);
-  const helm = (args: readonly string[]) => exec(tc.helm, args, { env });
+  const helm = (args: readonly string[], extraEnv: Record<string, string> = {}) =>
+    exec(tc.helm, args, { env: { ...env, ...extraEnv } });
   if (major === 4) {
     const installed = await helm(['plugin', 'install', PLUGIN_DIR]);
     if (installed.code !== 0) throw new Error(`helm plugin install failed: ${installed.stderr}`);

@@ -5,7 +5,8 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCluster, type SimCluster } from '../cluster/index.js';
 import { ErrorCodes } from '../../core/errors.js';
 import { ANNOTATION_KEYS, LABEL_KEYS } from '../helpers/meta.js';
 import { FIXTURE_CHART, helmHarness, PLAN, postRendererArgs, type HelmHarness } from '../helpers/helm.js';
@@ -30,8 +31,10 @@ describe.each([3, 4] as const)('Helm %i', (major) => {
   let h: HelmHarness;
   let plain: Obj[];
   let rendered: Obj[];
+  let cluster: SimCluster;
 
   beforeAll(async () => {
+    cluster = await startCluster({});
     h = await helmHarness(major);
     const base = ['template', 'r1', FIXTURE_CHART, '-n', 'apps', '--include-crds'];
     const [a, b] = await Promise.all([
@@ -42,6 +45,10 @@ describe.each([3, 4] as const)('Helm %i', (major) => {
     expect(b.code, b.stderr).toBe(0);
     plain = parseStream(a.stdout) as Obj[];
     rendered = parseStream(b.stdout) as Obj[];
+  });
+
+  afterAll(async () => {
+    await cluster.stop();
   });
 
   it('writes the tier labels and annotations onto every post-rendered object', () => {
@@ -130,17 +137,15 @@ describe.each([3, 4] as const)('Helm %i', (major) => {
     ];
     it.each(cases)('%s', async (_name, template, code) => {
       const chart = chartWith(template);
-      // Helm 3's client-only dry run still asks a cluster for its version: install is proven against the
-      // simulated cluster elsewhere; Helm 4 renders and post-renders offline.
-      const commands =
-        major === 3
-          ? [['template', 'r']]
-          : [
-              ['template', 'r'],
-              ['install', 'r', '--dry-run=client'],
-            ];
+      // `helm install` for real, against the simulated cluster: nothing may be created.
+      const commands = [
+        ['template', 'r'],
+        ['install', 'r', '-n', 'bad', '--create-namespace'],
+      ];
       for (const command of commands) {
-        const r = await h.helm([...command, chart, '--post-renderer', h.postRenderer, ...RELEASE_ARGS]);
+        const r = await h.helm([...command, chart, '--post-renderer', h.postRenderer, ...RELEASE_ARGS], {
+          KUBECONFIG: cluster.kubeconfig,
+        });
         expect(r.code, r.stdout).not.toBe(0);
         expect(r.stdout).toBe('');
         if (major === 3) expect(r.stderr).toContain(code);
@@ -150,6 +155,9 @@ describe.each([3, 4] as const)('Helm %i', (major) => {
           expect(readFileSync(h.logFile, 'utf8')).toContain('bad/templates/x.yaml');
         }
       }
+      // The failed installs left nothing behind: no ConfigMap, no release record.
+      expect(cluster.store.list('/configmaps').filter((o) => o.metadata.namespace === 'bad')).toEqual([]);
+      expect(cluster.store.list('/secrets').filter((o) => o.metadata.labels?.owner === 'helm')).toEqual([]);
     });
 
     it('documents that are not mappings are refused by Helm itself, before post-rendering', async () => {
