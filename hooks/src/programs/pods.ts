@@ -194,7 +194,7 @@ async function resolveOwners(ctx: Context, verdicts: readonly PodVerdict[]): Pro
 }
 
 /** Eviction with bounded backoff on 429 (a PodDisruptionBudget blocks it for now). */
-async function evict(ctx: Context, pod: string): Promise<string> {
+async function evict(ctx: Context, pod: string, until: number): Promise<string> {
   let wait = 1000;
   for (let attempt = 1; attempt <= 6; attempt++) {
     try {
@@ -202,7 +202,8 @@ async function evict(ctx: Context, pod: string): Promise<string> {
     } catch (err) {
       if (!(err instanceof HookError && err.code === HookErrorCodes.THROTTLED) || attempt === 6) throw err;
       const ms = Math.floor(wait / 2 + ctx.clock.random() * wait);
-      if (ms >= ctx.deadline.remaining()) throw err;
+      // Retry only while the backoff leaves the verification budget intact.
+      if (ms >= until - ctx.clock.now()) throw err;
       ctx.log.warn(
         { pod, attempt, waitMs: ms },
         `eviction of ${pod} refused (429: a PodDisruptionBudget allows no disruption now); retrying`,
@@ -217,6 +218,7 @@ async function evict(ctx: Context, pod: string): Promise<string> {
 async function execute(
   ctx: Context,
   actions: readonly Action[],
+  until: number,
 ): Promise<{ action: Action; result: string; ok: boolean }[]> {
   const now = new Date(ctx.clock.now()).toISOString();
   return mapLimit(actions, CONCURRENCY, async (a) => {
@@ -226,7 +228,7 @@ async function execute(
         ctx.log.info({ kind: a.kind, name: a.name, pods: a.pods }, `rollout restart ${a.kind}/${a.name}`);
         return { action: a, result: 'restarted', ok: true };
       }
-      const r = await evict(ctx, a.pod);
+      const r = await evict(ctx, a.pod, until);
       ctx.log.info({ pod: a.pod, result: r }, `evict ${a.pod}: ${r}`);
       return { action: a, result: r, ok: true };
     } catch (err) {
@@ -291,7 +293,9 @@ export const podCheck: ProgramDef = {
     const dryRun = values['dry-run'] === true;
     const tailLines = Number(values['tail-lines']);
     // Keep some of the deadline for the final diagnostics and summary.
-    const reserve = Math.min(15_000, ctx.deadline.remaining() * 0.1);
+    // (At least 3 s: under load the last list, diagnostics and summary must still fit, so that the verdict is
+    // "unhealthy" (30) with its reasons, never a bare deadline (50).)
+    const reserve = Math.min(15_000, Math.max(3_000, ctx.deadline.remaining() * 0.2));
     const verifyUntil = ctx.deadline.at - reserve;
     ctx.log.info(
       { namespace: ctx.namespace, selector, graceSeconds: graceMs / 1000, autoFix, dryRun },
@@ -322,10 +326,10 @@ export const podCheck: ProgramDef = {
           ctx.out(plan.actions.map((a) => `dry-run: would ${describeAction(a)}\n`).join(''));
           actionsDone = `; dry-run: would ${plan.actions.map(describeAction).join(', ')}`;
         } else {
-          const results = await execute(ctx, plan.actions);
+          const results = await execute(ctx, plan.actions, verifyUntil);
           actionsDone = `; auto-fix: ${results.map((r) => (r.action.type === 'evict' ? `${r.action.pod} ${r.result}` : `${r.action.kind.toLowerCase()}/${r.action.name} ${r.result}`)).join(', ')}`;
           // Give the replacements a moment to appear before the first verification list.
-          await ctx.deadline.sleep(1000);
+          await ctx.deadline.sleep(Math.min(1000, Math.max(0, verifyUntil - ctx.clock.now())));
           snap = await pollUntilHealthy(ctx, selector, verifyUntil, (s) =>
             failing(s).every((v) => !v.transitional && !v.restartable),
           );
