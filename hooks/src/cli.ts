@@ -4,7 +4,7 @@
  * configure Jobs through `env:` alone.
  */
 import minimist from 'minimist';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import type { Writable } from 'node:stream';
 import { HookError, HookErrorCodes } from './errors.js';
 import { Deadline, systemClock, type Clock } from './k8s/clock.js';
@@ -214,6 +214,8 @@ export async function createContext(
       `--log-level must be one of fatal, error, warn, info, debug, trace, silent; got "${level}"`,
     );
   }
+  // Loaded on demand too: `--help` and usage errors do not need a logger.
+  const { default: pino } = await import('pino');
   const dest = deps.logDestination ?? pino.destination({ dest: 1, sync: true });
   const log = pino({ level, base: { program }, timestamp: pino.stdTimeFunctions.isoTime }, dest);
   const out = deps.out ?? ((t: string) => process.stdout.write(t));
