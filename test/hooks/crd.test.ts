@@ -1,3 +1,4 @@
+import * as yaml from 'yaml';
 import fc from 'fast-check';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -69,7 +70,7 @@ describe('CRD selection', () => {
 
   it('the kyverno profile passes against the real Kyverno 1.19 CRD files (skips without ../shared)', (ctx) => {
     if (!existsSync(SHARED)) ctx.skip(`no ${SHARED}: shared test data absent`);
-    const store = new ManifestStore(`${SHARED}/kyverno`);
+    const store = new ManifestStore(`${SHARED}/kyverno`, yaml);
     for (const r of buildRequirements([], [], ['kyverno']).filter((x) => x.required))
       expect(store.get(r.name)?.name).toBe(r.name);
     expect(store.get('admissionreports.kyverno.io')).toBeUndefined();
@@ -206,18 +207,18 @@ describe('CRD manifests', () => {
     const doc = (name: string) =>
       `apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: ${name}\nspec:\n  group: example.com\n`;
     writeFileSync(`${dir}/bundle.yaml`, `${doc('a.example.com')}---\n${doc('b.example.com')}`);
-    const store = new ManifestStore(dir);
+    const store = new ManifestStore(dir, yaml);
     expect(store.get('b.example.com')?.file).toBe(`${dir}/bundle.yaml`);
     expect(store.get('a.example.com')?.name).toBe('a.example.com');
     writeFileSync(`${dir}/example.com_bad.yaml`, 'kind: [unclosed');
-    expect(() => new ManifestStore(dir).get('bad.example.com')).toThrow(
+    expect(() => new ManifestStore(dir, yaml).get('bad.example.com')).toThrow(
       expect.objectContaining({ code: 'E_CRD_MANIFEST' }),
     );
   });
 
   it('finds the real Prometheus CRDs by the upstream file naming (skips without ../shared)', (ctx) => {
     if (!existsSync(SHARED)) ctx.skip(`no ${SHARED}: shared test data absent`);
-    const store = new ManifestStore(`${SHARED}/prometheus-operator`);
+    const store = new ManifestStore(`${SHARED}/prometheus-operator`, yaml);
     const m = store.get('servicemonitors.monitoring.coreos.com');
     expect(m?.file).toMatch(/monitoring\.coreos\.com_servicemonitors\.yaml$/);
     expect(m?.hash).toMatch(/^[0-9a-f]{64}$/);

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import type * as Yaml from 'yaml';
 import { HookError, HookErrorCodes } from '../errors.js';
 
 /** Annotation set on applied CRDs: sha256 of the manifest as shipped, to skip unchanged ones on the next run. */
@@ -56,11 +56,11 @@ export function manifestHash(obj: Record<string, unknown>): string {
   return createHash('sha256').update(canonicalJson(obj)).digest('hex');
 }
 
-function parseCrdFile(file: string): CrdManifest[] {
+function parseCrdFile(file: string, yaml: YamlParser): CrdManifest[] {
   const text = readFileSync(file, 'utf8');
   const out: CrdManifest[] = [];
   // YAML 1.1: what the API server's go-yaml reads.
-  for (const doc of parseAllDocuments(text, { version: '1.1' })) {
+  for (const doc of yaml.parseAllDocuments(text, { version: '1.1' })) {
     if (!('errors' in doc)) continue;
     if (doc.errors.length > 0)
       throw new HookError(HookErrorCodes.CRD_MANIFEST, `${file}: invalid YAML: ${doc.errors[0]?.message ?? ''}`);
@@ -78,10 +78,21 @@ function parseCrdFile(file: string): CrdManifest[] {
   return out;
 }
 
+/** The part of the `yaml` library the store needs: passed in, so the bundles load it only when installing. */
+export type YamlParser = Pick<typeof Yaml, 'parseAllDocuments'>;
+
+/** A store over `dir`, loading the YAML parser on demand (`--help` and plain checks never pay for it). */
+export async function openManifestStore(dir: string): Promise<ManifestStore> {
+  return new ManifestStore(dir, await import('yaml'));
+}
+
 export class ManifestStore {
   private readonly cache = new Map<string, CrdManifest>();
   private scanned = false;
-  constructor(readonly dir: string) {}
+  constructor(
+    readonly dir: string,
+    private readonly yaml: YamlParser,
+  ) {}
 
   /** The manifest of CRD `plural.group`, or undefined when the directory has none. */
   get(name: string): CrdManifest | undefined {
@@ -93,7 +104,7 @@ export class ManifestStore {
     for (const f of files.filter((f) =>
       new RegExp(`(^|/)${conventional.replace(/\./g, '\\.')}\\.(ya?ml|json)$`).test(f),
     )) {
-      for (const m of parseCrdFile(f)) this.cache.set(m.name, m);
+      for (const m of parseCrdFile(f, this.yaml)) this.cache.set(m.name, m);
       const found = this.cache.get(name);
       if (found) return found;
     }
@@ -102,7 +113,7 @@ export class ManifestStore {
       for (const f of files) {
         // Cheap prefilter: only parse files that mention the CRD's name.
         if (!readFileSync(f, 'utf8').includes(name)) continue;
-        for (const m of parseCrdFile(f)) this.cache.set(m.name, m);
+        for (const m of parseCrdFile(f, this.yaml)) this.cache.set(m.name, m);
       }
     }
     return this.cache.get(name);

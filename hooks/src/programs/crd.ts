@@ -2,7 +2,7 @@
 import { COMMON_FLAGS, type Context, type FlagSpec, type FlagValue, type RunDeps } from '../cli.js';
 import { buildRequirements, type CrdRequirement } from '../crd/selection.js';
 import { crdTableRows, evaluateAll, evaluateCrd, fixHint, outcome, type CrdRow } from '../crd/evaluate.js';
-import { applyBody, isUpToDate, ManifestStore } from '../crd/manifests.js';
+import { applyBody, isUpToDate, openManifestStore } from '../crd/manifests.js';
 import { HOOK_EXIT_CODES, HookError, HookErrorCodes } from '../errors.js';
 import { listAll } from '../k8s/pages.js';
 import type { Crd } from '../k8s/types.js';
@@ -129,7 +129,7 @@ export async function installCrds(
   dir: string,
   fieldManager: string,
 ): Promise<InstallResult[]> {
-  const store = new ManifestStore(dir);
+  const store = await openManifestStore(dir);
   const results: InstallResult[] = [];
   const toWait: CrdRequirement[] = [];
   for (const req of reqs.filter((r) => r.required)) {
