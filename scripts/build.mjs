@@ -19,7 +19,8 @@ const entries = [
 const hookBins = join(root, 'hooks/src/bin');
 if (existsSync(hookBins)) {
   for (const f of readdirSync(hookBins)) {
-    if (f.endsWith('.ts') && !f.endsWith('.test.ts'))
+    // `_*.ts` are shared by the bins (the process wiring), not programs of their own.
+    if (f.endsWith('.ts') && !f.endsWith('.test.ts') && !f.startsWith('_'))
       entries.push({ in: `hooks/src/bin/${f}`, out: `dist/hooks/${f.slice(0, -3)}.cjs` });
   }
 }

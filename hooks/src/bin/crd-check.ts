@@ -1,5 +1,5 @@
 // Entry point of the crd-check hook (bundled to dist/hooks/crd-check.cjs).
-import { runBin } from '../bin-support.js';
+import { runBin } from './_run-bin.js';
 import { runCrdCheck } from '../programs/crd.js';
 
 runBin(runCrdCheck);

@@ -1,5 +1,5 @@
 // Entry point of the crd-install hook (bundled to dist/hooks/crd-install.cjs).
-import { runBin } from '../bin-support.js';
+import { runBin } from './_run-bin.js';
 import { runCrdInstall } from '../programs/crd.js';
 
 runBin(runCrdInstall);

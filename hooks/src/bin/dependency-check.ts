@@ -1,5 +1,5 @@
 // Entry point of the dependency-check hook (bundled to dist/hooks/dependency-check.cjs).
-import { runBin } from '../bin-support.js';
+import { runBin } from './_run-bin.js';
 import { runDependencyCheck } from '../programs/dependency.js';
 
 runBin(runDependencyCheck);

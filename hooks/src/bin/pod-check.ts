@@ -1,5 +1,5 @@
 // Entry point of the pod-check hook (bundled to dist/hooks/pod-check.cjs).
-import { runBin } from '../bin-support.js';
+import { runBin } from './_run-bin.js';
 import { runPodCheck } from '../programs/pods.js';
 
 runBin(runPodCheck);

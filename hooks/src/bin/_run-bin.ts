@@ -1,5 +1,5 @@
 /** What every bin does: wire process.* into run(), turn SIGTERM into an abort, set the exit code. */
-import type { RunDeps } from './cli.js';
+import type { RunDeps } from '../cli.js';
 
 export type RunFn = (argv: readonly string[], env: NodeJS.ProcessEnv, deps?: RunDeps) => Promise<number>;
 
