@@ -2,6 +2,7 @@
  * `helm-tiers flux`: the thin shell around flux/generate.ts. Reads the plan and the charts' values.yaml, writes
  * (or with --check compares) the Flux layout. Returns the exit code.
  */
+import { readPlanFile } from '../plan/read.js';
 import { existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -9,7 +10,7 @@ import minimist from 'minimist';
 import { parse } from 'yaml';
 import { ErrorCodes, exitCodeFor, formatError, HelmTiersError } from '../core/errors.js';
 import { DEFAULT_FLUX_OPTIONS, generateFluxResources } from '../flux/generate.js';
-import { parsePlan, type Values } from '../plan/plan.js';
+import type { Values } from '../plan/plan.js';
 
 export const FLUX_USAGE = `Usage: helm-tiers flux [options]
 
@@ -74,15 +75,7 @@ export function runFlux(ctx: FluxCommandContext): number {
     const str = (key: string, fallback: string) => (args[key] as string | undefined) ?? fallback;
     const planFile = str('plan', ctx.env.HELM_TIERS_PLAN ?? 'plan.yaml');
     const planPath = resolve(ctx.cwd, planFile);
-    let text: string;
-    try {
-      text = readFileSync(planPath, 'utf8');
-    } catch (err) {
-      throw new HelmTiersError(ErrorCodes.PLAN_INVALID, `cannot read the plan: ${(err as Error).message}`, {
-        file: planFile,
-      });
-    }
-    const plan = parsePlan(text, planFile);
+    const plan = readPlanFile(planFile, ctx.cwd);
     const chartValues: Record<string, Values | undefined> = {};
     for (const c of plan.components)
       chartValues[c.chart] ??= readChartValues(join(dirname(planPath), c.chart, 'values.yaml'));

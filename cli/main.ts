@@ -4,11 +4,9 @@
  *   helm-tiers post-render --plan FILE --release NAME   (the same program as dist/post-renderer.cjs)
  *   helm-tiers demo                                      (render-only check; `npm start` runs demo/)
  */
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import minimist from 'minimist';
 import { ErrorCodes, exitCodeFor, formatError, HelmTiersError } from '../core/errors.js';
-import { parsePlan } from '../plan/plan.js';
+import { readPlanFile } from '../plan/read.js';
 import { run as postRenderRun } from '../post-renderer/src/run.js';
 import { describePlan } from './plan-command.js';
 import { runDemo } from './demo.js';
@@ -26,17 +24,6 @@ Commands:
 
 The plan defaults to ./plan.yaml (env HELM_TIERS_PLAN).
 `;
-
-export function loadPlanFile(file: string, cwd: string) {
-  const path = resolve(cwd, file);
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new HelmTiersError(ErrorCodes.PLAN_INVALID, `cannot read the plan: ${(err as Error).message}`, { file });
-  }
-  return parsePlan(text, file);
-}
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -64,11 +51,11 @@ async function main(argv: string[]): Promise<number> {
         });
       case 'plan':
         if (args.help) break;
-        process.stdout.write(describePlan(loadPlanFile(planFile, process.cwd())));
+        process.stdout.write(describePlan(readPlanFile(planFile, process.cwd())));
         return 0;
       case 'demo':
         if (args.help) break;
-        return await runDemo({ plan: loadPlanFile(planFile, process.cwd()), cwd: process.cwd(), out: process.stdout });
+        return await runDemo({ plan: readPlanFile(planFile, process.cwd()), cwd: process.cwd(), out: process.stdout });
       case undefined:
       case 'help':
       case '--help':

@@ -5,12 +5,13 @@
  * missing and then installing them, the deploy tier by tier as Flux would, a crash-looping API caught and remediated
  * by the post-install check, and the final state.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readPlanFile } from '../plan/read.js';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exec, type HelmMajor } from '../core/tools.js';
 import { mergeValues } from '../plan/metadata.js';
-import { dependencyReleases, parsePlan, planLevels, type Component } from '../plan/plan.js';
+import { dependencyReleases, planLevels, type Component } from '../plan/plan.js';
 import { startCluster } from '../test/cluster/index.js';
 import { prepareCrds } from './crds.js';
 import { Deployer, type DeployOptions } from './deploy.js';
@@ -82,7 +83,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     say();
     say(`── ${n}. ${title} ${'─'.repeat(Math.max(4, 72 - title.length))}`);
   };
-  const plan = parsePlan(readFileSync(o.planPath, 'utf8'), o.planPath);
+  const plan = readPlanFile(o.planPath, process.cwd());
   const work = mkdtempSync(join(tmpdir(), 'helm-tiers-demo-'));
   const crds = prepareCrds(o.root, work, { embedded: o.embeddedCrds });
   const helm = await setupHelm(o.root, o.major, join(work, 'helm'));
