@@ -8,9 +8,9 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
+
 import { tierMetadata } from '../plan/metadata.js';
-import { kustomizePatches } from '../flux/patches.js';
+import { fluxLikeKustomization, kustomizePatches } from '../flux/patches.js';
 import { fastPostRender, fullPostRender, type FastPathProbe } from '../post-renderer/src/render.js';
 import { measure, median, type Measurement } from './measure.js';
 
@@ -49,15 +49,7 @@ function kustomizeDir(input: string, n: number): string {
   const dir = join(work, `kustomize-${n}`);
   mkdirSync(dir, { recursive: true });
   execFileSync('cp', [input, join(dir, 'render.yaml')]);
-  writeFileSync(
-    join(dir, 'kustomization.yaml'),
-    stringify({
-      apiVersion: 'kustomize.config.k8s.io/v1beta1',
-      kind: 'Kustomization',
-      resources: ['render.yaml'],
-      patches: kustomizePatches(meta),
-    }),
-  );
+  writeFileSync(join(dir, 'kustomization.yaml'), fluxLikeKustomization('render.yaml', kustomizePatches(meta)));
   return dir;
 }
 

@@ -42,3 +42,16 @@ export function kustomizePatches(meta: InjectionMetadata): KustomizePatch[] {
     },
   ];
 }
+
+/**
+ * A kustomization that does what Flux's post-renderer does: Helm's render verbatim as its only resource, with the
+ * patches. `kubectl kustomize` on it runs the same engine as helm-controller (tests and the benchmark use it).
+ */
+export function fluxLikeKustomization(resource: string, patches: readonly KustomizePatch[]): string {
+  return stringify({
+    apiVersion: 'kustomize.config.k8s.io/v1beta1',
+    kind: 'Kustomization',
+    resources: [resource],
+    patches,
+  });
+}

@@ -12,9 +12,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
+import { parse } from 'yaml';
 import { exec, isolatedHelmEnv, toolchain, type HelmMajor, type Toolchain } from '../core/tools.js';
 import { generateFluxResources, helmReleaseFileName, type FluxOptions } from '../flux/generate.js';
+import { fluxLikeKustomization, type KustomizePatch } from '../flux/patches.js';
 import { identityFor, releaseValues, tierMetadata } from '../plan/metadata.js';
 import { findComponent, parsePlan, type Values } from '../plan/plan.js';
 import { postRender } from '../post-renderer/src/render.js';
@@ -28,10 +29,10 @@ const MASTER = join(ROOT, 'charts/master-chart');
 const chartValues = { './charts/master-chart': parse(readFileSync(join(MASTER, 'values.yaml'), 'utf8')) as Values };
 
 /** The patches of the generated HelmRelease of `release`, read back from the generated YAML. */
-function generatedPatches(release: string, options: Partial<FluxOptions> = {}): unknown[] {
+function generatedPatches(release: string, options: Partial<FluxOptions> = {}): KustomizePatch[] {
   const files = generateFluxResources(plan, { chartValues, ...options });
   const hr = parse(files.get(helmReleaseFileName(plan, findComponent(plan, release))) as string) as Obj;
-  return hr.spec.postRenderers[0].kustomize.patches as unknown[];
+  return hr.spec.postRenderers[0].kustomize.patches as KustomizePatch[];
 }
 
 /** Objects of a stream, `kind: List` expanded (kustomize expands them), sorted by kind/namespace/name. */
@@ -42,18 +43,10 @@ function objectsOf(stream: string): Obj[] {
     .sort((a, b) => key(a).localeCompare(key(b)));
 }
 
-async function kustomize(tc: Toolchain, render: string, patches: unknown[]): Promise<string> {
+async function kustomize(tc: Toolchain, render: string, patches: KustomizePatch[]): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'helm-tiers-flux-eq-'));
   writeFileSync(join(dir, 'render.yaml'), render);
-  writeFileSync(
-    join(dir, 'kustomization.yaml'),
-    stringify({
-      apiVersion: 'kustomize.config.k8s.io/v1beta1',
-      kind: 'Kustomization',
-      resources: ['render.yaml'],
-      patches,
-    }),
-  );
+  writeFileSync(join(dir, 'kustomization.yaml'), fluxLikeKustomization('render.yaml', patches));
   const r = await exec(tc.kubectl, ['kustomize', dir]);
   if (r.code !== 0) throw new Error(`kubectl kustomize failed: ${r.stderr}`);
   return r.stdout;
