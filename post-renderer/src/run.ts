@@ -2,14 +2,14 @@
  * The post-renderer's shell: arguments, stdin, stdout, stderr and the log file. `run` returns the exit code; the
  * bin sets `process.exitCode` from it.
  */
-import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { readPlanFile } from '../../plan/read.js';
+import { appendFileSync, mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import minimist from 'minimist';
 import { ErrorCodes, exitCodeFor, formatError, formatLocation, HelmTiersError } from '../../core/errors.js';
 import { identityFor, tierMetadata, type TierIdentity } from '../../plan/metadata.js';
-import { parsePlan } from '../../plan/plan.js';
 import type { ConflictPolicy } from './model.js';
 import { postRender } from './render.js';
 
@@ -85,16 +85,7 @@ export function parseArgs(argv: readonly string[], env: Env, cwd: string): Optio
   const planFile = str('plan') ?? env.HELM_TIERS_PLAN;
   let identity: TierIdentity;
   if (planFile) {
-    const path = resolve(cwd, planFile);
-    let text: string;
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch (err) {
-      throw new HelmTiersError(ErrorCodes.PLAN_INVALID, `cannot read the plan: ${(err as Error).message}`, {
-        file: path,
-      });
-    }
-    identity = identityFor(parsePlan(text, planFile), release);
+    identity = identityFor(readPlanFile(planFile, cwd), release);
   } else {
     const component = str('component');
     const tierText = str('tier');
@@ -151,13 +142,9 @@ export interface RunContext {
 }
 
 export async function run(ctx: RunContext): Promise<number> {
-  const logFile = (() => {
-    const i = ctx.argv.findIndex((a) => a === '--log-file' || a.startsWith('--log-file='));
-    const arg = i < 0 ? undefined : ctx.argv[i];
-    const fromArgs =
-      arg === undefined ? undefined : arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : ctx.argv[i + 1];
-    return fromArgs || ctx.env.HELM_TIERS_LOG_FILE || defaultLogFile(ctx.env);
-  })();
+  // Known before the arguments are validated, so that a usage error is logged too.
+  const fromArgs: unknown = minimist([...ctx.argv], { string: ['log-file'] })['log-file'];
+  const logFile = (typeof fromArgs === 'string' && fromArgs) || ctx.env.HELM_TIERS_LOG_FILE || defaultLogFile(ctx.env);
   const program = 'helm-tiers post-render';
   try {
     const options = parseArgs(ctx.argv, ctx.env, ctx.cwd);
