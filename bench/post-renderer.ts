@@ -8,7 +8,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-
 import { tierMetadata } from '../plan/metadata.js';
 import { fluxLikeKustomization, kustomizePatches } from '../flux/patches.js';
 import { fastPostRender, fullPostRender, type FastPathProbe } from '../post-renderer/src/render.js';

@@ -2,7 +2,6 @@
  * `helm-tiers flux`: the thin shell around flux/generate.ts. Reads the plan and the charts' values.yaml, writes
  * (or with --check compares) the Flux layout. Returns the exit code.
  */
-import { readPlanFile } from '../plan/read.js';
 import { existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -11,6 +10,7 @@ import { parse } from 'yaml';
 import { ErrorCodes, exitCodeFor, formatError, HelmTiersError } from '../core/errors.js';
 import { DEFAULT_FLUX_OPTIONS, generateFluxResources } from '../flux/generate.js';
 import type { Values } from '../plan/plan.js';
+import { readPlanFile } from '../plan/read.js';
 
 export const FLUX_USAGE = `Usage: helm-tiers flux [options]
 

@@ -5,13 +5,13 @@
  * missing and then installing them, the deploy tier by tier as Flux would, a crash-looping API caught and remediated
  * by the post-install check, and the final state.
  */
-import { readPlanFile } from '../plan/read.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exec, type HelmMajor } from '../core/tools.js';
 import { mergeValues } from '../plan/metadata.js';
 import { dependencyReleases, planLevels, type Component } from '../plan/plan.js';
+import { readPlanFile } from '../plan/read.js';
 import { startCluster } from '../test/cluster/index.js';
 import { prepareCrds } from './crds.js';
 import { Deployer, type DeployOptions } from './deploy.js';

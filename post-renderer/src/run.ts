@@ -2,7 +2,6 @@
  * The post-renderer's shell: arguments, stdin, stdout, stderr and the log file. `run` returns the exit code; the
  * bin sets `process.exitCode` from it.
  */
-import { readPlanFile } from '../../plan/read.js';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -10,6 +9,7 @@ import type { Readable, Writable } from 'node:stream';
 import minimist from 'minimist';
 import { ErrorCodes, exitCodeFor, formatError, formatLocation, HelmTiersError } from '../../core/errors.js';
 import { identityFor, tierMetadata, type TierIdentity } from '../../plan/metadata.js';
+import { readPlanFile } from '../../plan/read.js';
 import type { ConflictPolicy } from './model.js';
 import { postRender } from './render.js';
 
