@@ -133,6 +133,8 @@ export class Controllers implements PodLogSource {
     private readonly scenario: Scenario,
     timing: Partial<Timing>,
     private readonly dir: string,
+    /** The kubelet's clock for pod transitions; a seam so tests can make it disagree with the timers. */
+    private readonly kubeletClock: () => number = Date.now,
   ) {
     this.t = { ...DEFAULT_TIMING, ...timing };
     cluster.onPodTerminating = (pod) => {
@@ -168,8 +170,15 @@ export class Controllers implements PodLogSource {
         spec: { containers: [{ name: 'main', image: b.image ?? 'busybox:1.36' }] },
       });
     }
-    // Periodic resync, like the informers' resync of real controllers: a missed trigger cannot stall a rollout.
+    // Periodic resync, like the informers' resync of real controllers: a missed trigger cannot stall a rollout,
+    // and no pod whose transition is due waits for a wake-up that never comes.
     this.resync = setInterval(() => {
+      const now = this.kubeletClock();
+      for (const p of this.cluster.store.list('/pods')) {
+        const sim = this.pods.get(p.metadata.uid);
+        if (sim && sim.stage !== 'done' && sim.stage !== 'stuck' && sim.next <= now)
+          this.podQueue.add(`${p.metadata.namespace}/${p.metadata.name}`);
+      }
       this.kick();
     }, 1000);
     this.kick();
@@ -181,7 +190,8 @@ export class Controllers implements PodLogSource {
     if (this.timer) clearTimeout(this.timer);
     if (this.wake) clearTimeout(this.wake);
     if (this.resync) clearInterval(this.resync);
-    for (const t of this.podTimers) clearTimeout(t);
+    for (const { timer } of this.podTimers.values()) clearTimeout(timer);
+    this.podTimers.clear();
     const procs = [...this.pods.values()]
       .map((s) => s.proc)
       .filter((p): p is ChildProcess => !!p && p.exitCode === null && p.signalCode === null);
@@ -949,20 +959,25 @@ export class Controllers implements PodLogSource {
 
   /** Pods to look at in the next pass ("namespace/name"): changed ones and those whose timer fired. */
   private readonly podQueue = new Set<string>();
-  private readonly podTimers = new Set<NodeJS.Timeout>();
+  /** One pending wake-up per pod ("namespace/name"), the earliest asked for. */
+  private readonly podTimers = new Map<string, { timer: NodeJS.Timeout; at: number }>();
 
   private duePod(pod: Obj, ms: number): void {
     const key = `${pod.metadata.namespace}/${pod.metadata.name}`;
-    const t = setTimeout(() => {
-      this.podTimers.delete(t);
+    const at = this.kubeletClock() + ms;
+    const pending = this.podTimers.get(key);
+    if (pending && pending.at <= at) return;
+    if (pending) clearTimeout(pending.timer);
+    const timer = setTimeout(() => {
+      this.podTimers.delete(key);
       this.podQueue.add(key);
       this.kick();
     }, ms);
-    this.podTimers.add(t);
+    this.podTimers.set(key, { timer, at });
   }
 
   private kubelet(): void {
-    const now = Date.now();
+    const now = this.kubeletClock();
     const podRt = this.rt('', 'pods');
     const keys = [...this.podQueue];
     this.podQueue.clear();
@@ -986,7 +1001,13 @@ export class Controllers implements PodLogSource {
         else this.duePod(live, this.t.schedule);
         continue;
       }
-      if (sim.stage === 'done' || sim.stage === 'stuck' || now < sim.next) continue;
+      if (sim.stage === 'done' || sim.stage === 'stuck') continue;
+      if (now < sim.next) {
+        // Node's timers count from the cached loop time, so a wake-up can run a few ms before `sim.next` by
+        // Date.now(). Dropping the pod here left it Pending forever (Helm 4's --wait then timed out): re-arm.
+        if (Number.isFinite(sim.next)) this.duePod(live, sim.next - now);
+        continue;
+      }
       const beh = sim.healthy ? undefined : behaviorFor(this.scenario, live);
       this.step(podRt, clone(live), sim, beh, now);
     }

@@ -1,6 +1,6 @@
 // Real Helm 3.17 and 4.1 against the simulated cluster: install --wait with hook Jobs that run as processes,
 // upgrade, list, uninstall; Helm's own error for a custom resource without its CRD; RBAC-denied hooks.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { startCluster, type SimCluster } from './index.js';
 import { chartDir, helmEnv, hookScript, removeTempDirs, run, tools } from './testkit.js';
 
@@ -25,6 +25,11 @@ describe.each([
   });
 
   it('installs with --wait, running pre- and post-install hook Jobs as processes', async () => {
+    // A failed attempt leaves the release pending; without this a CI retry could only fail with "cannot reuse a
+    // name that is still in use" instead of showing whether the install works.
+    onTestFailed(async () => {
+      await h(['uninstall', 'app', '--namespace', 'apps', '--wait', '--ignore-not-found']);
+    });
     const r = await h([
       'install',
       'app',

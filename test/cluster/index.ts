@@ -26,6 +26,8 @@ export interface ClusterOptions {
   version?: { major: string; minor: string };
   /** Artificial latency per request (ms). */
   latencyMs?: number;
+  /** The kubelet's clock (default Date.now); tests pass a skewed one to prove wake-ups that fire early recover. */
+  kubeletClock?: () => number;
 }
 
 export interface SimCluster {
@@ -81,7 +83,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<SimCluste
   cluster.tokens.set(adminToken, { name: 'admin', groups: ['system:masters', 'system:authenticated'] });
   for (const [tok, u] of Object.entries(opts.clientTokens ?? {}))
     cluster.tokens.set(tok, { name: u.name, groups: [...(u.groups ?? []), 'system:authenticated'] });
-  const controllers = new Controllers(cluster, scenario, opts.timing ?? {}, dir);
+  const controllers = new Controllers(cluster, scenario, opts.timing ?? {}, dir, opts.kubeletClock);
   const server = new ApiServer(cluster, { rbac: opts.rbac ?? false, logs: controllers, latencyMs: opts.latencyMs });
   const url = await server.listen();
   controllers.apiUrl = url;

@@ -1,7 +1,8 @@
 // Unit tests of the simulator's pure pieces: selectors, patch engines, server-side apply, protobuf decoding,
-// RBAC evaluation and messages, and the store's watch history.
+// RBAC evaluation and messages, the store's watch history, and the kubelet's timing.
 import { describe, expect, it } from 'vitest';
 import { Cluster } from './core.js';
+import { startCluster } from './index.js';
 import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch, serverSideApply } from './patch.js';
 import { decodeProtobuf } from './protobuf.js';
 import { authorize, forbiddenMessage } from './rbac.js';
@@ -13,7 +14,7 @@ import {
   parseLabelSelector,
 } from './selectors.js';
 import { Store } from './store.js';
-import { ApiError } from './types.js';
+import { ApiError, type Obj } from './types.js';
 
 describe('label and field selectors', () => {
   const l = { app: 'web', tier: '2' };
@@ -320,5 +321,37 @@ describe('garbage collection', () => {
     await new Promise((r) => setTimeout(r, 30));
     const kept = c.store.get('/configmaps', 'default', 'kept');
     expect(kept?.metadata.ownerReferences).toBeUndefined();
+  });
+});
+
+describe('kubelet wake-ups', () => {
+  // Node's timers count from the cached loop time, so a wake-up can fire before the pod's due time by Date.now().
+  // A clock at half speed makes every wake-up early; the kubelet must re-arm rather than forget the pod (it did
+  // forget, and Helm 4's --wait timed out on a Deployment whose pods stayed Pending).
+  it('starts a Deployment whose pods are always woken before their due time', async () => {
+    const origin = Date.now();
+    const c = await startCluster({ kubeletClock: () => origin + Math.floor((Date.now() - origin) / 2) });
+    try {
+      c.cluster.create(c.cluster.rt('', 'namespaces')!, undefined, { metadata: { name: 'apps' } });
+      c.cluster.create(c.cluster.rt('apps', 'deployments')!, 'apps', {
+        metadata: { name: 'web' },
+        spec: {
+          replicas: 2,
+          selector: { matchLabels: { app: 'web' } },
+          template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'nginx' }] } },
+        },
+      });
+      const end = Date.now() + 8000;
+      let status: Obj | undefined;
+      while (Date.now() < end) {
+        status = c.store.get('apps/deployments', 'apps', 'web')?.status as Obj | undefined;
+        if (status?.availableReplicas === 2) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(status?.availableReplicas).toBe(2);
+      expect(c.store.list('/pods', 'apps').map((p) => p.status?.phase)).toEqual(['Running', 'Running']);
+    } finally {
+      await c.stop();
+    }
   });
 });
