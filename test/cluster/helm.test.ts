@@ -92,9 +92,15 @@ describe.each([
   it('uninstalls and removes the release records and resources', async () => {
     const u = await h(['uninstall', 'app', '-n', 'apps', '--wait']);
     expect(u.stdout).toContain('release "app" uninstalled');
-    expect((await h(['list', '-n', 'apps', '-a', '-q'])).stdout.trim()).toBe('');
-    expect((await k(['get', 'deploy,svc,cm', '-n', 'apps', '-l', 'app=app-web', '-o', 'name'])).stdout.trim()).toBe('');
-    expect((await k(['get', 'secrets', '-n', 'apps', '-l', 'owner=helm', '-o', 'name'])).stdout.trim()).toBe('');
+    // Every release state, spelled out: Helm 4 dropped `list -a`, and a rejected flag would also print nothing.
+    const states = ['--deployed', '--failed', '--pending', '--superseded', '--uninstalled', '--uninstalling'];
+    const emptyOk = (r: { code: number; stdout: string }) => [r.code, r.stdout.trim()];
+    expect(emptyOk(await h(['list', '-n', 'apps', '-q', ...states]))).toEqual([0, '']);
+    expect(emptyOk(await k(['get', 'deploy,svc,cm', '-n', 'apps', '-l', 'app=app-web', '-o', 'name']))).toEqual([
+      0,
+      '',
+    ]);
+    expect(emptyOk(await k(['get', 'secrets', '-n', 'apps', '-l', 'owner=helm', '-o', 'name']))).toEqual([0, '']);
   });
 
   it("fails a custom resource without its CRD with Helm's real mapping error, before any hook", async () => {

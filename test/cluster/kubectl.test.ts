@@ -259,9 +259,9 @@ describe.each([
   it('deletes with cascading garbage collection', async () => {
     const r = await k(['delete', 'deployment', 'web']);
     expect(r.code).toBe(0);
-    let left = 'x';
-    for (let i = 0; i < 50 && left.trim() !== ''; i++)
-      left = (await k(['get', 'rs,pods', '-l', 'app=web', '-o', 'name'])).stdout;
-    expect(left.trim()).toBe('');
+    let left = { code: -1, stdout: 'x' };
+    for (let i = 0; i < 50 && (left.code !== 0 || left.stdout.trim() !== ''); i++)
+      left = await k(['get', 'rs,pods', '-l', 'app=web', '-o', 'name']);
+    expect([left.code, left.stdout.trim()]).toEqual([0, '']);
   });
 });

@@ -71,7 +71,8 @@ export function scenarioSuite(major: HelmMajor): void {
           const big = await e.kubectl(['get', 'crd', 'prometheuses.monitoring.coreos.com', '-o', 'json']);
           expect(big.stdout.length).toBeGreaterThan(300_000);
           // The Prometheus resource is guarded by .Capabilities (read before hooks): it appears on the next upgrade.
-          expect((await e.kubectl(['get', 'prometheuses', '-n', 'apps', '-o', 'name'])).stdout.trim()).toBe('');
+          const none = await e.kubectl(['get', 'prometheuses', '-n', 'apps', '-o', 'name']);
+          expect([none.code, none.stdout.trim()]).toEqual([0, '']);
           const up = await e.deploy({
             releases: ['monitoring'],
             values: () => ({ global: { autoInstallCRDs: true } }),
