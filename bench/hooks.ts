@@ -28,7 +28,7 @@ export async function benchHookColdStart(root: string): Promise<void> {
 }
 
 export async function benchPodCheckAtScale(root: string, pods = 5000): Promise<void> {
-  const c = await startCluster({});
+  const c = await startCluster({ keepRequests: 50_000 });
   try {
     const ns = 'big';
     const rt = (group: string, resource: string) => {

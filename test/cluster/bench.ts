@@ -74,7 +74,7 @@ async function timed(name: string, n: number, concurrency: number, f: (i: number
 }
 
 async function main(): Promise<void> {
-  const c = await startCluster({});
+  const c = await startCluster({ keepRequests: 50_000 });
   const ca = readFileSync(new URL('tls.crt', fixturesDir()));
   const agent = new https.Agent({ keepAlive: true, maxSockets: 8 });
   const req = (path: string, method = 'GET', body?: unknown) =>

@@ -14,6 +14,7 @@ async function main(): Promise<void> {
     rbac: argv.rbac === true,
     scenario: argv.scenario as string | undefined,
     version: { major: major ?? '1', minor: minor ?? '31' },
+    keepRequests: 50_000,
   });
   process.stdout.write(`API server: ${c.url}\nexport KUBECONFIG=${c.kubeconfig}\n`);
   const stop = () => {

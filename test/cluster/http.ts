@@ -52,6 +52,11 @@ export interface ServerOptions {
   logs: PodLogSource;
   /** Pause before handling each request (ms): lets tests model a slow server. */
   latencyMs?: number;
+  /**
+   * Keep at most this many request records (the oldest go). Unbounded by default: tests take `requests.length` as a
+   * mark and slice after it, which trimming would silently shift. Long-running clusters (the CLI, benchmarks) bound it.
+   */
+  keepRequests?: number;
 }
 
 interface Ctx {
@@ -109,7 +114,8 @@ export class ApiServer {
       userAgent: req.headers['user-agent'],
     };
     this.requests.push(rec);
-    if (this.requests.length > 50000) this.requests.splice(0, 10000);
+    const keep = this.opts.keepRequests ?? Infinity;
+    if (this.requests.length > keep) this.requests.splice(0, this.requests.length - keep);
     try {
       const chunks: Buffer[] = [];
       for await (const c of req) chunks.push(c as Buffer);

@@ -26,6 +26,8 @@ export interface ClusterOptions {
   version?: { major: string; minor: string };
   /** Artificial latency per request (ms). */
   latencyMs?: number;
+  /** Bound on the recorded requests (default: all, so tests can slice after a mark). */
+  keepRequests?: number;
   /** The kubelet's clock (default Date.now); tests pass a skewed one to prove wake-ups that fire early recover. */
   kubeletClock?: () => number;
 }
@@ -84,7 +86,12 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<SimCluste
   for (const [tok, u] of Object.entries(opts.clientTokens ?? {}))
     cluster.tokens.set(tok, { name: u.name, groups: [...(u.groups ?? []), 'system:authenticated'] });
   const controllers = new Controllers(cluster, scenario, opts.timing ?? {}, dir, opts.kubeletClock);
-  const server = new ApiServer(cluster, { rbac: opts.rbac ?? false, logs: controllers, latencyMs: opts.latencyMs });
+  const server = new ApiServer(cluster, {
+    rbac: opts.rbac ?? false,
+    logs: controllers,
+    latencyMs: opts.latencyMs,
+    keepRequests: opts.keepRequests,
+  });
   const url = await server.listen();
   controllers.apiUrl = url;
   controllers.start();
