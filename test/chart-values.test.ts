@@ -213,7 +213,11 @@ describe('chart READMEs', () => {
       const expected = params(path.join(chart, 'values.yaml'));
       expect(expected.length).toBeGreaterThan(3);
       const rows = readmeRows(path.join(chart, 'README.md'));
-      for (const p of expected) expect(rows.get(p.key), p.key).toBe(p.value);
+      for (const p of expected) {
+        expect(p.value, `${p.key}: no such key in values.yaml`).toBeDefined();
+        expect(rows.has(p.key), `${p.key}: missing from the README table`).toBe(true);
+        expect(rows.get(p.key), p.key).toBe(p.value);
+      }
       const documented = new Set(expected.map((p) => p.key));
       const extra = [...rows.keys()].filter((k) => !documented.has(k) && rows.get(k) !== '');
       expect(extra, 'rows without an @param in values.yaml').toEqual([]);

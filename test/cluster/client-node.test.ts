@@ -96,6 +96,7 @@ describe('client-node against the simulated cluster', () => {
     expect(pages).toBe(10);
     expect(new Set(names).size).toBe(5000);
     const odd = await api.core.listNamespacedPod({ namespace: 'bulk', labelSelector: 'tier in (odd)', limit: 1000 });
+    expect(odd.items).toHaveLength(1000);
     expect(odd.items.every((p) => p.metadata!.labels!.tier === 'odd')).toBe(true);
     const one = await api.core.listNamespacedPod({ namespace: 'bulk', fieldSelector: 'metadata.name=p-00042' });
     expect(one.items.map((p) => p.metadata!.name)).toEqual(['p-00042']);

@@ -96,10 +96,21 @@ describe.each([
     const states = ['--deployed', '--failed', '--pending', '--superseded', '--uninstalled', '--uninstalling'];
     const emptyOk = (r: { code: number; stdout: string }) => [r.code, r.stdout.trim()];
     expect(emptyOk(await h(['list', '-n', 'apps', '-q', ...states]))).toEqual([0, '']);
-    expect(emptyOk(await k(['get', 'deploy,svc,cm', '-n', 'apps', '-l', 'app=app-web', '-o', 'name']))).toEqual([
-      0,
-      '',
-    ]);
+    expect(
+      emptyOk(
+        await k([
+          'get',
+          'deploy/app-web',
+          'svc/app-web',
+          'cm/app-config',
+          '-n',
+          'apps',
+          '--ignore-not-found',
+          '-o',
+          'name',
+        ]),
+      ),
+    ).toEqual([0, '']);
     expect(emptyOk(await k(['get', 'secrets', '-n', 'apps', '-l', 'owner=helm', '-o', 'name']))).toEqual([0, '']);
   });
 

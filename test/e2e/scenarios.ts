@@ -42,7 +42,9 @@ export function scenarioSuite(major: HelmMajor): void {
             expect(log).toMatch(new RegExp(`${crd.replace(/\./g, '\\.')}\\s+required\\s+Missing`));
           expect(log).toContain('global.autoInstallCRDs=true');
           expect(log).toMatch(/^crd-check: 0\/5 required CRDs ready .*\(exit \d+\)$/m);
-          expect((await e.kubectl(['get', 'crd', '-o', 'name'])).stdout).not.toContain('monitoring.coreos.com');
+          const crds = await e.kubectl(['get', 'crd', '-o', 'name']);
+          expect(crds.code, crds.stderr).toBe(0);
+          expect(crds.stdout).not.toContain('monitoring.coreos.com');
           // Helm recorded the failure (Flux would remediate it).
           expect((await e.helmCmd(['history', 'monitoring', '-n', 'apps'])).stdout).toMatch(/^1\s.*\sfailed\s/m);
         },

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HOOK_EXIT_CODES } from '../../hooks/src/errors.js';
 import { startCluster, type SimCluster } from '../cluster/index.js';
 import { create, deployment, ensureBundles, grant, namespace, repoRoot, runHook, sharedCrds } from './support.js';
 
@@ -110,6 +111,10 @@ describe.skipIf(!ready)(
     it('pre-install-check: the Services the api is configured with', async () => {
       const { kubeconfig, program, args } = fromChart('dependency-check', 'pre-install-check');
       expect(program).toBe('dependency-check');
+      // Before the Services exist the check blocks on them: proof that it reads --require-services at all.
+      const before = await runHook(program, [...args, '--timeout=1'], { KUBECONFIG: kubeconfig });
+      expect(before.code).toBe(HOOK_EXIT_CODES.E_SERVICE_MISSING);
+      expect(before.summary).toContain('ServiceNotFound');
       for (const s of ['database', 'cache'])
         create(c, '', 'services', {
           apiVersion: 'v1',
@@ -119,6 +124,7 @@ describe.skipIf(!ready)(
         });
       const r = await runHook(program, [...args, '--timeout=20'], { KUBECONFIG: kubeconfig });
       expect(r.code).toBe(0);
+      expect(r.summary).toContain('2 Services present');
     });
 
     it('post-install-check with --auto-fix restarts a crash-looping Deployment of the release and verifies it', async () => {
@@ -126,13 +132,17 @@ describe.skipIf(!ready)(
       expect(program).toBe('pod-check');
       expect(args).toContain('--auto-fix');
       create(c, 'apps', 'deployments', deployment(NS, 'operator', RELEASE, 2));
-      for (let i = 0; i < 200; i++) {
+      let crashLooping = false;
+      for (let i = 0; i < 200 && !crashLooping; i++) {
         const pods = c.store.list('/pods', NS) as {
           status?: { containerStatuses?: { state?: { waiting?: { reason?: string } } }[] };
         }[];
-        if (pods.some((p) => p.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CrashLoopBackOff')) break;
-        await new Promise((res) => setTimeout(res, 50));
+        crashLooping = pods.some(
+          (p) => p.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CrashLoopBackOff',
+        );
+        if (!crashLooping) await new Promise((res) => setTimeout(res, 50));
       }
+      expect(crashLooping, 'a pod was crash-looping before the check ran').toBe(true);
       const r = await runHook(program, [...args, '--grace=0', '--timeout=45'], { KUBECONFIG: kubeconfig });
       expect(r.summary).toContain('deployment/operator restarted');
       expect(r.code).toBe(0);

@@ -46,6 +46,7 @@ describe('pod-check against the simulated cluster', () => {
         return;
       await new Promise((res) => setTimeout(res, 50));
     }
+    throw new Error(`${release}: no pod reached CrashLoopBackOff within 10 s`);
   };
 
   beforeAll(async () => {

@@ -233,6 +233,10 @@ metadata:
     expect(warnings[0]?.location.file).toBe('c/templates/a.yaml');
     const [deploy] = parseStream(output) as [Record<string, any>];
     expect(deploy.spec.selector.matchLabels).toEqual({ app: 'd' });
+    // Spelled out, not only compared with expectedStream (which shares the injection code under test).
+    const want = { app: 'd', ...Object.fromEntries(META.labels) };
+    expect(deploy.metadata.labels).toEqual(want);
+    expect(deploy.spec.template.metadata.labels).toEqual(want);
     expect(parseStream(output)).toEqual(expectedStream(input, META));
     expect(output).toContain('  name: untouched   # comment kept\n');
     expect(output).toContain('# Source: c/templates/a.yaml');
