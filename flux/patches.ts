@@ -7,17 +7,21 @@
  * creates missing maps (`labels`, `annotations`, template `metadata`), which a JSON6902 `add` would not.
  */
 import { stringify } from 'yaml';
-import { JOB_TEMPLATE_KINDS, POD_TEMPLATE_KINDS, type InjectionMetadata } from '../post-renderer/src/targets.js';
+import { WORKLOADS, type InjectionMetadata } from '../post-renderer/src/targets.js';
 
 export interface KustomizePatch {
   readonly patch: string;
-  readonly target: { readonly kind: string };
+  readonly target: { readonly group?: string; readonly kind: string };
 }
 
 const toMap = (entries: InjectionMetadata['labels']) => Object.fromEntries(entries);
 
 /** Regex for kustomize's target selector, anchored so `Job` never selects `CronJob`. */
-const kinds = (list: readonly string[]) => `^(${list.join('|')})$`;
+const anyOf = (list: readonly string[]) => `^(${list.join('|')})$`;
+
+/** `{ spec: { template: inner } }` for the path `['spec', 'template']`. */
+const nest = (path: readonly string[], inner: unknown): Record<string, unknown> =>
+  path.reduceRight<Record<string, unknown>>((acc, key) => ({ [key]: acc }), inner as Record<string, unknown>);
 
 function smp(body: Record<string, unknown>): string {
   // Placeholder identity: with a target selector, kustomize ignores the patch's own kind and name.
@@ -35,11 +39,11 @@ export function kustomizePatches(meta: InjectionMetadata): KustomizePatch[] {
       patch: smp({ metadata: { name: 'helm-tiers', labels, annotations: toMap(meta.annotations) } }),
       target: { kind: '.*' },
     },
-    { patch: smp({ spec: { template: podTemplate } }), target: { kind: kinds(POD_TEMPLATE_KINDS) } },
-    {
-      patch: smp({ spec: { jobTemplate: { spec: { template: podTemplate } } } }),
-      target: { kind: kinds(JOB_TEMPLATE_KINDS) },
-    },
+    // By group and kind, as the post-renderer matches: a custom resource named like a workload is left alone.
+    ...WORKLOADS.map((w) => ({
+      patch: smp(nest(w.template, podTemplate)),
+      target: { group: `^${w.group}$`, kind: anyOf(w.kinds) },
+    })),
   ];
 }
 

@@ -65,6 +65,28 @@ describe.each([3, 4] as const)('Helm %i render + kubectl kustomize = post-render
     env = isolatedHelmEnv();
   });
 
+  it('custom resources named like workloads get object metadata only, on both sides', async () => {
+    // A `spec.template` that is no pod template, and a look-alike without any template: strategic merge would create
+    // one if the patch selected by kind alone, the post-renderer never does; both select by group and kind.
+    const render = [
+      'apiVersion: example.com/v1\nkind: Deployment\nmetadata:\n  name: cr-with-template\nspec:\n  template:\n    name: t\n',
+      'apiVersion: example.com/v1\nkind: Deployment\nmetadata:\n  name: cr-without-template\nspec:\n  size: 1\n',
+      'apiVersion: example.com/v1\nkind: CronJob\nmetadata:\n  name: cr-cron\nspec:\n  schedule: daily\n',
+      'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: real\nspec:\n  selector:\n    matchLabels: {app: real}\n' +
+        '  template:\n    metadata:\n      labels: {app: real}\n    spec:\n      containers: [{name: c, image: x}]\n',
+    ].join('---\n');
+    const meta = tierMetadata(identityFor(plan, 'tier3-api'));
+    const flux = objectsOf(await kustomize(tc, render, generatedPatches('tier3-api')));
+    const ours = objectsOf(postRender(render, { meta }).output);
+    expect(flux).toEqual(ours);
+    const byName = new Map(flux.map((o) => [o.metadata.name as string, o]));
+    expect(byName.get('cr-with-template')?.spec).toEqual({ template: { name: 't' } });
+    expect(byName.get('cr-without-template')?.spec).toEqual({ size: 1 });
+    expect(byName.get('cr-cron')?.spec).toEqual({ schedule: 'daily' });
+    for (const o of flux) expect(o.metadata.labels?.['helm-tiers.io/tier'], o.metadata.name).toBe('3');
+    expect(byName.get('real')?.spec.template.metadata.labels['helm-tiers.io/tier']).toBe('3');
+  });
+
   it.each(RELEASES)('fixture chart as %s: same objects, key for key', async (release) => {
     const r = await template(release, FIXTURE_CHART);
     expect(r.code, r.stderr).toBe(0);

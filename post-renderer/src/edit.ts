@@ -247,11 +247,11 @@ function applyTarget(ctx: EditContext, root: YAMLMap, target: Target, fieldPrefi
 export function editObject(
   ctx: EditContext,
   obj: YAMLMap,
-  kind: string,
+  type: { readonly apiVersion: string; readonly kind: string },
   meta: InjectionMetadata,
   fieldPrefix = '',
 ): void {
-  for (const target of targetsFor(kind, meta)) applyTarget(ctx, obj, target, fieldPrefix);
+  for (const target of targetsFor(type.apiVersion, type.kind, meta)) applyTarget(ctx, obj, target, fieldPrefix);
 }
 
 /** True when the tree holds an alias anywhere: an in-place edit of an anchored node would change its aliases too. */

@@ -49,7 +49,8 @@ function walk(obj: Obj, path: readonly string[], mustExist: number, fieldPrefix:
 export function injectIntoObject(obj: Obj, meta: InjectionMetadata, fieldPrefix = ''): Conflict[] {
   const conflicts: Conflict[] = [];
   const kind = typeof obj.kind === 'string' ? obj.kind : '';
-  for (const target of targetsFor(kind, meta)) {
+  const apiVersion = typeof obj.apiVersion === 'string' ? obj.apiVersion : '';
+  for (const target of targetsFor(apiVersion, kind, meta)) {
     const node = walk(obj, target.path, target.mustExist, fieldPrefix);
     if (!node) continue;
     for (const [key, value] of target.entries) {

@@ -207,9 +207,9 @@ function renderDocuments(
       );
     }
     const kind = requireField(root, 'kind', at);
-    requireField(root, 'apiVersion', at);
+    const apiVersion = requireField(root, 'apiVersion', at);
 
-    const targets: { map: YAMLMap; kind: string; prefix: string }[] = [];
+    const targets: { map: YAMLMap; apiVersion: string; kind: string; prefix: string }[] = [];
     const items = root.get('items', true);
     if (isListKind(kind) && (isSeq(items) || items === undefined || (isScalar(items) && items.value === null))) {
       (isSeq(items) ? items.items : []).forEach((item, i) => {
@@ -222,11 +222,11 @@ function renderDocuments(
           );
         }
         const itemKind = requireField(item, 'kind', (o, f) => at(o, `${field}.${f ?? ''}`));
-        requireField(item, 'apiVersion', (o, f) => at(o, `${field}.${f ?? ''}`));
-        targets.push({ map: item, kind: itemKind, prefix: `${field}.` });
+        const itemApiVersion = requireField(item, 'apiVersion', (o, f) => at(o, `${field}.${f ?? ''}`));
+        targets.push({ map: item, apiVersion: itemApiVersion, kind: itemKind, prefix: `${field}.` });
       });
     } else {
-      targets.push({ map: root, kind, prefix: '' });
+      targets.push({ map: root, apiVersion, kind, prefix: '' });
     }
     objects += targets.length;
 
@@ -235,7 +235,7 @@ function renderDocuments(
     try {
       if (hasAlias(root)) throw new NeedsModel('aliases');
       if (targets.some((t) => lacksMetadata(t.map))) throw new NeedsModel('metadata missing or empty');
-      for (const t of targets) editObject(ctx, t.map, t.kind, options.meta, t.prefix);
+      for (const t of targets) editObject(ctx, t.map, t, options.meta, t.prefix);
       edits.push(...ctx.edits);
       conflicts = ctx.conflicts;
     } catch (err) {

@@ -242,20 +242,21 @@ class DocScanner {
 
   private plan(root: MapInfo, meta: InjectionMetadata, out: Insertion[]): number | undefined {
     const kind = this.stringField(root, 'kind', KIND_TEXT);
-    if (kind === undefined || this.stringField(root, 'apiVersion', API_VERSION_TEXT) === undefined) return undefined;
+    const apiVersion = this.stringField(root, 'apiVersion', API_VERSION_TEXT);
+    if (kind === undefined || apiVersion === undefined) return undefined;
     if (kind === 'List' || kind.endsWith('List')) {
       const items = find(root, 'items');
       if (!items || items.type !== V.Seq || !items.items || items.items.length === 0) return undefined;
       for (const item of items.items) {
         if (!item) return undefined;
         const itemKind = this.stringField(item, 'kind', KIND_TEXT);
-        if (itemKind === undefined || this.stringField(item, 'apiVersion', API_VERSION_TEXT) === undefined)
-          return undefined;
-        if (!this.planObject(item, itemKind, meta, out)) return undefined;
+        const itemApiVersion = this.stringField(item, 'apiVersion', API_VERSION_TEXT);
+        if (itemKind === undefined || itemApiVersion === undefined) return undefined;
+        if (!this.planObject(item, itemApiVersion, itemKind, meta, out)) return undefined;
       }
       return items.items.length;
     }
-    return this.planObject(root, kind, meta, out) ? 1 : undefined;
+    return this.planObject(root, apiVersion, kind, meta, out) ? 1 : undefined;
   }
 
   private stringField(map: MapInfo, key: string, shape: RegExp): string | undefined {
@@ -267,13 +268,21 @@ class DocScanner {
   }
 
   /** The insertions edit.ts would make for one object, when all of them are plain insertions. */
-  private planObject(obj: MapInfo, kind: string, meta: InjectionMetadata, out: Insertion[]): boolean {
+  private planObject(
+    obj: MapInfo,
+    apiVersion: string,
+    kind: string,
+    meta: InjectionMetadata,
+    out: Insertion[],
+  ): boolean {
     // Without metadata the full path takes the document model (see lacksMetadata in render.ts).
     if (!find(obj, 'metadata')) return false;
-    let targets = this.targetCache.get(kind);
+    // Keyed by apiVersion and kind: the pod-template target depends on the group too.
+    const typeKey = `${apiVersion} ${kind}`;
+    let targets = this.targetCache.get(typeKey);
     if (!targets) {
-      targets = targetsFor(kind, meta);
-      this.targetCache.set(kind, targets);
+      targets = targetsFor(apiVersion, kind, meta);
+      this.targetCache.set(typeKey, targets);
     }
     for (const target of targets) {
       let map = obj;

@@ -3,10 +3,27 @@
  * fast scanner and the Flux patch generator, so all of them agree by construction.
  */
 
-/** Kinds whose `spec.template` is a pod template. */
-export const POD_TEMPLATE_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job'] as const;
-/** Kinds whose pod template is `spec.jobTemplate.spec.template`. */
-export const JOB_TEMPLATE_KINDS = ['CronJob'] as const;
+/** Built-in workloads and where their pod template lives. */
+export interface Workloads {
+  /** API group (`apps/v1` → `apps`). Matching by group too keeps look-alike custom resources (a `Deployment` of
+   * `example.com`) out: their `spec.template` need not be a pod template. */
+  readonly group: string;
+  readonly kinds: readonly string[];
+  /** Path of the pod template from the object root. */
+  readonly template: readonly string[];
+}
+
+export const WORKLOADS: readonly Workloads[] = [
+  { group: 'apps', kinds: ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet'], template: ['spec', 'template'] },
+  { group: 'batch', kinds: ['Job'], template: ['spec', 'template'] },
+  { group: 'batch', kinds: ['CronJob'], template: ['spec', 'jobTemplate', 'spec', 'template'] },
+];
+
+/** The API group of an `apiVersion` (`v1` → the core group, ``). */
+export function groupOf(apiVersion: string): string {
+  const slash = apiVersion.indexOf('/');
+  return slash < 0 ? '' : apiVersion.slice(0, slash);
+}
 
 export type Entries = ReadonlyArray<readonly [string, string]>;
 
@@ -26,19 +43,19 @@ export interface InjectionMetadata {
   readonly annotations: Entries;
 }
 
-/** The targets for an object of `kind`, in the order edits are made. */
-export function targetsFor(kind: string, meta: InjectionMetadata): Target[] {
+/** The targets for an object of `apiVersion` and `kind`, in the order edits are made. */
+export function targetsFor(apiVersion: string, kind: string, meta: InjectionMetadata): Target[] {
   const targets: Target[] = [
     { path: ['metadata', 'labels'], entries: meta.labels, mustExist: 0 },
     { path: ['metadata', 'annotations'], entries: meta.annotations, mustExist: 0 },
   ];
-  if ((POD_TEMPLATE_KINDS as readonly string[]).includes(kind)) {
-    targets.push({ path: ['spec', 'template', 'metadata', 'labels'], entries: meta.labels, mustExist: 2 });
-  } else if ((JOB_TEMPLATE_KINDS as readonly string[]).includes(kind)) {
+  const group = groupOf(apiVersion);
+  const workload = WORKLOADS.find((w) => w.group === group && w.kinds.includes(kind));
+  if (workload) {
     targets.push({
-      path: ['spec', 'jobTemplate', 'spec', 'template', 'metadata', 'labels'],
+      path: [...workload.template, 'metadata', 'labels'],
       entries: meta.labels,
-      mustExist: 4,
+      mustExist: workload.template.length,
     });
   }
   return targets.filter((t) => t.entries.length > 0);
