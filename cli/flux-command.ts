@@ -20,6 +20,8 @@ Writes the Flux resources of the plan (namespace, GitRepository, one HelmRelease
   --out DIR              output folder (default flux-resources)
   --git-url URL          repository Flux clones (http://, https:// or ssh://; default ${DEFAULT_FLUX_OPTIONS.gitUrl})
   --branch NAME          branch (default ${DEFAULT_FLUX_OPTIONS.branch})
+  --secret-ref NAME      Secret with the Git credentials, for a private repository (e.g. flux-system, the deploy
+                         key \`flux bootstrap\` creates; use the ssh:// URL then); default none (public repository)
   --path DIR             folder of the plan inside the repository; chart paths are relative to it (default ${DEFAULT_FLUX_OPTIONS.path})
   --interval DURATION    reconcile interval (default ${DEFAULT_FLUX_OPTIONS.interval})
   --namespace NS         namespace of the Flux objects (default ${DEFAULT_FLUX_OPTIONS.namespace})
@@ -38,7 +40,7 @@ export interface FluxCommandContext {
   readonly stderr: Writable;
 }
 
-const STRING_FLAGS = ['plan', 'out', 'git-url', 'branch', 'path', 'interval', 'namespace', 'flux-version'];
+const STRING_FLAGS = ['plan', 'out', 'git-url', 'branch', 'secret-ref', 'path', 'interval', 'namespace', 'flux-version'];
 const BOOLEAN_FLAGS = ['argocd', 'kapp', 'check', 'help'];
 /** Files this command owns in the output folder: stale ones (a removed release) are deleted. */
 const GENERATED = /^(namespace|gitrepository|kustomization|.+-helmrelease)\.yaml$/;
@@ -83,6 +85,7 @@ export function runFlux(ctx: FluxCommandContext): number {
     const files = generateFluxResources(plan, {
       gitUrl: str('git-url', DEFAULT_FLUX_OPTIONS.gitUrl),
       branch: str('branch', DEFAULT_FLUX_OPTIONS.branch),
+      secretRef: str('secret-ref', DEFAULT_FLUX_OPTIONS.secretRef),
       path: str('path', DEFAULT_FLUX_OPTIONS.path),
       interval: str('interval', DEFAULT_FLUX_OPTIONS.interval),
       namespace: str('namespace', DEFAULT_FLUX_OPTIONS.namespace),

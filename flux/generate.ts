@@ -25,6 +25,11 @@ export interface FluxOptions {
   /** Git URL of the repository holding the charts; must match `^(http|https|ssh)://` (GitRepository CRD). */
   readonly gitUrl: string;
   readonly branch: string;
+  /**
+   * Secret in the Flux namespace with the Git credentials (GitRepository `spec.secretRef`); empty for a public
+   * repository. `flux bootstrap` keeps its deploy key in `flux-system` (use it with the ssh:// URL it prints).
+   */
+  readonly secretRef: string;
   /** Folder of the plan inside the Git repository; chart paths are relative to it. */
   readonly path: string;
   /** Reconcile interval of the GitRepository and the HelmReleases (Go duration). */
@@ -48,6 +53,7 @@ export interface FluxOptions {
 export const DEFAULT_FLUX_OPTIONS: FluxOptions = {
   gitUrl: 'https://github.com/example-org/helm-tiers',
   branch: 'main',
+  secretRef: '',
   path: './',
   interval: '10m',
   namespace: 'flux-system',
@@ -72,6 +78,7 @@ export const POST_RENDER_STRATEGY = 'combined';
 const GIT_URL = /^(http|https|ssh):\/\/.+$/;
 const DURATION = /^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$/;
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const FLUX_VERSION = /^v?(\d+)\.(\d+)(\.\d+)?$/;
 /** HelmRelease helm.toolkit.fluxcd.io/v2 is served from Flux 2.3. */
 const MIN_FLUX = [2, 3] as const;
@@ -94,6 +101,8 @@ function validate(o: FluxOptions): void {
   if (!GIT_URL.test(o.gitUrl))
     throw usage(`--git-url "${o.gitUrl}" must start with http://, https:// or ssh://`, 'git-url');
   if (o.branch.trim() === '') throw usage('--branch must not be empty', 'branch');
+  if (o.secretRef !== '' && (o.secretRef.length > 253 || !DNS1123_SUBDOMAIN.test(o.secretRef)))
+    throw usage(`--secret-ref "${o.secretRef}" is not a valid Secret name`, 'secret-ref');
   if (!DURATION.test(o.interval))
     throw usage(`--interval "${o.interval}" is not a duration like 10m or 1h30m`, 'interval');
   if (o.namespace.length > 63 || !DNS1123_LABEL.test(o.namespace)) {
@@ -205,7 +214,12 @@ export function generateFluxResources(plan: Plan, options: Partial<FluxOptions> 
         apiVersion: 'source.toolkit.fluxcd.io/v1',
         kind: 'GitRepository',
         metadata: { name: gitRepositoryName, namespace: o.namespace },
-        spec: { interval: o.interval, url: o.gitUrl, ref: { branch: o.branch } },
+        spec: {
+          interval: o.interval,
+          url: o.gitUrl,
+          ref: { branch: o.branch },
+          ...(o.secretRef ? { secretRef: { name: o.secretRef } } : {}),
+        },
       },
       header,
     ),
