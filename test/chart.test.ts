@@ -536,6 +536,34 @@ describe.each(MAJORS)('master chart values on %s', (major) => {
     expect(fe?.command).toContain(`--ui-message=${message}`);
   });
 
+  // dependency-check can only find Services in the release namespace: an external database (an RDS endpoint) or a
+  // Service named by its FQDN would be reported missing and fail the pre-install check (exit 22).
+  it('checks only in-namespace Service names, never external or FQDN hosts', async () => {
+    const file = valuesFile(
+      'tier3-api',
+      {
+        api: {
+          database: { host: 'mydb.abc.rds.amazonaws.com' },
+          cache: { host: 'redis.cache.svc.cluster.local' },
+        },
+        frontend: { enabled: true, apiUrl: 'http://10.0.0.7:9898' },
+      },
+      'external',
+    );
+    const r = await template(major, env, 'tier3-api', [file]);
+    expect(r.code, r.stderr).toBe(0);
+    const dep = jobArgs(find(r.objects, 'Job', 'tier3-api-pre-install-check'));
+    expect(argValue(dep, 'depends-on')).toBe('tier1-database,tier2-cache');
+    expect(dep.filter((a) => a.startsWith('--require-services'))).toEqual([]);
+    // No Services to check: no right to read them either.
+    const role = find(r.objects, 'Role', 'tier3-api-dependency-check')?.rules ?? [];
+    expect(role.flatMap((x) => x.resources)).not.toContain('services');
+    // One in-namespace name among external ones is still checked.
+    const mixed = valuesFile('tier3-api', { api: { database: { host: 'mydb.abc.rds.amazonaws.com' } } }, 'mixed');
+    const m = await template(major, env, 'tier3-api', [mixed]);
+    expect(argValue(jobArgs(find(m.objects, 'Job', 'tier3-api-pre-install-check')), 'require-services')).toBe('cache');
+  });
+
   it('renders the optional Ingress with the frontend Service as backend', async () => {
     const file = valuesFile(
       'tier4-frontend',

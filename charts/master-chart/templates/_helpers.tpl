@@ -82,17 +82,21 @@ helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded
 
 {{/* Services the enabled components are configured to reach; the dependency check verifies they exist. */}}
 {{- define "ht.requiredServices" -}}
-{{- $services := list -}}
+{{- $hosts := list -}}
 {{- if .Values.api.enabled -}}
-{{- $services = append $services (dig "database" "host" "database" .Values.api) -}}
-{{- $services = append $services (dig "cache" "host" "cache" .Values.api) -}}
+{{- $hosts = append $hosts (dig "database" "host" "database" .Values.api) -}}
+{{- $hosts = append $hosts (dig "cache" "host" "cache" .Values.api) -}}
 {{- end -}}
 {{- if .Values.frontend.enabled -}}
 {{- $url := .Values.frontend.apiUrl | default "http://api:9898" -}}
-{{- $host := (urlParse $url).host | splitList ":" | first -}}
-{{- /* Only a Service name in this namespace can be checked: skip FQDNs and external hosts. */ -}}
-{{- if and $host (not (contains "." $host)) -}}
-{{- $services = append $services $host -}}
+{{- $hosts = append $hosts ((urlParse $url).host | splitList ":" | first) -}}
+{{- end -}}
+{{- /* Only a Service name in this namespace can be checked: skip FQDNs, IP addresses and external hosts
+       (an RDS endpoint, another namespace's Service), which dependency-check would report as missing. */ -}}
+{{- $services := list -}}
+{{- range $hosts -}}
+{{- if and . (not (contains "." .)) -}}
+{{- $services = append $services . -}}
 {{- end -}}
 {{- end -}}
 {{- toJson ($services | uniq) -}}
