@@ -27,6 +27,12 @@ export const COMMON_EXIT_CODES: [number, string][] = [
     'forbidden: the ServiceAccount lacks an RBAC rule (the message names verb and resource)',
   ],
   [HOOK_EXIT_CODES.E_UNAUTHORIZED, 'unauthorized: credentials rejected'],
+  [
+    HOOK_EXIT_CODES.E_NOT_FOUND,
+    'not found (404): a resource type the program lists is not served (after bounded retries), or an object it needs is gone',
+  ],
+  [HOOK_EXIT_CODES.E_API_CONFLICT, 'conflict (409) after bounded retries'],
+  [HOOK_EXIT_CODES.E_API_THROTTLED, 'throttled (429) after bounded retries (Retry-After honoured)'],
   [HOOK_EXIT_CODES.E_API_UNAVAILABLE, 'API server unreachable or 5xx after bounded retries'],
   [HOOK_EXIT_CODES.E_API_REJECTED, 'API server rejected a request (400/422)'],
   [HOOK_EXIT_CODES.E_TIMEOUT, 'overall deadline (--timeout) reached before an answer'],
