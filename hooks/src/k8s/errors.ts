@@ -93,6 +93,8 @@ export function mapApiError(err: unknown, req: RequestInfo): MappedError {
       message = `unauthorized: the API server rejected the credentials while trying to ${what}${serverSaid}`;
     } else {
       message = `HTTP ${e.code} ${status.reason ?? ''} while trying to ${what}${serverSaid}`.replace('  ', ' ');
+      if (code === HookErrorCodes.NOT_FOUND && notFoundIsTransient(req))
+        message += `; the API server does not serve ${base.resource} (is its API group installed and established?)`;
     }
     const mapped: MappedError = new HookError(
       code,
@@ -122,7 +124,18 @@ export function mapApiError(err: unknown, req: RequestInfo): MappedError {
   });
 }
 
-/** Transient failures worth retrying. 404 is opt-in per call: for most reads it is an answer, not a glitch. */
+/**
+ * Whether a 404 for this request may be transient, i.e. worth the bounded retries. A 404 on a GET, PATCH or eviction
+ * of a *named* object is an answer (the object does not exist) and is never retried. A 404 on a LIST of a resource
+ * type means the API server does not serve that type at that path (yet): a CRD that just became Established while
+ * discovery and the handler lag behind, an aggregated API server that is starting. That can clear within seconds, so
+ * it gets the same bounded retries as 409/429/5xx before it ends the program with exit 42.
+ */
+export function notFoundIsTransient(req: RequestInfo): boolean {
+  return req.verb === 'list' && req.name === undefined;
+}
+
+/** Transient failures worth retrying. 404 is opt-in per call (see notFoundIsTransient). */
 export function isRetryable(err: HookError, retryNotFound = false): boolean {
   switch (err.code) {
     case HookErrorCodes.CONFLICT:
