@@ -16,7 +16,7 @@ import { parse } from 'yaml';
 import { exec, isolatedHelmEnv, toolchain, type HelmMajor, type Toolchain } from '../core/tools.js';
 import { generateFluxResources, helmReleaseFileName, type FluxOptions } from '../flux/generate.js';
 import { fluxLikeKustomization, type KustomizePatch } from '../flux/patches.js';
-import { identityFor, releaseValues, tierMetadata } from '../plan/metadata.js';
+import { identityFor, tierMetadata } from '../plan/metadata.js';
 import { findComponent, parsePlan, type Values } from '../plan/plan.js';
 import { postRender } from '../post-renderer/src/render.js';
 import { FIXTURE_CHART, PLAN, requireBuild, ROOT } from './helpers/helm.js';
@@ -106,7 +106,13 @@ describe.each([3, 4] as const)('Helm %i render + kubectl kustomize = post-render
 
   it.each(RELEASES)('master chart release %s: same objects, key for key', async (release) => {
     const dir = mkdtempSync(join(tmpdir(), 'helm-tiers-flux-values-'));
-    writeFileSync(join(dir, 'values.json'), JSON.stringify(releaseValues(plan, release)));
+    // The values the generated HelmRelease carries, as helm-controller passes them.
+    const hr = parse(
+      generateFluxResources(plan, { chartValues }).get(
+        helmReleaseFileName(plan, findComponent(plan, release)),
+      ) as string,
+    ) as Obj;
+    writeFileSync(join(dir, 'values.json'), JSON.stringify(hr.spec.values));
     const r = await template(release, MASTER, ['-f', join(dir, 'values.json')]);
     expect(r.code, r.stderr).toBe(0);
     const meta = tierMetadata(identityFor(plan, release));

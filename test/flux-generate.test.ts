@@ -121,12 +121,19 @@ describe('the GitRepository', () => {
     });
   });
 
+  it('names the credentials Secret of a private repository, and only when given', () => {
+    const repo = (o: object) => (parse(generate(o).get('gitrepository.yaml') as string) as Obj).spec as Obj;
+    expect(repo({ secretRef: 'flux-system' }).secretRef).toEqual({ name: 'flux-system' });
+    expect(repo({})).not.toHaveProperty('secretRef');
+  });
+
   it.each([
     ['gitUrl', 'git@github.com:acme/deploy.git', 'git-url'],
     ['gitUrl', 'file:///srv/git', 'git-url'],
     ['interval', '10 minutes', 'interval'],
     ['namespace', 'Flux_System', 'namespace'],
     ['path', '../elsewhere', 'path'],
+    ['secretRef', 'Flux_System', 'secret-ref'],
     ['fluxVersion', '2.2', 'flux-version'],
     ['fluxVersion', 'latest', 'flux-version'],
   ] as const)('refuses %s %j', (key, value, field) => {
@@ -243,7 +250,9 @@ describe('timeouts against the real master chart render', () => {
     const p = plan();
     for (const c of p.components) {
       const valuesFile = join(env.HOME as string, `${c.release}.json`);
-      writeFileSync(valuesFile, JSON.stringify(releaseValues(p, c.release)));
+      // The values the HelmRelease really carries (with the Helm timeout the chart checks its deadlines against).
+      const hr = helmRelease(files, helmReleaseFileName(p, c));
+      writeFileSync(valuesFile, JSON.stringify(hr.spec.values));
       const r = await exec(tc.helm, ['template', c.release, MASTER, '-n', c.namespace, '-f', valuesFile], { env });
       expect(r.code, r.stderr).toBe(0);
       const hookJobs = (parseStream(r.stdout) as Obj[]).filter(
@@ -251,7 +260,7 @@ describe('timeouts against the real master chart render', () => {
       );
       expect(hookJobs.length, c.release).toBeGreaterThan(0);
       const sum = hookJobs.reduce((total, j) => total + Number(j.spec.activeDeadlineSeconds), 0);
-      const timeout = helmRelease(files, helmReleaseFileName(p, c)).spec.timeout as string;
+      const timeout = hr.spec.timeout as string;
       const m = /^(\d+)m$/.exec(timeout) as RegExpExecArray;
       expect(Number(m[1]) * 60, `${c.release}: ${timeout} vs hooks ${sum}s`).toBeGreaterThan(sum);
     }
@@ -294,6 +303,8 @@ describe('the CLI and the committed flux-resources/ (drift test)', () => {
       'ssh://git@example.com/a/b',
       '--branch',
       'prod',
+      '--secret-ref',
+      'git-credentials',
       '--path',
       'deploy',
       '--interval',
@@ -308,8 +319,21 @@ describe('the CLI and the committed flux-resources/ (drift test)', () => {
     expect(r.code, r.stderr).toBe(0);
     const repo = parse(readFileSync(join(out, 'gitrepository.yaml'), 'utf8')) as Obj;
     expect(repo.metadata.namespace).toBe('gitops');
-    expect(repo.spec).toEqual({ interval: '1h', url: 'ssh://git@example.com/a/b', ref: { branch: 'prod' } });
+    expect(repo.spec).toEqual({
+      interval: '1h',
+      url: 'ssh://git@example.com/a/b',
+      ref: { branch: 'prod' },
+      secretRef: { name: 'git-credentials' },
+    });
     const hr = parse(readFileSync(join(out, 'tier2-helmrelease.yaml'), 'utf8')) as Obj;
+    // The namespace reaches every reference, not only the objects' own metadata.
+    expect(hr.metadata.namespace).toBe('gitops');
+    expect(hr.spec.chart.spec.sourceRef).toMatchObject({
+      kind: 'GitRepository',
+      name: 'platform',
+      namespace: 'gitops',
+    });
+    expect(hr.spec.dependsOn).toEqual([{ name: 'tier1-database', namespace: 'gitops' }]);
     expect(hr.spec.chart.spec.chart).toBe('./deploy/charts/master-chart');
     expect(hr.spec.interval).toBe('1h');
     expect(hr.spec.postRenderStrategy).toBeUndefined();

@@ -30,8 +30,9 @@ const VARIANTS = {
   default: {},
   'argocd+kapp': { argocd: true, kapp: true },
   'flux 2.8': { fluxVersion: '2.8' },
-  'ssh, custom namespace and path': {
+  'ssh, secret, custom namespace and path': {
     gitUrl: 'ssh://git@github.com/acme/deploy',
+    secretRef: 'flux-system',
     namespace: 'gitops',
     path: 'deploy/',
     interval: '1h30m',
@@ -112,6 +113,69 @@ describe('against the Flux CRD OpenAPI schemas (strict)', () => {
     const flux = objects(options).filter((o) => o.kind !== 'Namespace');
     expect(flux.map((o) => o.kind).sort()).toEqual(['GitRepository', ...Array(6).fill('HelmRelease')].sort());
     for (const o of flux) expect(validate(o), `${o.kind}/${o.metadata.name}`).toEqual([]);
+  });
+
+  // The schemas above leave out the CRDs' CEL rules (x-kubernetes-validations; no CEL engine here). Each rule is
+  // written once more as a predicate, and the table must name every rule the CRDs have, so a new one fails here.
+  const has = (o: Obj, k: string) => Object.prototype.hasOwnProperty.call(o, k);
+  const CEL: Record<string, (self: Obj) => boolean> = {
+    '(has(self.chart) && !has(self.chartRef)) || (!has(self.chart) && has(self.chartRef))': (s) =>
+      has(s, 'chart') !== has(s, 'chartRef'),
+    "!has(self.retryInterval) || self.name != 'RemediateOnFailure'": (s) =>
+      !has(s, 'retryInterval') || s.name !== 'RemediateOnFailure',
+    'has(self.configMapRef) || has(self.secretRef)': (s) => has(s, 'configMapRef') || has(s, 'secretRef'),
+    '!has(self.configMapRef) || !has(self.secretRef)': (s) => !has(s, 'configMapRef') || !has(s, 'secretRef'),
+    "!has(self.retryInterval) || self.name == 'RetryOnFailure'": (s) =>
+      !has(s, 'retryInterval') || s.name === 'RetryOnFailure',
+    "!has(self.serviceAccountName) || (has(self.provider) && (self.provider == 'azure' || self.provider == 'aws'))": (
+      s,
+    ) => !has(s, 'serviceAccountName') || s.provider === 'azure' || s.provider === 'aws',
+  };
+  /** CEL rules by `apiVersion/kind`, each with the path (property names, `[]` for list items) it applies at. */
+  const celRules = new Map<string, { path: string[]; rule: string }[]>();
+  for (const file of readdirSync(CRD_DIR).filter((f) => f.endsWith('.yaml'))) {
+    const crd = parse(readFileSync(join(CRD_DIR, file), 'utf8')) as Obj;
+    for (const v of crd.spec.versions as Obj[]) {
+      const rules: { path: string[]; rule: string }[] = [];
+      const walk = (s: Obj | undefined, path: string[]) => {
+        if (!s) return;
+        for (const r of (s['x-kubernetes-validations'] ?? []) as Obj[]) rules.push({ path, rule: String(r.rule) });
+        for (const [k, child] of Object.entries((s.properties ?? {}) as Record<string, Obj>)) walk(child, [...path, k]);
+        walk(s.items as Obj | undefined, [...path, '[]']);
+      };
+      walk(v.schema.openAPIV3Schema as Obj, []);
+      celRules.set(crdKey(crd, v.name as string), rules);
+    }
+  }
+  const at = (value: unknown, path: string[]): Obj[] => {
+    if (value === undefined || value === null) return [];
+    if (path.length === 0) return [value];
+    const [head, ...rest] = path;
+    if (head === '[]') return Array.isArray(value) ? value.flatMap((v) => at(v, rest)) : [];
+    return at((value as Obj)[head as string], rest);
+  };
+
+  it('every generated object satisfies the CRDs CEL rules (checked as predicates)', () => {
+    const ours = ['helm.toolkit.fluxcd.io/v2/HelmRelease', 'source.toolkit.fluxcd.io/v1/GitRepository'];
+    for (const key of ours) for (const { rule } of celRules.get(key) ?? []) expect(CEL[rule], rule).toBeDefined();
+    let checked = 0;
+    for (const options of Object.values(VARIANTS)) {
+      for (const o of objects(options).filter((x) => x.kind !== 'Namespace')) {
+        for (const { path, rule } of celRules.get(`${String(o.apiVersion)}/${String(o.kind)}`) ?? []) {
+          for (const node of at(o, path)) {
+            checked++;
+            expect(CEL[rule]?.(node), `${o.kind}/${o.metadata.name}: ${rule}`).toBe(true);
+          }
+        }
+      }
+    }
+    // At least the chart/chartRef rule on each HelmRelease and the serviceAccountName rule on each GitRepository.
+    expect(checked).toBeGreaterThanOrEqual(Object.keys(VARIANTS).length * 7);
+    // The predicates are not vacuous: a HelmRelease with both chart and chartRef breaks the first rule.
+    const hr = objects({}).find((x) => x.kind === 'HelmRelease') as Obj;
+    expect(CEL[celRules.get('helm.toolkit.fluxcd.io/v2/HelmRelease')![0]!.rule]!({ ...hr.spec, chartRef: {} })).toBe(
+      false,
+    );
   });
 
   it('the committed flux-resources/ validates', () => {
