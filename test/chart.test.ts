@@ -26,6 +26,7 @@ import {
   type Render,
   type Rule,
 } from './chart-helm.js';
+import { buildRequirements, PROFILES } from '../hooks/src/crd/selection.js';
 import { bundle, ensureBundles, RBAC as HOOK_RBAC } from './hooks/support.js';
 
 const plan = loadExamplePlan();
@@ -89,6 +90,36 @@ const argValue = (args: string[], flag: string): string | undefined =>
   args.find((a) => a.startsWith(`--${flag}=`))?.slice(flag.length + 3);
 const weight = (o: K8sObject): number => Number(o.metadata.annotations?.['helm.sh/hook-weight'] ?? '0');
 const events = (o: K8sObject): string[] => (o.metadata.annotations?.['helm.sh/hook'] ?? '').split(',');
+const sorted = (items: Iterable<string>): string[] => [...new Set(items)].sort();
+
+/** What crd-check itself makes of a Job's command line (its own selection logic): required and optional names. */
+function crdSelection(args: string[]): { required: string[]; optional: string[] } {
+  const list = (flag: string) =>
+    args.filter((a) => a.startsWith(`--${flag}=`)).flatMap((a) => a.split('=')[1]?.split(',') ?? []);
+  const reqs = buildRequirements(list('required'), list('optional'), list('profile'));
+  return {
+    required: sorted(reqs.filter((r) => r.required).map((r) => r.name)),
+    optional: sorted(reqs.filter((r) => !r.required).map((r) => r.name)),
+  };
+}
+
+/** CRD names the release's crd-check ServiceAccount may create/patch, and the CRDs its Jobs require. */
+function crdInstallRights(objs: K8sObject[], release: string): { names: string[]; required: string[] } {
+  const rules = find(objs, 'ClusterRole', `apps-${release}-crd-check`)?.rules ?? [];
+  const writes = rules.filter((r) => r.verbs.includes('create') || r.verbs.includes('patch'));
+  const jobs = objs.filter(
+    (o) => o.kind === 'Job' && o.spec?.template?.spec.serviceAccountName === `${release}-crd-check`,
+  );
+  return {
+    names: sorted(writes.flatMap((r) => r.resourceNames ?? ['<any>'])),
+    required: sorted(jobs.flatMap((j) => crdSelection(jobArgs(j)).required)),
+  };
+}
+
+/** Releases of the example plan whose CRD check checks nothing (no required or optional CRDs). */
+const NO_CRDS = plan.components
+  .filter((c) => c.requiredCRDs.length === 0 && c.optionalCRDs.length === 0)
+  .map((c) => c.release);
 
 /** The restricted Pod Security Standard (v1.31 rules) for one pod spec; returns the violations. */
 function restrictedViolations(spec: PodSpec): string[] {
@@ -286,11 +317,18 @@ describe.each(MAJORS)('master chart on %s', (major) => {
     expect(jobArgs(monitoring)).not.toContain('--install');
     expect(monitoring?.spec?.template?.spec.containers[0]?.command).toEqual(['/nodejs/bin/node', '/app/crd-check.cjs']);
 
+    // The kyverno profile (1.13+) expanded by the chart, plus the plan's lists; the 1.12 report CRDs never required.
     const kyverno = jobArgs(find(rendered(major, 'kyverno'), 'Job', 'kyverno-kyverno-crd-check'));
-    expect(argValue(kyverno, 'profile')).toBe('kyverno');
-    expect(argValue(kyverno, 'required')?.split(',')).toContain('clusterpolicies.kyverno.io');
+    const kc = plan.components.find((c) => c.name === 'kyverno');
+    const profile = PROFILES.kyverno;
+    expect(argValue(kyverno, 'profile')).toBeUndefined();
+    expect(sorted(argValue(kyverno, 'required')?.split(',') ?? [])).toEqual(
+      sorted([...(profile?.required ?? []), ...(kc?.requiredCRDs ?? [])]),
+    );
     expect(argValue(kyverno, 'required')).not.toMatch(/admissionreports|backgroundscanreports/);
-    expect(argValue(kyverno, 'optional')).toBe('policyreports.wgpolicyk8s.io,clusterpolicyreports.wgpolicyk8s.io');
+    expect(sorted(argValue(kyverno, 'optional')?.split(',') ?? [])).toEqual(
+      sorted([...(profile?.optional ?? []), ...(kc?.optionalCRDs ?? [])]),
+    );
     // The kyverno CRDs are the kyverno Job's business, not the generic check's.
     const generic = find(rendered(major, 'kyverno'), 'Job', 'kyverno-pre-crd-check');
     expect(generic).toBeDefined();
@@ -356,7 +394,10 @@ describe.each(MAJORS)('master chart on %s', (major) => {
           .map((b) => `${b.roleRef?.kind}/${b.roleRef?.name}`);
         rbac.push(...hooks.filter((o) => roles.includes(`${o.kind}/${o.metadata.name}`)));
         expect(rbac.map((o) => o.kind).sort(), `${release} ${job.metadata.name}`).toContain('ServiceAccount');
-        expect(rbac.length).toBeGreaterThanOrEqual(3);
+        // A CRD check of nothing makes no API call: its ServiceAccount has no role at all.
+        const checksNothing = job.metadata.name === `${release}-pre-crd-check` && NO_CRDS.includes(release);
+        if (checksNothing) expect(rbac.map((o) => o.kind)).toEqual(['ServiceAccount']);
+        else expect(rbac.length).toBeGreaterThanOrEqual(3);
         for (const r of rbac) {
           expect(weight(r), `${r.kind}/${r.metadata.name} vs ${job.metadata.name}`).toBeLessThan(weight(job));
           for (const e of events(job)) expect(events(r)).toContain(e);
@@ -383,9 +424,9 @@ describe.each(MAJORS)('master chart on %s', (major) => {
           expect(r.verbs).not.toContain('delete');
           expect(r.resources).not.toContain('secrets');
         }
-      // Without autoInstallCRDs the CRD check only reads CRDs.
+      // Without autoInstallCRDs the CRD check only reads CRDs (and has no ClusterRole when it checks none).
       const crd = verbsOf(objs, 'ClusterRole', `apps-${release}-crd-check`);
-      expect(crd.flatMap((r) => r.verbs).sort()).toEqual(['list']);
+      expect(crd.flatMap((r) => r.verbs).sort(), release).toEqual(NO_CRDS.includes(release) ? [] : ['list']);
       // Without autoFixPods the pod check cannot evict or patch anything.
       const pod = verbsOf(objs, 'Role', `${release}-pod-check`);
       expect(pod.flatMap((r) => r.resources)).not.toContain('pods/eviction');
@@ -408,10 +449,14 @@ describe.each(MAJORS)('master chart on %s', (major) => {
       'prometheusrules.monitoring.coreos.com',
       'alertmanagers.monitoring.coreos.com',
     ]);
-    const kyvernoPatch = find(rendered(major, 'kyverno', 'auto'), 'ClusterRole', 'apps-kyverno-crd-check')?.rules?.find(
-      (r) => r.verbs.includes('patch'),
+    // The installer may create/patch exactly the CRDs its Jobs require (as crd-check reads their arguments).
+    for (const release of RELEASES) {
+      const { names, required } = crdInstallRights(rendered(major, release, 'auto'), release);
+      expect(names, release).toEqual(required);
+    }
+    expect(crdInstallRights(rendered(major, 'kyverno', 'auto'), 'kyverno').names).toContain(
+      'clusterpolicies.kyverno.io',
     );
-    expect(kyvernoPatch?.resourceNames).toContain('clusterpolicies.kyverno.io');
     const pod = find(rendered(major, 'tier3-api', 'auto'), 'Role', 'tier3-api-pod-check')?.rules ?? [];
     expect(pod.find((r) => r.resources.includes('pods/eviction'))?.verbs).toEqual(['create']);
     expect(pod.find((r) => r.resources.includes('replicasets'))?.verbs).toEqual(['get']);
@@ -457,6 +502,32 @@ describe.each(MAJORS)('master chart on %s', (major) => {
     expect(triples(rulesOf('tier3-api', 'auto', 'Role', 'tier3-api-pod-check'))).toEqual(
       triples(HOOK_RBAC['pod-check --auto-fix']?.namespaced ?? []),
     );
+  });
+
+  // Issue 5: "a ClusterRole for CRDs only where needed". The Job and its ServiceAccount stay (the runbook reads
+  // `kubectl logs job/<release>-pre-crd-check`); crd-check passes it without an API call (the real-program suite below).
+  it('grants cluster-wide CRD rights only to releases whose checks look at CRDs', () => {
+    expect(NO_CRDS).toEqual(['tier1-database', 'tier2-cache', 'tier4-frontend']);
+    for (const release of RELEASES)
+      for (const variant of Object.keys(VARIANTS)) {
+        const objs = rendered(major, release, variant);
+        const cluster = objs.filter((o) => o.kind === 'ClusterRole' || o.kind === 'ClusterRoleBinding');
+        const crdRbac = cluster.filter((o) => o.metadata.name === `apps-${release}-crd-check`);
+        const job = find(objs, 'Job', `${release}-pre-crd-check`);
+        expect(job?.spec?.template?.spec.serviceAccountName, release).toBe(`${release}-crd-check`);
+        expect(find(objs, 'ServiceAccount', `${release}-crd-check`), release).toBeDefined();
+        if (NO_CRDS.includes(release)) {
+          expect(crdSelection(jobArgs(job)), `${release}/${variant}`).toEqual({ required: [], optional: [] });
+          expect(
+            cluster.map((o) => `${o.kind}/${o.metadata.name}`),
+            `${release}/${variant}`,
+          ).toEqual([]);
+        } else
+          expect(crdRbac.map((o) => o.kind).sort(), `${release}/${variant}`).toEqual([
+            'ClusterRole',
+            'ClusterRoleBinding',
+          ]);
+      }
   });
 
   it('names cluster-scoped objects with the namespace and the release', () => {
@@ -534,6 +605,44 @@ describe.each(MAJORS)('master chart values on %s', (major) => {
     expect(r.code, r.stderr).toBe(0);
     const fe = find(r.objects, 'Deployment', 'frontend')?.spec?.template?.spec.containers[0];
     expect(fe?.command).toContain(`--ui-message=${message}`);
+  });
+
+  // The README: "A component's requiredCRDs are required when its requiresCRDs is true and only warned about
+  // otherwise". crd-check makes every CRD of a --profile required, so the chart must not pass one.
+  it('kyverno.requiresCRDs decides whether the Kyverno CRDs are required, and the installer may create exactly those', async () => {
+    const kyverno = (variant: string, values: Values) =>
+      template(major, env, 'kyverno', [
+        valuesFile('kyverno', mergeValues({ global: { autoInstallCRDs: true } }, values), variant),
+      ]);
+    const kjob = (objs: K8sObject[]) => jobArgs(find(objs, 'Job', 'kyverno-kyverno-crd-check'));
+
+    const warnOnly = await kyverno('kyverno-optional', { kyverno: { requiresCRDs: false } });
+    expect(warnOnly.code, warnOnly.stderr).toBe(0);
+    const sel = crdSelection(kjob(warnOnly.objects));
+    expect(sel.required).toEqual([]);
+    for (const name of [...(PROFILES.kyverno?.required ?? []), ...(PROFILES.kyverno?.optional ?? [])])
+      expect(sel.optional).toContain(name);
+    // Nothing to install: the CRD check may read CRDs but never create or patch one.
+    const rules = find(warnOnly.objects, 'ClusterRole', 'apps-kyverno-crd-check')?.rules ?? [];
+    expect(rules.flatMap((r) => r.verbs).sort()).toEqual(['get', 'list']);
+
+    // Each profile as crd-check knows it (hooks/src/crd/selection.ts), with nothing added by the values.
+    for (const [crdProfile, p] of Object.entries(PROFILES).filter(([n]) => n.startsWith('kyverno'))) {
+      const r = await kyverno(`profile-${crdProfile}`, { kyverno: { crdProfile, requiredCRDs: [], optionalCRDs: [] } });
+      expect(r.code, r.stderr).toBe(0);
+      expect(crdSelection(kjob(r.objects)), crdProfile).toEqual({
+        required: sorted(p.required),
+        optional: sorted(p.optional),
+      });
+      const rights = crdInstallRights(r.objects, 'kyverno');
+      expect(rights.names, crdProfile).toEqual(rights.required);
+    }
+
+    // The 1.12 profile requires the old report CRDs: the installer may create them (no 403 half-way).
+    const old = await kyverno('kyverno-1.12', { kyverno: { crdProfile: 'kyverno-1.12' } });
+    const rights = crdInstallRights(old.objects, 'kyverno');
+    expect(rights.required).toContain('admissionreports.kyverno.io');
+    expect(rights.names).toEqual(rights.required);
   });
 
   // dependency-check can only find Services in the release namespace: an external database (an RDS endpoint) or a

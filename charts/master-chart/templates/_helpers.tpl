@@ -80,6 +80,44 @@ helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded
 {{- toJson (dict "required" $required "optional" $optional) -}}
 {{- end -}}
 
+{{/* The kyverno CRD sets of crd-check's --profile (hooks/src/crd/selection.ts PROFILES), expanded here: the Job
+     passes them as plain --required/--optional lists, so the chart alone decides what is required (requiresCRDs)
+     and the installer's resourceNames are built from the very list the Job requires. test/chart.test.ts compares
+     these lists with PROFILES. */}}
+{{- define "ht.kyvernoProfile" -}}
+{{- $core := list "clusterpolicies.kyverno.io" "policies.kyverno.io" "policyexceptions.kyverno.io" "cleanuppolicies.kyverno.io" "clustercleanuppolicies.kyverno.io" "updaterequests.kyverno.io" -}}
+{{- if eq . "kyverno" -}}
+{{- /* Kyverno 1.13+: the core set required; report CRDs optional (policy enforcement works without them). */ -}}
+{{- toJson (dict "required" $core "optional" (list "ephemeralreports.reports.kyverno.io" "clusterephemeralreports.reports.kyverno.io" "policyreports.wgpolicyk8s.io" "clusterpolicyreports.wgpolicyk8s.io")) -}}
+{{- else if eq . "kyverno-1.12" -}}
+{{- /* Kyverno <= 1.12: the core set plus the admission/background-scan report CRDs 1.13 removed. */ -}}
+{{- toJson (dict "required" (concat $core (list "admissionreports.kyverno.io" "clusteradmissionreports.kyverno.io" "backgroundscanreports.kyverno.io" "clusterbackgroundscanreports.kyverno.io")) "optional" list) -}}
+{{- else -}}
+{{- fail (printf "kyverno.crdProfile: unknown CRD profile %q (known: kyverno, kyverno-1.12)" .) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* What the kyverno-crd-check checks: the profile's and the component's CRDs, required only when
+     kyverno.requiresCRDs is true (otherwise only warned about); the optional lists always only warn. */}}
+{{- define "ht.kyvernoCrdLists" -}}
+{{- $v := .Values.kyverno | default dict -}}
+{{- $required := list -}}
+{{- $optional := list -}}
+{{- if $v.enabled -}}
+{{- $profile := include "ht.kyvernoProfile" ($v.crdProfile | default "kyverno") | fromJson -}}
+{{- $wanted := concat $profile.required ($v.requiredCRDs | default list) -}}
+{{- if $v.requiresCRDs -}}
+{{- $required = $wanted -}}
+{{- else -}}
+{{- $optional = $wanted -}}
+{{- end -}}
+{{- $optional = concat $optional $profile.optional ($v.optionalCRDs | default list) -}}
+{{- end -}}
+{{- $required = $required | uniq -}}
+{{- $optional = without ($optional | uniq) $required -}}
+{{- toJson (dict "required" $required "optional" $optional) -}}
+{{- end -}}
+
 {{/* Services the enabled components are configured to reach; the dependency check verifies they exist. */}}
 {{- define "ht.requiredServices" -}}
 {{- $hosts := list -}}
