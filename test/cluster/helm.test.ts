@@ -40,6 +40,8 @@ describe.each([
       '--wait',
       '--timeout',
       '60s',
+      '--set',
+      'extraEnv=true',
     ]);
     expect(r.stderr).toBe('');
     expect(r.stdout).toContain('STATUS: deployed');
@@ -84,6 +86,18 @@ describe.each([
     const rel = (JSON.parse(l.stdout) as { name: string; revision: number; status: string }[])[0]!;
     expect([rel.name, String(rel.revision), rel.status]).toEqual(['app', '2', 'deployed']);
     expect((await k(['get', 'deploy', '-n', 'apps', 'app-web', '-o', 'jsonpath={.spec.replicas}'])).stdout).toBe('3');
+    // The upgrade dropped env B (extraEnv defaults to false): the list item goes as a whole, by Helm 3's
+    // three-way strategic merge patch and by Helm 4's server-side apply alike.
+    const env = await k([
+      'get',
+      'deploy',
+      '-n',
+      'apps',
+      'app-web',
+      '-o',
+      'jsonpath={.spec.template.spec.containers[0].env}',
+    ]);
+    expect(JSON.parse(env.stdout)).toEqual([{ name: 'A', value: '1' }]);
     const hist = await h(['history', 'app', '-n', 'apps']);
     expect(hist.stdout).toMatch(/1\s.*superseded/);
     expect(hist.stdout).toMatch(/2\s.*deployed/);

@@ -291,6 +291,18 @@ function removeAt(obj: Obj, p: Path): void {
   }
 }
 
+/** A map or list the removal left empty goes too (structured-merge-diff's remove walker drops empty results). */
+function dropEmptyParents(obj: Obj, p: Path): void {
+  for (let i = p.length - 1; i >= 1; i--) {
+    const prefix = p.slice(0, i);
+    if (prefix[prefix.length - 1]!.startsWith('k:')) return;
+    const v = valueAt(obj, prefix);
+    const empty = Array.isArray(v) ? v.length === 0 : !!v && typeof v === 'object' && Object.keys(v).length === 0;
+    if (!empty) return;
+    removeAt(obj, prefix);
+  }
+}
+
 function pathString(p: Path): string {
   return p
     .filter((s) => s !== '.')
@@ -366,14 +378,40 @@ export function serverSideApply(
       });
     }
     // Fields this manager applied before but no longer applies are removed unless someone else still owns them.
+    // An associative-list item (`k:{"name":"B"}` with its '.') this manager no longer applies goes as a whole when
+    // no other manager owns it or anything under it, like structured-merge-diff's prune; removing only its leaf
+    // fields would leave an item without its key (`{"value":"2"}`).
     const mine = managed.find((m) => m.manager === manager && m.operation === 'Apply');
     if (mine) {
-      const others = new Set(
-        managed.filter((m) => m !== mine && !m.subresource).flatMap((m) => fieldsV1ToPaths(m.fieldsV1).map(key)),
-      );
-      for (const p of fieldsV1ToPaths(mine.fieldsV1)) {
-        if (p[p.length - 1] === '.') continue;
-        if (!appliedSet.has(key(p)) && !others.has(key(p))) removeAt(base, p);
+      const otherPaths = managed
+        .filter((m) => m !== mine && !m.subresource)
+        .flatMap((m) => fieldsV1ToPaths(m.fieldsV1));
+      const others = new Set(otherPaths.map(key));
+      const under = (paths: Path[], prefix: Path) =>
+        paths.some((q) => q.length > prefix.length && prefix.every((s, i) => q[i] === s));
+      const minePaths = fieldsV1ToPaths(mine.fieldsV1);
+      const gone: Path[] = [];
+      for (const p of minePaths) {
+        if (p[p.length - 1] !== '.' || appliedSet.has(key(p))) continue;
+        const item = p.slice(0, -1);
+        if (under(otherPaths, item) || under(appliedPaths, item)) continue;
+        if (gone.some((g) => item.length > g.length && g.every((s, i) => item[i] === s))) continue;
+        removeAt(base, p);
+        dropEmptyParents(base, item);
+        gone.push(item);
+      }
+      for (const p of minePaths) {
+        if (p[p.length - 1] === '.' || appliedSet.has(key(p)) || others.has(key(p))) continue;
+        if (gone.some((g) => p.length > g.length && g.every((s, i) => p[i] === s))) continue;
+        // The key field of an item that stays (someone else owns part of it) stays too.
+        const parent = p[p.length - 2];
+        if (
+          parent?.startsWith('k:') &&
+          Object.keys(JSON.parse(parent.slice(2)) as Obj).includes(p[p.length - 1]!.slice(2))
+        )
+          continue;
+        removeAt(base, p);
+        dropEmptyParents(base, p);
       }
     }
   }

@@ -148,6 +148,63 @@ describe('server-side apply', () => {
     // Same value: shared ownership, no conflict.
     expect(serverSideApply(dropped, cm({ a: '1' }), 'three', false, 'v1').metadata.managedFields).toHaveLength(2);
   });
+  it('removes a whole associative-list item (env by name) the manager stops applying, unless another owns it', () => {
+    const dep = (env: { name: string; value: string }[]) => ({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'd' },
+      spec: { template: { spec: { containers: [{ name: 'web', image: 'nginx', env }] } } },
+    });
+    const envOf = (o: Obj) => o.spec.template.spec.containers[0].env as unknown;
+    const two = serverSideApply(
+      undefined,
+      dep([
+        { name: 'A', value: '1' },
+        { name: 'B', value: '2' },
+      ]),
+      'one',
+      false,
+      'apps/v1',
+    );
+    const one = serverSideApply(two, dep([{ name: 'A', value: '1' }]), 'one', false, 'apps/v1');
+    expect(envOf(one)).toEqual([{ name: 'A', value: '1' }]);
+    expect(JSON.stringify(one.metadata.managedFields[0].fieldsV1)).not.toContain('"B"');
+    // An item another manager also applies stays, with that manager's fields.
+    const shared = serverSideApply(two, dep([{ name: 'B', value: '2' }]), 'other', false, 'apps/v1');
+    const kept = serverSideApply(shared, dep([{ name: 'A', value: '1' }]), 'one', false, 'apps/v1');
+    expect(envOf(kept)).toEqual([
+      { name: 'A', value: '1' },
+      { name: 'B', value: '2' },
+    ]);
+    // Dropping a whole container removes it, with its nested lists.
+    const two2 = serverSideApply(
+      undefined,
+      {
+        ...dep([]),
+        spec: {
+          template: {
+            spec: {
+              containers: [
+                { name: 'web', image: 'nginx', ports: [{ containerPort: 80 }] },
+                { name: 'side', image: 'busybox', env: [{ name: 'X', value: '1' }] },
+              ],
+            },
+          },
+        },
+      },
+      'one',
+      false,
+      'apps/v1',
+    );
+    const one2 = serverSideApply(
+      two2,
+      { ...dep([]), spec: { template: { spec: { containers: [{ name: 'web', image: 'nginx' }] } } } },
+      'one',
+      false,
+      'apps/v1',
+    );
+    expect(one2.spec.template.spec.containers).toEqual([{ name: 'web', image: 'nginx' }]);
+  });
 });
 
 describe('protobuf request bodies', () => {
