@@ -645,6 +645,33 @@ describe.each(MAJORS)('master chart values on %s', (major) => {
     expect(rights.names).toEqual(rights.required);
   });
 
+  // Issue 5: "Kyverno's list updated for 1.13+ with the older report CRDs optional", in the chart's defaults and
+  // in the example plan alike.
+  it('warns about the report CRDs Kyverno 1.13 removed, never requires them (kyverno profile)', async () => {
+    const removed = PROFILES['kyverno-1.12']?.required.filter((n) => !PROFILES.kyverno?.required.includes(n)) ?? [];
+    expect(sorted(removed)).toEqual([
+      'admissionreports.kyverno.io',
+      'backgroundscanreports.kyverno.io',
+      'clusteradmissionreports.kyverno.io',
+      'clusterbackgroundscanreports.kyverno.io',
+    ]);
+    const defaults = await template(major, env, 'kyverno', [
+      writeValues(dir, 'kyverno-chart-defaults', { kyverno: { enabled: true } }),
+    ]);
+    expect(defaults.code, defaults.stderr).toBe(0);
+    for (const [source, objs] of [
+      ['chart defaults', defaults.objects],
+      ['plan', rendered(major, 'kyverno')],
+    ] as const) {
+      const sel = crdSelection(jobArgs(find(objs, 'Job', 'kyverno-kyverno-crd-check')));
+      for (const name of removed) {
+        expect(sel.optional, `${source}: ${name}`).toContain(name);
+        expect(sel.required, `${source}: ${name}`).not.toContain(name);
+      }
+      expect(sel.required, source).toEqual(sorted(PROFILES.kyverno?.required ?? []));
+    }
+  });
+
   // dependency-check can only find Services in the release namespace: an external database (an RDS endpoint) or a
   // Service named by its FQDN would be reported missing and fail the pre-install check (exit 22).
   it('checks only in-namespace Service names, never external or FQDN hosts', async () => {
