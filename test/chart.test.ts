@@ -3,13 +3,15 @@
  * releaseValues), on Helm 3 and Helm 4: workloads, hook Jobs, hook RBAC and the restricted Pod Security Standard.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { mergeValues } from '../plan/metadata.js';
 import type { Values } from '../plan/plan.js';
 import {
+  chartDir,
   find,
   helmEnv,
   isHook,
@@ -18,6 +20,7 @@ import {
   MAJORS,
   planValues,
   podSpecs,
+  repoRoot,
   template,
   writeValues,
   type K8sObject,
@@ -708,6 +711,39 @@ describe.each(MAJORS)('master chart values on %s', (major) => {
     );
     const objs = (await template(major, env, 'tier4-frontend', [file])).objects;
     expect(JSON.stringify(find(objs, 'Ingress', 'frontend'))).toContain('"host":"app.example.org"');
+  });
+});
+
+// helm-controller upgrades a release only when its chart revision, values or spec change, never because the cluster
+// now serves a CRD: "the next reconciliation" (an interval run) would not render the guarded custom resources.
+describe('docs: when the guarded custom resources appear under Flux', () => {
+  it('name what makes helm-controller upgrade, as the generated HelmReleases are set up', () => {
+    const flat = (file: string) => readFileSync(file, 'utf8').replace(/\s+/g, ' ');
+    const readme = flat(path.join(chartDir, 'README.md'));
+    const notes = flat(path.join(chartDir, 'templates/NOTES.txt'));
+    const fluxDir = path.join(repoRoot, 'flux-resources');
+    const releases = readdirSync(fluxDir)
+      .filter((f) => f.endsWith('-helmrelease.yaml'))
+      .map(
+        (f) =>
+          parse(readFileSync(path.join(fluxDir, f), 'utf8')) as {
+            metadata: { namespace: string };
+            spec: { chart: { spec: { reconcileStrategy: string; sourceRef: { kind: string } } } };
+          },
+      );
+    expect(releases).toHaveLength(RELEASES.length);
+    for (const hr of releases) {
+      expect(hr.spec.chart.spec.sourceRef.kind).toBe('GitRepository');
+      expect(hr.spec.chart.spec.reconcileStrategy).toBe('Revision');
+      expect(hr.metadata.namespace).toBe('flux-system');
+    }
+    expect(readme).not.toMatch(/next reconciliation/);
+    expect(readme).toContain('the next chart revision or values change');
+    expect(readme).toContain('`reconcileStrategy: Revision`, so the next commit');
+    expect(readme).toContain('`flux reconcile helmrelease <name> -n flux-system --force`');
+    // NOTES.txt gives the same advice, with the HelmRelease's namespace (not the release's).
+    expect(notes).toContain('next chart revision or values change');
+    expect(notes).toContain('flux reconcile helmrelease {{ $.Release.Name }} -n flux-system --force');
   });
 });
 
