@@ -61,6 +61,7 @@ describe('client-node against the simulated cluster', () => {
           { selector: 'app=oom', behavior: 'oomKilled', previousLogs: 'allocating...\n' },
           { selector: 'bulk', behavior: 'none' },
           { selector: 'app=firstpods', behavior: 'crashLoop', firstPods: 2 },
+          { selector: 'app=evict', behavior: 'crashLoop', firstPods: 1 },
         ],
         barePods: [{ name: 'orphan', namespace: 'default', labels: { app: 'orphan' } }],
         images: { 'sim/sleep': ['sleep'], 'sim/sh': ['sh', '-c'] },
@@ -286,6 +287,91 @@ describe('client-node against the simulated cluster', () => {
       .createNamespacedPodEviction({ namespace: 'default', name: victim, body: eviction })
       .catch((e: unknown) => e);
     expect(apiError(gone).code).toBe(404);
+  });
+
+  it('evicts like eviction.go: unready pods while the budget holds, Pending pods always, one PDB per pod', async () => {
+    const namespace = 'evict';
+    await api.core.createNamespace({ body: { metadata: { name: namespace } } });
+    const labels = { app: 'evict' };
+    await api.apps.createNamespacedDeployment({
+      namespace,
+      body: {
+        metadata: { name: 'evict' },
+        spec: {
+          replicas: 3,
+          selector: { matchLabels: labels },
+          template: { metadata: { labels }, spec: { containers: [{ name: 'app', image: 'app:1' }] } },
+        },
+      },
+    });
+    const ready = (p: k8s.V1Pod) => p.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True');
+    const crashing = (p: k8s.V1Pod) => p.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CrashLoopBackOff';
+    const pods = await until(async () => {
+      const items = (await api.core.listNamespacedPod({ namespace, labelSelector: 'app=evict' })).items;
+      return items.length === 3 && items.filter(ready).length === 2 && items.some(crashing) ? items : undefined;
+    }, 'two ready pods and one in CrashLoopBackOff');
+    await api.policy.createNamespacedPodDisruptionBudget({
+      namespace,
+      body: { metadata: { name: 'evict' }, spec: { maxUnavailable: 1, selector: { matchLabels: labels } } },
+    });
+    const evict = (name: string) =>
+      api.core
+        .createNamespacedPodEviction({
+          namespace,
+          name,
+          body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name, namespace } },
+        })
+        .then(
+          () => 201,
+          (e: unknown) => e,
+        );
+    // A healthy pod: 3 expected, 1 may be unavailable, 2 healthy → no disruption left.
+    const healthy = pods.find(ready)!.metadata!.name!;
+    const denied = await evict(healthy);
+    expect(apiError(denied).code).toBe(429);
+    const body = JSON.parse((denied as k8s.ApiException<string>).body) as {
+      reason: string;
+      message: string;
+      details: { causes: { reason: string; message: string }[] };
+    };
+    expect(body.reason).toBe('TooManyRequests');
+    expect(body.message).toBe("Cannot evict pod as it would violate the pod's disruption budget.");
+    expect(body.details.causes).toEqual([
+      { reason: 'DisruptionBudget', message: 'The disruption budget evict needs 2 healthy pods and has 2 currently' },
+    ]);
+    // The crash-looping pod is unready and the budget is met (2 healthy >= 2 desired > 0): it may go.
+    const bad = pods.find(crashing)!.metadata!.name!;
+    expect(await evict(bad)).toBe(201);
+    const evicted = await api.core.readNamespacedPod({ namespace, name: bad }).catch(() => undefined);
+    if (evicted) {
+      expect(evicted.metadata?.deletionTimestamp).toBeDefined();
+      expect(evicted.status?.conditions?.find((x) => x.type === 'DisruptionTarget')).toMatchObject({
+        status: 'True',
+        reason: 'EvictionByEvictionAPI',
+      });
+    }
+    // A Pending pod (ImagePullBackOff) ignores its budget, even one that allows nothing.
+    await api.core.createNamespacedPod({ namespace, body: pod('puller', { app: 'pull' }) });
+    await until(async () => {
+      const p = await api.core.readNamespacedPod({ namespace, name: 'puller' });
+      return p.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'ImagePullBackOff' ? p : undefined;
+    }, 'ImagePullBackOff');
+    expect((await api.core.readNamespacedPod({ namespace, name: 'puller' })).status?.phase).toBe('Pending');
+    await api.policy.createNamespacedPodDisruptionBudget({
+      namespace,
+      body: { metadata: { name: 'pull' }, spec: { minAvailable: 1, selector: { matchLabels: { app: 'pull' } } } },
+    });
+    expect(await evict('puller')).toBe(201);
+    // policy/v1: an empty selector selects every pod of the namespace, so the healthy pod now has two budgets.
+    await api.policy.createNamespacedPodDisruptionBudget({
+      namespace,
+      body: { metadata: { name: 'all' }, spec: { maxUnavailable: 1, selector: {} } },
+    });
+    const two = await evict(healthy);
+    expect(apiError(two).code).toBe(500);
+    expect(apiError(two).body.message).toBe(
+      'This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.',
+    );
   });
 
   it('models failing pods as the kubelet reports them, with events', async () => {

@@ -812,23 +812,50 @@ export class ApiServer {
     ctx.res.end(text);
   }
 
+  /**
+   * pods/eviction like pkg/registry/core/pod/storage/eviction.go: Pending, terminal and already-deleting pods ignore
+   * PodDisruptionBudgets; an unready pod may go while the budget is met (currentHealthy >= desiredHealthy > 0, the
+   * default IfHealthyBudget policy) or always under `unhealthyPodEvictionPolicy: AlwaysAllow`; any other pod needs
+   * disruptionsAllowed > 0. A PDB's selector matches as in policy/v1: `{}` selects every pod of the namespace, a
+   * missing selector none.
+   */
   private evict(ctx: Ctx, rt: ResourceType, ns: string, name: string): void {
-    this.parseBody(ctx);
+    const body = this.parseBody(ctx);
+    if (body.metadata?.name && body.metadata.name !== name)
+      throw badRequest('name in URL does not match name in Eviction object');
+    const del: Obj = body.deleteOptions ?? {};
+    const dryRun = ctx.q.dryRun === 'All' || (Array.isArray(del.dryRun) && del.dryRun.includes('All'));
+    const opts: DeleteOpts = {};
+    if (del.gracePeriodSeconds !== undefined && del.gracePeriodSeconds !== null)
+      opts.gracePeriodSeconds = Number(del.gracePeriodSeconds);
+    if (del.propagationPolicy) opts.propagationPolicy = del.propagationPolicy;
+    if (del.preconditions) opts.preconditions = del.preconditions;
     const pod = this.cluster.get(rt, ns, name);
-    if (!pod.metadata.deletionTimestamp && pod.status?.phase !== 'Succeeded' && pod.status?.phase !== 'Failed') {
+    const phase = pod.status?.phase;
+    const canIgnorePdb =
+      !!pod.metadata.deletionTimestamp || phase === 'Succeeded' || phase === 'Failed' || phase === 'Pending';
+    if (!canIgnorePdb) {
       const pdbs = this.cluster.store
         .list('policy/poddisruptionbudgets', ns)
         .filter((p) => matchLabelSelector(p.spec?.selector ?? null, pod.metadata.labels));
       if (pdbs.length > 1)
-        throw new ApiError(
-          500,
-          'InternalError',
-          'This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.',
-        );
+        // Returned as a Status result, not an error: code 500 and no reason.
+        return this.json(ctx.res, 500, {
+          kind: 'Status',
+          apiVersion: 'v1',
+          metadata: {},
+          status: 'Failure',
+          message: 'This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.',
+          code: 500,
+        });
       const pdb = pdbs[0];
       if (pdb) {
         const s = pdbStatus(this.cluster, pdb);
-        if (s.disruptionsAllowed <= 0)
+        const unhealthyMayGo =
+          !isPodReady(pod) &&
+          (pdb.spec?.unhealthyPodEvictionPolicy === 'AlwaysAllow' ||
+            (s.currentHealthy >= s.desiredHealthy && s.desiredHealthy > 0));
+        if (!unhealthyMayGo && s.disruptionsAllowed <= 0)
           throw new ApiError(
             429,
             'TooManyRequests',
@@ -837,15 +864,41 @@ export class ApiServer {
               causes: [
                 {
                   reason: 'DisruptionBudget',
-                  message: `The disruption budget ${pdb.metadata.name} needs ${s.desiredHealthy} healthy pods and has ${s.currentHealthy} currently`,
+                  message:
+                    s.currentHealthy <= s.desiredHealthy
+                      ? `The disruption budget ${pdb.metadata.name} needs ${s.desiredHealthy} healthy pods and has ${s.currentHealthy} currently`
+                      : `The disruption budget ${pdb.metadata.name} does not allow evicting pods currently`,
                 },
               ],
             },
           );
       }
     }
-    this.cluster.delete(rt, ns, name, {});
-    this.json(ctx.res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
+    if (!dryRun) {
+      // The DisruptionTarget condition the eviction API adds before deleting (PodDisruptionConditions, GA in 1.31).
+      if (!pod.metadata.deletionTimestamp && phase !== 'Succeeded' && phase !== 'Failed') {
+        const conditions: Obj[] = (pod.status?.conditions ?? []).filter((x: Obj) => x.type !== 'DisruptionTarget');
+        conditions.push({
+          type: 'DisruptionTarget',
+          status: 'True',
+          lastProbeTime: null,
+          lastTransitionTime: nowTs(),
+          reason: 'EvictionByEvictionAPI',
+          message: 'Eviction API: evicting',
+        });
+        this.cluster.update(
+          rt,
+          ns,
+          name,
+          { ...pod, status: { ...(pod.status ?? {}), conditions } },
+          {
+            subresource: 'status',
+          },
+        );
+      }
+      this.cluster.delete(rt, ns, name, opts);
+    }
+    this.json(ctx.res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success' });
   }
 
   private scale(ctx: Ctx, method: string, rt: ResourceType, ns: string | undefined, name: string): void {
@@ -929,31 +982,72 @@ function selectorString(sel: Obj | undefined): string {
     .join(',');
 }
 
-/** Disruption arithmetic of the disruption controller, computed on demand from the live pods. */
+function isPodReady(p: Obj): boolean {
+  return (p.status?.conditions ?? []).some((c: Obj) => c.type === 'Ready' && c.status === 'True');
+}
+
+/**
+ * The disruption controller's expected scale: the replicas of each pod's controller (a ReplicaSet's Deployment, a
+ * StatefulSet, ...), counted once per controller. Pods without a scalable controller count one each (the real
+ * controller fails its sync for them instead).
+ */
+function expectedScale(cluster: Cluster, pods: Obj[]): number {
+  const seen = new Set<string>();
+  let n = 0;
+  for (const p of pods) {
+    const ref = (p.metadata.ownerReferences ?? []).find((r: Obj) => r.controller === true);
+    let owner: Obj | undefined;
+    if (ref?.kind === 'ReplicaSet') {
+      const rs = cluster.store.peek('apps/replicasets', p.metadata.namespace, ref.name);
+      const dref = (rs?.metadata.ownerReferences ?? []).find((r: Obj) => r.controller === true);
+      owner =
+        dref?.kind === 'Deployment' ? cluster.store.peek('apps/deployments', p.metadata.namespace, dref.name) : rs;
+    } else if (ref?.kind === 'StatefulSet')
+      owner = cluster.store.peek('apps/statefulsets', p.metadata.namespace, ref.name);
+    if (!owner) {
+      n++;
+      continue;
+    }
+    if (seen.has(owner.metadata.uid)) continue;
+    seen.add(owner.metadata.uid);
+    n += Number(owner.spec?.replicas ?? 1);
+  }
+  return n;
+}
+
+/**
+ * Disruption arithmetic of the disruption controller (pkg/controller/disruption), computed on demand from the live
+ * pods: pods being deleted are not healthy; maxUnavailable and percentages scale with the controllers' replicas, an
+ * integer minAvailable with the selected pods; no expected pods or neither field set allows no disruption.
+ */
 export function pdbStatus(
   cluster: Cluster,
   pdb: Obj,
 ): { disruptionsAllowed: number; currentHealthy: number; desiredHealthy: number; expectedPods: number } {
   const pods = cluster.store
     .list('/pods', pdb.metadata.namespace)
-    .filter((p) => matchLabelSelector(pdb.spec?.selector ?? null, p.metadata.labels) && !p.metadata.deletionTimestamp);
-  const expected = pods.length;
-  const healthy = pods.filter((p) =>
-    (p.status?.conditions ?? []).some((c: Obj) => c.type === 'Ready' && c.status === 'True'),
-  ).length;
-  const pct = (v: unknown, up: boolean) => {
-    if (typeof v === 'string' && v.endsWith('%')) {
-      const x = (Number(v.slice(0, -1)) * expected) / 100;
-      return up ? Math.ceil(x) : Math.floor(x);
+    .filter((p) => matchLabelSelector(pdb.spec?.selector ?? null, p.metadata.labels));
+  const healthy = pods.filter((p) => !p.metadata.deletionTimestamp && isPodReady(p)).length;
+  const scaled = (v: unknown, total: number) =>
+    typeof v === 'string' && v.endsWith('%') ? Math.ceil((Number(v.slice(0, -1)) * total) / 100) : Number(v);
+  let expected = 0;
+  let desired = 0;
+  const { maxUnavailable, minAvailable } = pdb.spec ?? {};
+  if (maxUnavailable !== undefined && maxUnavailable !== null) {
+    expected = expectedScale(cluster, pods);
+    desired = Math.max(0, expected - scaled(maxUnavailable, expected));
+  } else if (minAvailable !== undefined && minAvailable !== null) {
+    if (typeof minAvailable === 'string' && minAvailable.endsWith('%')) {
+      expected = expectedScale(cluster, pods);
+      desired = scaled(minAvailable, expected);
+    } else {
+      expected = pods.length;
+      desired = Number(minAvailable);
     }
-    return Number(v);
-  };
-  let desired: number;
-  if (pdb.spec?.minAvailable !== undefined) desired = pct(pdb.spec.minAvailable, true);
-  else if (pdb.spec?.maxUnavailable !== undefined) desired = Math.max(0, expected - pct(pdb.spec.maxUnavailable, true));
-  else desired = expected;
+  }
+  const allowed = healthy - desired;
   return {
-    disruptionsAllowed: Math.max(0, healthy - desired),
+    disruptionsAllowed: expected <= 0 || allowed <= 0 ? 0 : allowed,
     currentHealthy: healthy,
     desiredHealthy: desired,
     expectedPods: expected,
