@@ -171,6 +171,95 @@ describe.skipIf(!haveShared)(
       expect(r.stdout).toContain('another CRD already uses one of these names');
     });
 
+    it('installs only what is missing or lacks a needed version: a newer CRD owned by another manager is kept byte-for-byte', async () => {
+      const k8s = await import('@kubernetes/client-node');
+      const { parse } = await import('yaml');
+      const { readFileSync } = await import('node:fs');
+      const dir = `${sharedCrds}/prometheus-operator`;
+      type Manifest = {
+        metadata: { name: string };
+        spec: { versions: { name: string; served: boolean; storage: boolean; schema: Record<string, unknown> }[] };
+      };
+      const pinned = (plural: string) =>
+        parse(readFileSync(`${dir}/monitoring.coreos.com_${plural}.yaml`, 'utf8'), { version: '1.1' }) as Manifest;
+      const kc = new k8s.KubeConfig();
+      kc.loadFromFile(c.kubeconfig);
+      const ext = kc.makeApiClient(k8s.ApiextensionsV1Api);
+      const applyAs = (fieldManager: string, body: Manifest) =>
+        ext.patchCustomResourceDefinition(
+          { name: body.metadata.name, body, fieldManager, force: true },
+          k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.ServerSideApply),
+        );
+      // Newer than the pinned manifest, as the operator's own chart would install it: an extra served version and an
+      // extra schema field.
+      const newer = pinned('alertmanagers');
+      const v1 = newer.spec.versions[0]!;
+      const schema = JSON.parse(JSON.stringify(v1.schema)) as {
+        openAPIV3Schema: { properties: { spec: { properties: Record<string, unknown> } } };
+      };
+      schema.openAPIV3Schema.properties.spec.properties.fieldFromTheFuture = { type: 'string' };
+      newer.spec.versions = [
+        { ...v1, schema },
+        { ...v1, name: 'v2', storage: false, schema },
+      ];
+      await applyAs('prometheus-operator', newer);
+      // Outdated: the v1 this release needs is not served.
+      const outdated = pinned('thanosrulers');
+      outdated.spec.versions = outdated.spec.versions.map((v) => ({ ...v, served: false }));
+      await applyAs('old-chart', outdated);
+      await c.settle(5000);
+      const stored = (name: string) =>
+        c.store.get('apiextensions.k8s.io/customresourcedefinitions', undefined, name) as
+          | {
+              spec: { versions: { name: string; served: boolean }[] };
+              metadata: { managedFields?: { manager: string }[] };
+            }
+          | undefined;
+      const newerBefore = JSON.stringify(stored('alertmanagers.monitoring.coreos.com'));
+      expect(newerBefore).toContain('fieldFromTheFuture');
+
+      const required = [
+        'alertmanagers.monitoring.coreos.com@v1',
+        'thanosrulers.monitoring.coreos.com@v1',
+        'scrapeconfigs.monitoring.coreos.com',
+      ].join(',');
+      const before = c.requests.length;
+      const r = await runHook('crd-check', [`--required=${required}`, '--install', `--crds-dir=${dir}`], {
+        KUBECONFIG: installKc,
+      });
+      expect(r.code).toBe(0);
+      expect(r.summary).toContain('2 applied, 0 unchanged, 1 kept');
+      const patched = c.requests
+        .slice(before)
+        .filter((q) => q.method === 'PATCH')
+        .map((q) => q.path.split('/').pop());
+      expect(patched.sort()).toEqual(['scrapeconfigs.monitoring.coreos.com', 'thanosrulers.monitoring.coreos.com']);
+      expect(r.stdout).toMatch(
+        /alertmanagers\.monitoring\.coreos\.com\s+kept\s+differs from the pinned manifest, owned by prometheus-operator$/m,
+      );
+      expect(r.stdout).toMatch(
+        /thanosrulers\.monitoring\.coreos\.com\s+applied\s+upgraded \(force\): did not serve v1; conflicting fields taken from old-chart$/m,
+      );
+      expect(r.stdout).toMatch(/scrapeconfigs\.monitoring\.coreos\.com\s+applied\s+created/);
+      expect(r.logs.find((l) => l.crd === 'alertmanagers.monitoring.coreos.com' && l.level === 30)?.msg).toBe(
+        'CRD alertmanagers.monitoring.coreos.com kept: differs from the pinned manifest, owned by prometheus-operator',
+      );
+      expect(JSON.stringify(stored('alertmanagers.monitoring.coreos.com'))).toBe(newerBefore);
+      const upgraded = stored('thanosrulers.monitoring.coreos.com');
+      expect(upgraded?.spec.versions.find((v) => v.name === 'v1')?.served).toBe(true);
+      expect(upgraded?.metadata.managedFields?.map((f) => f.manager)).toContain('helm-tiers');
+
+      // Idempotent: a second run sends no PATCH and still keeps the newer CRD as it is.
+      const again = c.requests.length;
+      const r2 = await runHook('crd-install', [`--required=${required}`, `--crds-dir=${dir}`], {
+        KUBECONFIG: installKc,
+      });
+      expect(r2.code).toBe(0);
+      expect(r2.summary).toContain('0 applied, 2 unchanged, 1 kept');
+      expect(c.requests.slice(again).filter((q) => q.method === 'PATCH')).toHaveLength(0);
+      expect(JSON.stringify(stored('alertmanagers.monitoring.coreos.com'))).toBe(newerBefore);
+    });
+
     it('no manifest for a required CRD: exit 13', async () => {
       const r = await runHook(
         'crd-install',

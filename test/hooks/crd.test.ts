@@ -9,9 +9,11 @@ import {
   canonicalJson,
   HASH_ANNOTATION,
   isSubset,
-  isUpToDate,
   manifestHash,
   ManifestStore,
+  matchesManifest,
+  planInstall,
+  servedVersions,
 } from '../../hooks/src/crd/manifests.js';
 import { buildRequirements, parseCrdRef } from '../../hooks/src/crd/selection.js';
 import { HookError } from '../../hooks/src/errors.js';
@@ -176,7 +178,7 @@ describe('CRD manifests', () => {
     expect(isSubset({ a: { b: 1 } }, { a: { b: 2 } })).toBe(false);
   });
 
-  it('isUpToDate by our annotation, or by spec containment; applyBody sets the annotation and drops status', () => {
+  it('matchesManifest by our annotation, or by spec containment; applyBody sets the annotation and drops status', () => {
     const m = {
       name: 'a.b',
       file: 'f',
@@ -189,15 +191,70 @@ describe('CRD manifests', () => {
       },
       hash: 'h1',
     };
-    expect(isUpToDate(m, undefined)).toBe(false);
-    expect(isUpToDate(m, { metadata: { annotations: { [HASH_ANNOTATION]: 'h1' } }, spec: { group: 'other' } })).toBe(
-      true,
-    );
-    expect(isUpToDate(m, { spec: { group: 'b', conversion: { strategy: 'None' } } })).toBe(true);
-    expect(isUpToDate(m, { spec: { group: 'c' } })).toBe(false);
+    expect(matchesManifest(m, undefined)).toBe(false);
+    expect(
+      matchesManifest(m, { metadata: { annotations: { [HASH_ANNOTATION]: 'h1' } }, spec: { group: 'other' } }),
+    ).toBe(true);
+    expect(matchesManifest(m, { spec: { group: 'b', conversion: { strategy: 'None' } } })).toBe(true);
+    expect(matchesManifest(m, { spec: { group: 'c' } })).toBe(false);
     const body = applyBody(m);
     expect(body.status).toBeUndefined();
     expect((body.metadata as { annotations: Record<string, string> }).annotations[HASH_ANNOTATION]).toBe('h1');
+  });
+
+  it('planInstall: creates missing CRDs, upgrades only those lacking a needed served version, keeps newer ones', () => {
+    const version = (name: string, served: boolean) => ({ name, served, storage: name === 'v1' });
+    const manifest = {
+      name: 'widgets.example.com',
+      file: 'example.com_widgets.yaml',
+      object: {
+        apiVersion: 'apiextensions.k8s.io/v1',
+        kind: 'CustomResourceDefinition',
+        metadata: { name: 'widgets.example.com' },
+        spec: {
+          group: 'example.com',
+          names: { plural: 'widgets', kind: 'Widget' },
+          versions: [version('v1alpha1', false), version('v1', true)],
+        },
+      },
+      hash: 'pinned',
+    };
+    const cluster = (
+      versions: { name: string; served: boolean; storage: boolean }[],
+      managers: string[] = [],
+    ): Crd => ({
+      metadata: { name: 'widgets.example.com', managedFields: managers.map((manager) => ({ manager })) },
+      spec: { group: 'example.com', names: { plural: 'widgets', kind: 'Widget' }, versions },
+    });
+    const req = (v?: string) => ({ name: 'widgets.example.com', required: true, version: v });
+    expect(servedVersions(manifest.object)).toEqual(['v1']);
+    expect(planInstall(req('v1'), manifest, undefined)).toEqual({ action: 'create' });
+    // Same as the manifest (installed by someone else, no hash annotation): nothing to do.
+    expect(planInstall(req('v1'), manifest, cluster(manifest.object.spec.versions, ['kubectl']))).toEqual({
+      action: 'unchanged',
+    });
+    // Newer: an extra served version, another manager. Kept, with or without a version requirement.
+    const newer = cluster(
+      [version('v1alpha1', false), version('v1', true), version('v2', true)],
+      ['operator', 'operator'],
+    );
+    // The API server's status writes own no spec field: not named as an owner.
+    newer.metadata?.managedFields?.push({ manager: 'kube-apiserver', operation: 'Update', subresource: 'status' });
+    expect(planInstall(req('v1'), manifest, newer)).toEqual({ action: 'keep', managers: ['operator'] });
+    expect(planInstall(req(), manifest, newer)).toEqual({ action: 'keep', managers: ['operator'] });
+    // Outdated: the needed v1 is not served; the manifest serves it.
+    expect(planInstall(req('v1'), manifest, cluster([version('v1alpha1', true)], ['old-chart']))).toEqual({
+      action: 'upgrade',
+      version: 'v1',
+      managers: ['old-chart'],
+    });
+    // Without a version requirement the check needs no particular version: never an upgrade.
+    expect(planInstall(req(), manifest, cluster([version('v1alpha1', true)])).action).toBe('keep');
+    // Needs v2, which the manifest does not serve either: applying would not help.
+    expect(planInstall(req('v2'), manifest, cluster([version('v1', true)]))).toEqual({
+      action: 'unfixable',
+      version: 'v2',
+    });
   });
 
   it('falls back to scanning files with other names (multi-document bundles) and rejects invalid YAML', async () => {

@@ -8,6 +8,8 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as Yaml from 'yaml';
 import { HookError, HookErrorCodes } from '../errors.js';
+import type { Crd } from '../k8s/types.js';
+import type { CrdRequirement } from './selection.js';
 
 /** Annotation set on applied CRDs: sha256 of the manifest as shipped, to skip unchanged ones on the next run. */
 export const HASH_ANNOTATION = 'helm-tiers.io/crd-manifest-sha256';
@@ -153,14 +155,69 @@ export function isSubset(want: unknown, have: unknown): boolean {
   return want === have;
 }
 
-/** Whether the cluster's CRD already matches the manifest: our hash annotation, else its spec contains the manifest's. */
-export function isUpToDate(
+/**
+ * Whether the cluster's CRD matches the pinned manifest: it carries our hash annotation with the manifest's hash, or
+ * (installed by someone else) its spec contains every field of the manifest's spec.
+ */
+export function matchesManifest(
   manifest: CrdManifest,
   served: { metadata?: { annotations?: Record<string, string> }; spec?: unknown } | undefined,
 ): boolean {
   if (!served) return false;
   if (served.metadata?.annotations?.[HASH_ANNOTATION] === manifest.hash) return true;
   return isSubset(manifest.object.spec, served.spec);
+}
+
+/** Names of the versions an object (manifest or cluster CRD) lists with `served: true`. */
+export function servedVersions(obj: { spec?: unknown } | undefined): string[] {
+  const versions = (obj?.spec as { versions?: unknown } | undefined)?.versions;
+  if (!Array.isArray(versions)) return [];
+  return versions
+    .filter((v): v is { name: string; served: true } => {
+      const o = v as { name?: unknown; served?: unknown } | null;
+      return typeof o?.name === 'string' && o.served === true;
+    })
+    .map((v) => v.name);
+}
+
+/**
+ * The field managers of an object's main resource (metadata.managedFields), each once, in order. Entries of a
+ * subresource (the API server writing `status`) own no spec field and are left out.
+ */
+export function fieldManagers(crd: Crd | undefined): string[] {
+  const main = (crd?.metadata?.managedFields ?? []).filter((f) => !f.subresource);
+  return [...new Set(main.map((f) => f.manager ?? '(unnamed)'))];
+}
+
+/**
+ * What crd-install does with one required CRD that has a manifest (hooks/README.md, "crd-install"):
+ * - `create`: the CRD does not exist;
+ * - `upgrade`: the CRD is *outdated*: the check needs version V (`plural.group@V`), the cluster's CRD does not list V
+ *   with `served: true`, and the manifest does;
+ * - `unfixable`: as `upgrade`, but the manifest does not serve V either (applying it would not help);
+ * - `unchanged`: it matches the pinned manifest (our hash annotation, or its spec contains the manifest's);
+ * - `keep`: it exists and serves what the check needs but differs from the pinned manifest (typically a newer CRD
+ *   installed by the operator's own chart): left alone, never downgraded.
+ * Existence and served versions decide; Established/NamesAccepted do not: a CRD that exists but is not Established yet
+ * is waited for, not re-applied (the condition is set by the API server moments after creation, and a name clash
+ * with another CRD is not fixed by re-applying the same names).
+ */
+export type InstallPlan =
+  | { action: 'create' }
+  | { action: 'upgrade'; version: string; managers: string[] }
+  | { action: 'unfixable'; version: string }
+  | { action: 'unchanged' }
+  | { action: 'keep'; managers: string[] };
+
+export function planInstall(req: CrdRequirement, manifest: CrdManifest, crd: Crd | undefined): InstallPlan {
+  if (!crd) return { action: 'create' };
+  if (req.version !== undefined && !servedVersions(crd).includes(req.version)) {
+    return servedVersions(manifest.object).includes(req.version)
+      ? { action: 'upgrade', version: req.version, managers: fieldManagers(crd) }
+      : { action: 'unfixable', version: req.version };
+  }
+  if (matchesManifest(manifest, crd)) return { action: 'unchanged' };
+  return { action: 'keep', managers: fieldManagers(crd) };
 }
 
 /** The object sent by server-side apply: the manifest plus the hash annotation; status and server fields dropped. */

@@ -25,6 +25,8 @@ export interface ObjectMeta {
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
   ownerReferences?: OwnerReference[];
+  /** Server-side apply bookkeeping: who manages which fields (read for messages only). */
+  managedFields?: { manager?: string; operation?: string; subresource?: string }[];
 }
 
 export interface Condition {

@@ -2,7 +2,7 @@
 import { COMMON_FLAGS, type Context, type FlagSpec, type FlagValue, type RunDeps } from '../cli.js';
 import { buildRequirements, type CrdRequirement } from '../crd/selection.js';
 import { crdTableRows, evaluateAll, evaluateCrd, fixHint, outcome, type CrdRow } from '../crd/evaluate.js';
-import { applyBody, isUpToDate, openManifestStore } from '../crd/manifests.js';
+import { applyBody, openManifestStore, planInstall } from '../crd/manifests.js';
 import { HOOK_EXIT_CODES, HookError, HookErrorCodes } from '../errors.js';
 import { listAll } from '../k8s/pages.js';
 import type { Crd } from '../k8s/types.js';
@@ -59,7 +59,10 @@ const CRD_EXIT_CODES: [number, string][] = [
   [HOOK_EXIT_CODES.E_CRD_MISSING, 'a required CRD is missing'],
   [HOOK_EXIT_CODES.E_CRD_NOT_READY, 'a required CRD is not Established, or NamesAccepted=False'],
   [HOOK_EXIT_CODES.E_CRD_VERSION_NOT_SERVED, 'a required CRD does not serve the needed version'],
-  [HOOK_EXIT_CODES.E_CRD_MANIFEST, 'install: no (valid) manifest for a required CRD in --crds-dir'],
+  [
+    HOOK_EXIT_CODES.E_CRD_MANIFEST,
+    'install: no (valid) manifest for a required CRD in --crds-dir, or it does not serve the needed version either',
+  ],
   [
     HOOK_EXIT_CODES.E_CRD_INSTALL_FAILED,
     'install: apply failed or the CRD did not become Established before the deadline',
@@ -98,7 +101,8 @@ function summarize(rows: readonly CrdRow[]): string {
 
 interface InstallResult {
   name: string;
-  action: 'applied' | 'unchanged' | 'failed' | 'no-manifest';
+  /** applied = created or upgraded by server-side apply; kept = left alone although it differs from the manifest. */
+  action: 'applied' | 'unchanged' | 'kept' | 'failed' | 'no-manifest';
   detail: string;
 }
 
@@ -121,7 +125,13 @@ async function waitEstablished(ctx: Context, req: CrdRequirement): Promise<CrdRo
   return row;
 }
 
-/** Applies the required CRDs that are missing or differ from their manifest, then waits for them. */
+const managerList = (managers: readonly string[]): string => (managers.length ? managers.join(', ') : 'nobody');
+
+/**
+ * Applies the required CRDs that are missing or outdated (lack a served version the check needs; see planInstall),
+ * then waits until they, and any existing ones not Established yet, are ready. A CRD that exists and serves what the
+ * check needs is never applied, even when its spec differs from the pinned manifest: nothing a user deployed is lost.
+ */
 export async function installCrds(
   ctx: Context,
   reqs: readonly CrdRequirement[],
@@ -131,7 +141,8 @@ export async function installCrds(
 ): Promise<InstallResult[]> {
   const store = await openManifestStore(dir);
   const results: InstallResult[] = [];
-  const toWait: CrdRequirement[] = [];
+  /** CRDs to wait for; `applied` ones that do not become ready are failures, the others are left to the re-check. */
+  const toWait: { req: CrdRequirement; applied: boolean }[] = [];
   for (const req of reqs.filter((r) => r.required)) {
     const served = current.get(req.name);
     const manifest = store.get(req.name);
@@ -144,29 +155,61 @@ export async function installCrds(
       });
       continue;
     }
-    if (isUpToDate(manifest, served)) {
-      const row = evaluateCrd(req, served);
+    const plan = planInstall(req, manifest, served);
+    if (plan.action === 'unfixable') {
       results.push({
         name: req.name,
-        action: 'unchanged',
-        detail: row.state === 'Ready' ? 'up to date' : `up to date, ${row.state}`,
+        action: 'no-manifest',
+        detail: `needs ${plan.version}, which neither the cluster's CRD nor ${manifest.file} serves`,
       });
-      if (row.state !== 'Ready') toWait.push(req);
       continue;
     }
-    // Sequential on purpose: each body is up to ~1.4 MB; the API server and etcd prefer them one at a time.
+    if (plan.action === 'unchanged' || plan.action === 'keep') {
+      const row = evaluateCrd(req, served);
+      const ready = row.state === 'Ready' ? '' : `, ${row.state}`;
+      if (plan.action === 'keep') {
+        const managers = managerList(plan.managers);
+        ctx.log.info(
+          { crd: req.name, file: manifest.file, managers: plan.managers, served: row.served },
+          `CRD ${req.name} kept: differs from the pinned manifest, owned by ${managers}`,
+        );
+        results.push({
+          name: req.name,
+          action: 'kept',
+          detail: `differs from the pinned manifest, owned by ${managers}${ready}`,
+        });
+      } else {
+        results.push({ name: req.name, action: 'unchanged', detail: `up to date${ready}` });
+      }
+      if (row.state !== 'Ready') toWait.push({ req, applied: false });
+      continue;
+    }
+    // create: nobody else owns it. upgrade: it lacks a version this release needs, so it is ours to fix: force takes
+    // ownership of the conflicting fields from their managers (logged), as `kubectl apply --server-side
+    // --force-conflicts` would. Sequential on purpose: each body is up to ~1.4 MB; the API server and etcd prefer them
+    // one at a time.
+    const what =
+      plan.action === 'create'
+        ? 'created (server-side apply)'
+        : `upgraded (force): did not serve ${plan.version}; conflicting fields taken from ${managerList(plan.managers)}`;
+    if (plan.action === 'upgrade')
+      ctx.log.warn(
+        { crd: req.name, file: manifest.file, needs: plan.version, managers: plan.managers },
+        `upgrading CRD ${req.name}: it does not serve ${plan.version}; applying the pinned manifest with force takes the conflicting fields from ${managerList(plan.managers)}`,
+      );
     try {
       await ctx.kube.applyCrd(req.name, applyBody(manifest), fieldManager);
       ctx.log.info(
-        { crd: req.name, file: manifest.file, sha256: manifest.hash, action: served ? 'updated' : 'created' },
+        {
+          crd: req.name,
+          file: manifest.file,
+          sha256: manifest.hash,
+          action: plan.action === 'create' ? 'created' : 'updated',
+        },
         `applied CRD ${req.name}`,
       );
-      results.push({
-        name: req.name,
-        action: 'applied',
-        detail: served ? 'updated (server-side apply)' : 'created (server-side apply)',
-      });
-      toWait.push(req);
+      results.push({ name: req.name, action: 'applied', detail: what });
+      toWait.push({ req, applied: true });
     } catch (err) {
       if (
         err instanceof HookError &&
@@ -182,12 +225,12 @@ export async function installCrds(
       results.push({ name: req.name, action: 'failed', detail: err instanceof Error ? err.message : String(err) });
     }
   }
-  for (const req of toWait) {
+  for (const { req, applied } of toWait) {
     const row = await waitEstablished(ctx, req);
     if (row.state !== 'Ready') {
       const r = results.find((x) => x.name === req.name);
       if (r) {
-        r.action = 'failed';
+        if (applied) r.action = 'failed';
         r.detail = `${r.detail}; not ready before the deadline: ${row.state} ${row.reason}`;
       }
     }
@@ -224,7 +267,8 @@ async function installAndRecheck(
   printCheck(ctx, rows, dir);
   const applied = results.filter((r) => r.action === 'applied').length;
   const unchanged = results.filter((r) => r.action === 'unchanged').length;
-  const actions = `${applied} applied, ${unchanged} unchanged`;
+  const kept = results.filter((r) => r.action === 'kept').length;
+  const actions = `${applied} applied, ${unchanged} unchanged${kept ? `, ${kept} kept (differ from the pinned manifests)` : ''}`;
   const failedOutcome = outcome(rows);
   if (results.some((r) => r.action === 'failed'))
     return {
