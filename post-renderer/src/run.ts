@@ -9,6 +9,7 @@ import type { Readable, Writable } from 'node:stream';
 import minimist from 'minimist';
 import { ErrorCodes, exitCodeFor, formatError, formatLocation, HelmTiersError } from '../../core/errors.js';
 import { identityFor, tierMetadata, type TierIdentity } from '../../plan/metadata.js';
+import { DEFAULT_LABEL_PREFIX, parsePlan } from '../../plan/plan.js';
 import { readPlanFile } from '../../plan/read.js';
 import type { ConflictPolicy } from './model.js';
 import { postRender } from './render.js';
@@ -21,7 +22,8 @@ Reads Helm's rendered manifests on stdin and writes them to stdout with tier lab
   --plan FILE          deployment plan (env HELM_TIERS_PLAN)
   --release NAME       the Helm release being rendered (a release or component name of the plan)
   --component, --tier, --part-of, --depends-on, --label-prefix
-                       explicit identity instead of a plan
+                       explicit identity instead of a plan, checked by the plan's rules
+                       (--depends-on lists release names)
   --argocd             also write argocd.argoproj.io/sync-wave (the tier)
   --kapp               also write kapp.k14s.io/change-group and change-rule (from dependsOn)
   --on-conflict MODE   overwrite (default: replace and warn) or error, when an object already has
@@ -94,24 +96,65 @@ export function parseArgs(argv: readonly string[], env: Env, cwd: string): Optio
     }
     if (!/^\d+$/.test(tierText))
       throw new HelmTiersError(ErrorCodes.USAGE, `--tier must be an integer ≥ 0, not "${tierText}"`);
-    const prefix = str('label-prefix');
-    if (prefix !== undefined && !prefix.endsWith('/')) {
-      throw new HelmTiersError(ErrorCodes.USAGE, `--label-prefix must end with "/", e.g. helm-tiers.io/`);
-    }
-    identity = {
+    identity = explicitIdentity({
       release,
       component,
       tier: Number(tierText),
-      partOf: str('part-of') ?? component,
+      partOf: str('part-of'),
       dependsOn: (str('depends-on') ?? '').split(',').filter(Boolean),
-      labelPrefix: prefix,
-    };
+      labelPrefix: str('label-prefix'),
+    });
   }
   return {
     identity: { ...identity, argocd: Boolean(args.argocd), kapp: Boolean(args.kapp) },
     onConflict,
     allowEmpty: Boolean(args['allow-empty']),
   };
+}
+
+/** Which flag gave the value a plan field holds in the one-release plan of `explicitIdentity`. */
+function flagFor(field: string | undefined): string {
+  if (field === 'name') return '--part-of';
+  if (field === 'labelPrefix') return '--label-prefix';
+  if (field === 'components[0].name') return '--component';
+  if (field === 'components[0].release') return '--release';
+  if (field !== undefined && /^components\[\d+\]\.release$/.test(field)) return '--depends-on';
+  return field ?? 'the explicit identity flags';
+}
+
+/**
+ * Explicit identity flags get the plan's own checks, not a copy of them: they become a one-release plan (plus one
+ * component per `--depends-on` release, so each of those is checked as a release name) that `parsePlan` validates.
+ * Its errors keep the plan path's code (E_PLAN_INVALID for the same mistake) and name the flag instead of the field.
+ * A dependency on itself or a repeated one is refused as the plan refuses it. Without `--part-of` the component
+ * name is the plan name (already checked as the component's, by the same rule).
+ */
+function explicitIdentity(id: Omit<TierIdentity, 'partOf'> & { readonly partOf: string | undefined }): TierIdentity {
+  const invalid = (message: string, flag: string) =>
+    new HelmTiersError(ErrorCodes.PLAN_INVALID, message, { field: flag });
+  id.dependsOn.forEach((dep, i) => {
+    if (dep === id.release) throw invalid(`release "${id.release}" depends on itself`, '--depends-on');
+    if (id.dependsOn.indexOf(dep) !== i) throw invalid(`dependency "${dep}" is listed twice`, '--depends-on');
+  });
+  // Component names of the dependency stand-ins: distinct, valid, never the real component's name.
+  const standIn = (i: number) => (`d${i}` === id.component ? `e${i}` : `d${i}`);
+  const plan = {
+    name: id.partOf ?? 'p',
+    labelPrefix: id.labelPrefix ?? DEFAULT_LABEL_PREFIX,
+    chart: '.',
+    components: [
+      { name: id.component, release: id.release, tier: id.tier },
+      ...id.dependsOn.map((dep, i) => ({ name: standIn(i), release: dep, tier: 0 })),
+    ],
+  };
+  try {
+    // JSON is YAML: the same parser, the same rules as a plan file.
+    parsePlan(JSON.stringify(plan), 'the command line');
+  } catch (err) {
+    if (!(err instanceof HelmTiersError)) throw err;
+    throw new HelmTiersError(err.code, err.message, { field: flagFor(err.location.field) }, { cause: err });
+  }
+  return { ...id, partOf: id.partOf ?? id.component, labelPrefix: plan.labelPrefix };
 }
 
 async function readAll(stream: Readable | string): Promise<string> {

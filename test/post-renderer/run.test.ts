@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -60,12 +60,62 @@ describe('post-renderer shell', () => {
     [['--plan', 'missing.yaml', '--release', 'r'], ErrorCodes.PLAN_INVALID],
     [['--plan', 'plan.yaml', '--release', 'ghost'], ErrorCodes.PLAN_UNKNOWN_RELEASE],
     [['--plan', 'plan.yaml', '--release', 'tier1-database', '--on-conflict', 'maybe'], ErrorCodes.USAGE],
+    // Explicit flags get the plan's checks, with the plan path's code for the same mistake.
+    [['--release', 'bad release!', '--component', 'c', '--tier', '1'], ErrorCodes.PLAN_INVALID],
+    [['--release', 'r', '--component', 'a b', '--tier', '1'], ErrorCodes.PLAN_INVALID],
+    [['--release', 'r', '--component', 'c', '--tier', '1', '--depends-on', 'x y'], ErrorCodes.PLAN_INVALID],
+    [['--release', 'r', '--component', 'c', '--tier', '1', '--part-of', 'p q'], ErrorCodes.PLAN_INVALID],
+    [['--release', 'r', '--component', 'c', '--tier', '1', '--label-prefix', 'example.com'], ErrorCodes.PLAN_INVALID],
+    [['--release', 'r', '--component', 'c', '--tier', '1', '--label-prefix', 'Bad_Prefix/'], ErrorCodes.PLAN_INVALID],
+    [['--release', 'r', '--component', 'c', '--tier', '1', '--depends-on', 'a,r'], ErrorCodes.PLAN_INVALID],
+    [['--release', 'r', '--component', 'c', '--tier', '1', '--depends-on', 'a,a'], ErrorCodes.PLAN_INVALID],
   ])('refuses %j with its code, no output and a log line', async (argv, code) => {
     const r = await runWith(CM, argv);
     expect(r.code).toBe(exit(code));
     expect(r.out).toBe('');
     expect(r.err).toContain(code);
     expect(readFileSync(r.log, 'utf8')).toContain(code);
+  });
+
+  it.each([
+    [
+      '--component',
+      'a b',
+      'component name "a b" is not a valid label value',
+      '  - {name: "a b", release: r, tier: 1}\n',
+    ],
+    [
+      '--release',
+      'bad release!',
+      'release name "bad release!" must be a DNS-1123 label',
+      '  - {name: c, release: "bad release!", tier: 1}\n',
+    ],
+    ['--part-of', 'p q', '"p q" is not a valid label value', '  - {name: c, release: r, tier: 1}\n', 'name: "p q"\n'],
+  ])(
+    'an invalid %s gets the message and code the plan gives the same value',
+    async (flag, value, message, components, top = 'name: p\n') => {
+      const dir = mkdtempSync(join(tmpdir(), 'helm-tiers-plan-'));
+      const planFile = join(dir, 'plan.yaml');
+      writeFileSync(planFile, `${top}chart: ./c\ncomponents:\n${components}`);
+      const viaPlan = await runWith(CM, ['--plan', planFile, '--release', 'r']);
+      const explicit = { '--release': 'r', '--component': 'c', '--tier': '1', [flag]: value };
+      const viaFlags = await runWith(
+        CM,
+        Object.entries(explicit).flatMap(([k, v]) => [k, v]),
+      );
+      expect(viaPlan.code).toBe(exit(ErrorCodes.PLAN_INVALID));
+      expect(viaFlags.code).toBe(viaPlan.code);
+      expect(viaPlan.err).toContain(message);
+      expect(viaFlags.err).toContain(`E_PLAN_INVALID: field ${flag}: ${message}`);
+      expect(viaFlags.out).toBe('');
+    },
+  );
+
+  it('explicit flags accept what the plan accepts: tier 0, dependencies, a custom prefix', async () => {
+    const r = await runWith(CM, ['--release', 'd0', '--component', 'd0', '--tier', '0', '--depends-on', 'd1,e0']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain('helm-tiers.io/depends-on: "d1,e0"');
+    expect(r.out).toContain('app.kubernetes.io/part-of: "d0"');
   });
 
   it('writes nothing to stdout on bad input, and tells Helm 4 users where the log is', async () => {
