@@ -23,6 +23,8 @@ export interface Timing {
   terminate: number;
   /** Back-off before a Job creates a replacement pod. */
   jobBackoff: number;
+  /** Period of a failing readiness probe (each failure counts on the pod's `Unhealthy` event). */
+  probe: number;
 }
 
 const DEFAULT_TIMING: Timing = {
@@ -34,6 +36,7 @@ const DEFAULT_TIMING: Timing = {
   jobRun: 50,
   terminate: 15,
   jobBackoff: 20,
+  probe: 200,
 };
 export const NODE_NAME = 'sim-node';
 
@@ -45,6 +48,9 @@ interface PodSim {
   log: Map<string, string>;
   prevLog: Map<string, string>;
   lastTerminated?: Map<string, Obj>;
+  /** initCrashLoop: failures of the init container so far, and its last termination. */
+  initCrashes: number;
+  initLast?: { name: string; terminated: Obj };
   /** A replacement past the scenario's `firstPods`: the fault no longer applies to it. */
   healthy?: boolean;
 }
@@ -124,6 +130,8 @@ export class Controllers implements PodLogSource {
   private readonly jobNextCreate = new Map<string, number>();
   private readonly eventNames = new Map<string, string>();
   private readonly progress = new Map<string, { sig: string; at: number }>();
+  /** Owner uid → the error of its last failed pod creation in this pass (ReplicaSet `ReplicaFailure` condition). */
+  private readonly createErrors = new Map<string, string>();
   private stopped = false;
   private running = false;
   apiUrl = '';
@@ -548,8 +556,14 @@ export class Controllers implements PodLogSource {
               `ReplicaSet "${cur.metadata.name}" is progressing.`,
               { lastUpdateTime: now },
             );
+      const rsFailure = all
+        .map((r) => (r.status?.conditions ?? []).find((c: Obj) => c.type === 'ReplicaFailure' && c.status === 'True'))
+        .find((c): c is Obj => c !== undefined);
+      const failureCond = rsFailure
+        ? cond(prev, 'ReplicaFailure', 'True', rsFailure.reason, rsFailure.message, { lastUpdateTime: now })
+        : undefined;
       // Keep lastUpdateTime stable when nothing changed, so status writes stop.
-      for (const c of [availableCond, progressing]) {
+      for (const c of failureCond ? [availableCond, progressing, failureCond] : [availableCond, progressing]) {
         const old = prev.find((p) => p.type === c.type);
         if (old && old.reason === c.reason && old.status === c.status) c.lastUpdateTime = old.lastUpdateTime;
       }
@@ -560,7 +574,7 @@ export class Controllers implements PodLogSource {
         readyReplicas: ready,
         availableReplicas: available,
         ...(total - available > 0 ? { unavailableReplicas: total - available } : {}),
-        conditions: [availableCond, progressing],
+        conditions: failureCond ? [availableCond, progressing, failureCond] : [availableCond, progressing],
       };
       if (!ready) delete status.readyReplicas;
       if (!available) delete status.availableReplicas;
@@ -598,13 +612,9 @@ export class Controllers implements PodLogSource {
     const spec = clone(template.spec ?? {});
     const sa = spec.serviceAccountName ?? spec.serviceAccount ?? 'default';
     if (!this.cluster.store.peek('/serviceaccounts', ns, sa)) {
-      this.event(
-        owner,
-        'Warning',
-        'FailedCreate',
-        `Error creating: pods "${name}" is forbidden: error looking up service account ${ns}/${sa}: serviceaccount "${sa}" not found`,
-        controllerName(ownerKind),
-      );
+      const err = `pods "${name}" is forbidden: error looking up service account ${ns}/${sa}: serviceaccount "${sa}" not found`;
+      this.createErrors.set(String(owner.metadata.uid), err);
+      this.event(owner, 'Warning', 'FailedCreate', `Error creating: ${err}`, controllerName(ownerKind));
       this.wakeIn(100);
       return false;
     }
@@ -646,8 +656,10 @@ export class Controllers implements PodLogSource {
         (p) => !p.metadata.deletionTimestamp && !['Succeeded', 'Failed'].includes(p.status?.phase),
       );
       const want = rs.spec.replicas ?? 1;
+      this.createErrors.delete(String(rs.metadata.uid));
       for (let i = live.length; i < want; i++)
-        this.createPod(rs, 'apps/v1', 'ReplicaSet', `${rs.metadata.name}-${rand5()}`, rs.spec.template ?? {});
+        if (!this.createPod(rs, 'apps/v1', 'ReplicaSet', `${rs.metadata.name}-${rand5()}`, rs.spec.template ?? {}))
+          break;
       if (live.length > want) {
         const victims = [...live].sort((a, b) => Number(isReady(a)) - Number(isReady(b))).slice(0, live.length - want);
         for (const v of victims) {
@@ -671,6 +683,10 @@ export class Controllers implements PodLogSource {
         delete status.availableReplicas;
       }
       if (!now.length) delete status.fullyLabeledReplicas;
+      // As the replicaset controller: a failed create sets ReplicaFailure (reason FailedCreate, the error as message)
+      // until a pass creates what it needs; the deployment controller copies it onto the Deployment.
+      const failure = this.createErrors.get(String(rs.metadata.uid));
+      if (failure) status.conditions = [cond(rs.status?.conditions, 'ReplicaFailure', 'True', 'FailedCreate', failure)];
       this.writeStatus(rt, rs, status);
     }
   }
@@ -986,7 +1002,14 @@ export class Controllers implements PodLogSource {
       if (!live || live.metadata.deletionTimestamp) continue;
       let sim = this.pods.get(live.metadata.uid);
       if (!sim) {
-        sim = { stage: 'new', next: now + this.t.schedule, crashes: 0, log: new Map(), prevLog: new Map() };
+        sim = {
+          stage: 'new',
+          next: now + this.t.schedule,
+          crashes: 0,
+          initCrashes: 0,
+          log: new Map(),
+          prevLog: new Map(),
+        };
         this.pods.set(live.metadata.uid, sim);
         const first = behaviorFor(this.scenario, live);
         if (first?.firstPods !== undefined) {
@@ -1034,12 +1057,20 @@ export class Controllers implements PodLogSource {
     }
   }
 
-  private podConditions(pod: Obj, scheduled: boolean, ready: boolean, reasonNotReady?: string): Obj[] {
+  private podConditions(
+    pod: Obj,
+    scheduled: boolean,
+    ready: boolean,
+    reasonNotReady?: string,
+    /** The containers that are not ready, when not all of them (the condition message names them). */
+    unready?: string[],
+  ): Obj[] {
     const prev: Obj[] = pod.status?.conditions ?? [];
     if (!scheduled) return prev;
-    const notReadyMsg = reasonNotReady
-      ? `containers with unready status: [${(pod.spec.containers as Obj[]).map((c) => c.name).join(' ')}]`
-      : undefined;
+    const notReadyMsg =
+      reasonNotReady || unready
+        ? `containers with unready status: [${(unready ?? (pod.spec.containers as Obj[]).map((c) => c.name)).join(' ')}]`
+        : undefined;
     return [
       cond(prev, 'PodReadyToStartContainers', 'True'),
       cond(prev, 'Initialized', 'True'),
@@ -1072,6 +1103,113 @@ export class Controllers implements PodLogSource {
             .slice(0, 64)}`,
       started: !!state.running,
     };
+  }
+
+  /** initCrashLoop: the init container that fails next, while the behaviour still has crashes to do. */
+  private failingInit(pod: Obj, sim: PodSim, beh: ComponentBehavior | undefined): Obj | undefined {
+    if (beh?.behavior !== 'initCrashLoop' || pod.spec.restartPolicy !== 'Always') return undefined;
+    if (beh.crashes !== undefined && sim.initCrashes >= beh.crashes) return undefined;
+    const inits: Obj[] = pod.spec.initContainers ?? [];
+    return beh.container ? inits.find((c) => c.name === beh.container) : inits[0];
+  }
+
+  /** Init container statuses while `failing` runs or backs off: the ones before it Completed, later ones waiting. */
+  private initStatuses(pod: Obj, sim: PodSim, failing: Obj, state: Obj, ts: string): Obj[] {
+    const inits: Obj[] = pod.spec.initContainers ?? [];
+    const at = inits.indexOf(failing);
+    return inits.map((c, i) =>
+      i < at
+        ? this.containerStatus(
+            c,
+            {
+              terminated: (pod.status?.initContainerStatuses as Obj[] | undefined)?.[i]?.state?.terminated ?? {
+                exitCode: 0,
+                reason: 'Completed',
+                startedAt: ts,
+                finishedAt: ts,
+              },
+            },
+            false,
+            0,
+          )
+        : i === at
+          ? this.containerStatus(
+              c,
+              state,
+              false,
+              sim.initCrashes,
+              sim.initLast ? { terminated: sim.initLast.terminated } : {},
+            )
+          : this.containerStatus(c, { waiting: { reason: 'PodInitializing' } }, false, 0),
+    );
+  }
+
+  /** Pod conditions while an init container has not completed (what the kubelet reports for Init:... pods). */
+  private initConditions(pod: Obj, failing: Obj): Obj[] {
+    const prev: Obj[] = pod.status?.conditions ?? [];
+    const inits: Obj[] = pod.spec.initContainers ?? [];
+    const incomplete = inits.slice(inits.indexOf(failing)).map((c) => c.name);
+    const unready = `containers with unready status: [${(pod.spec.containers as Obj[]).map((c) => c.name).join(' ')}]`;
+    return [
+      cond(prev, 'PodReadyToStartContainers', 'True'),
+      cond(
+        prev,
+        'Initialized',
+        'False',
+        'ContainersNotInitialized',
+        `containers with incomplete status: [${incomplete.join(' ')}]`,
+      ),
+      cond(prev, 'Ready', 'False', 'ContainersNotReady', unready),
+      cond(prev, 'ContainersReady', 'False', 'ContainersNotReady', unready),
+      cond(prev, 'PodScheduled', 'True'),
+    ];
+  }
+
+  /**
+   * The kubelet's eviction manager under memory pressure: phase Failed, reason Evicted, the containers killed (exit
+   * 137), a DisruptionTarget condition, Evicted and Killing events. The pod stays until garbage-collected; its
+   * controller replaces it.
+   */
+  private evictForMemory(rt: ResourceType, pod: Obj, sim: PodSim, beh: ComponentBehavior, ts: string): void {
+    const containers: Obj[] = pod.spec.containers ?? [];
+    const msg =
+      beh.message ??
+      `The node was low on resource: memory. Threshold quantity: 100Mi, available: 51200Ki. Container ${containers[0]?.name} was using 1505280Ki, request is 0, has larger consumption of memory. `;
+    this.event(pod, 'Warning', 'Evicted', msg);
+    for (const c of containers) this.event(pod, 'Normal', 'Killing', `Stopping container ${c.name}`);
+    const prev: Obj[] = pod.status?.conditions ?? [];
+    pod.status.phase = 'Failed';
+    pod.status.reason = 'Evicted';
+    pod.status.message = msg;
+    pod.status.conditions = [
+      cond(prev, 'DisruptionTarget', 'True', 'TerminationByKubelet', msg),
+      cond(prev, 'PodReadyToStartContainers', 'False'),
+      cond(prev, 'Initialized', 'True'),
+      cond(prev, 'Ready', 'False', 'PodFailed'),
+      cond(prev, 'ContainersReady', 'False', 'PodFailed'),
+      cond(prev, 'PodScheduled', 'True'),
+    ];
+    pod.status.containerStatuses = containers.map((c) => {
+      const old = (pod.status.containerStatuses as Obj[] | undefined)?.find((x) => x.name === c.name);
+      return this.containerStatus(
+        c,
+        {
+          terminated: {
+            exitCode: 137,
+            reason: 'Error',
+            startedAt: old?.state?.running?.startedAt ?? ts,
+            finishedAt: ts,
+            containerID: old?.containerID,
+          },
+        },
+        false,
+        old?.restartCount ?? 0,
+        old?.lastState ?? {},
+      );
+    });
+    this.savePod(rt, pod);
+    sim.stage = 'done';
+    sim.next = Infinity;
   }
 
   private step(rt: ResourceType, pod: Obj, sim: PodSim, beh: ComponentBehavior | undefined, now: number): void {
@@ -1192,6 +1330,37 @@ export class Controllers implements PodLogSource {
           sim.stage = 'stuck';
           return;
         }
+        const failingInit = this.failingInit(pod, sim, beh);
+        if (failingInit) {
+          // The init container (re)starts; the app containers wait for it (kubectl: Init:0/1).
+          const inits: Obj[] = pod.spec.initContainers ?? [];
+          for (const c of sim.initCrashes === 0 ? inits.slice(0, inits.indexOf(failingInit) + 1) : [failingInit]) {
+            this.event(pod, 'Normal', 'Pulled', `Container image "${c.image}" already present on machine`);
+            this.event(pod, 'Normal', 'Created', `Created container: ${c.name}`);
+            this.event(pod, 'Normal', 'Started', `Started container ${c.name}`);
+          }
+          pod.status.phase = 'Pending';
+          pod.status.initContainerStatuses = this.initStatuses(
+            pod,
+            sim,
+            failingInit,
+            { running: { startedAt: ts } },
+            ts,
+          );
+          pod.status.containerStatuses = containers.map((c) =>
+            this.containerStatus(c, { waiting: { reason: 'PodInitializing' } }, false, 0),
+          );
+          pod.status.conditions = this.initConditions(pod, failingInit);
+          sim.log.set(
+            failingInit.name,
+            beh?.logs ?? this.scenario.defaultLogs ?? `${String(failingInit.name)} started\n`,
+          );
+          this.savePod(rt, pod);
+          sim.stage = 'starting';
+          sim.next = now + this.t.crash;
+          this.duePod(pod, this.t.crash);
+          return;
+        }
         // Start containers.
         for (const c of containers) {
           this.event(pod, 'Normal', 'Pulled', `Container image "${c.image}" already present on machine`);
@@ -1200,13 +1369,15 @@ export class Controllers implements PodLogSource {
         }
         // Init containers ran to completion before the app containers start.
         const initDone: Obj[] = pod.spec.initContainers ?? [];
+        const initLast = sim.initLast;
         if (initDone.length)
           pod.status.initContainerStatuses = initDone.map((c) =>
             this.containerStatus(
               c,
               { terminated: { exitCode: 0, reason: 'Completed', startedAt: ts, finishedAt: ts } },
               false,
-              0,
+              initLast?.name === c.name ? sim.initCrashes : 0,
+              initLast && initLast.name === c.name ? { terminated: initLast.terminated } : {},
             ),
           );
         pod.status.phase = 'Running';
@@ -1241,6 +1412,47 @@ export class Controllers implements PodLogSource {
         return;
       }
       case 'starting': {
+        const failingInit = this.failingInit(pod, sim, beh);
+        if (failingInit) {
+          // The init container exits non-zero; the kubelet restarts it with the same back-off as app containers.
+          const name = String(failingInit.name);
+          sim.initCrashes++;
+          const startedAt =
+            (pod.status.initContainerStatuses as Obj[] | undefined)?.find((x) => x.name === name)?.state?.running
+              ?.startedAt ?? ts;
+          sim.initLast = {
+            name,
+            terminated: {
+              exitCode: beh?.exitCode ?? 1,
+              reason: 'Error',
+              startedAt,
+              finishedAt: ts,
+              containerID: `containerd://${createHash('sha256').update(`${name}${sim.initCrashes}`).digest('hex')}`,
+            },
+          };
+          sim.prevLog.set(name, beh?.previousLogs ?? sim.log.get(name) ?? '');
+          const who = `${String(pod.metadata.name)}_${String(pod.metadata.namespace)}(${String(pod.metadata.uid)})`;
+          pod.status.initContainerStatuses = this.initStatuses(
+            pod,
+            sim,
+            failingInit,
+            {
+              waiting: {
+                reason: 'CrashLoopBackOff',
+                message: `back-off ${Math.min(300, 10 * 2 ** (sim.initCrashes - 1))}s restarting failed container=${name} pod=${who}`,
+              },
+            },
+            ts,
+          );
+          pod.status.conditions = this.initConditions(pod, failingInit);
+          this.savePod(rt, pod);
+          this.event(pod, 'Warning', 'BackOff', `Back-off restarting failed container ${name} in pod ${who}`);
+          const backoff = this.t.crash * Math.min(2 ** (sim.initCrashes - 1), 8);
+          sim.stage = 'scheduled';
+          sim.next = now + backoff;
+          this.duePod(pod, backoff);
+          return;
+        }
         const crashing =
           beh &&
           (beh.behavior === 'crashLoop' || beh.behavior === 'oomKilled') &&
@@ -1294,6 +1506,8 @@ export class Controllers implements PodLogSource {
           this.duePod(pod, backoff);
           return;
         }
+        // A failing readiness probe: the container runs (started) but is never Ready.
+        const unready = beh?.behavior === 'readinessProbeFailing' ? containers.filter(affects) : [];
         pod.status.containerStatuses = containers.map((c) =>
           this.containerStatus(
             c,
@@ -1303,15 +1517,42 @@ export class Controllers implements PodLogSource {
                   pod.status.containerStatuses?.find((s: Obj) => s.name === c.name)?.state?.running?.startedAt ?? ts,
               },
             },
-            true,
+            !unready.includes(c),
             affects(c) ? sim.crashes : 0,
             sim.lastTerminated?.get(c.name) ? { terminated: sim.lastTerminated.get(c.name) } : {},
           ),
         );
-        pod.status.conditions = this.podConditions(pod, true, true);
+        pod.status.conditions = unready.length
+          ? this.podConditions(
+              pod,
+              true,
+              false,
+              undefined,
+              unready.map((c) => String(c.name)),
+            )
+          : this.podConditions(pod, true, true);
         this.savePod(rt, pod);
         sim.stage = 'running';
         sim.next = Infinity;
+        if (unready.length) {
+          for (const c of unready)
+            this.event(pod, 'Warning', 'Unhealthy', `Readiness probe failed: ${probeOutput(pod, c, beh!)}`);
+          sim.next = now + this.t.probe;
+          this.duePod(pod, this.t.probe);
+        } else if (beh?.behavior === 'evicted') {
+          sim.next = now + this.t.crash;
+          this.duePod(pod, this.t.crash);
+        }
+        return;
+      }
+      case 'running': {
+        if (beh?.behavior === 'readinessProbeFailing') {
+          // Every period the probe fails again: the kubelet counts it on the same Unhealthy event.
+          for (const c of containers.filter(affects))
+            this.event(pod, 'Warning', 'Unhealthy', `Readiness probe failed: ${probeOutput(pod, c, beh)}`);
+          sim.next = now + this.t.probe;
+          this.duePod(pod, this.t.probe);
+        } else if (beh?.behavior === 'evicted') this.evictForMemory(rt, pod, sim, beh, ts);
         return;
       }
       default:
@@ -1472,4 +1713,15 @@ function missingConfigMessage(pod: Obj, cluster: Cluster): string | undefined {
     }
   }
   return undefined;
+}
+
+/** What the kubelet's prober reports for a failing readiness probe of container `c` (`message` overrides). */
+function probeOutput(pod: Obj, c: Obj, beh: ComponentBehavior): string {
+  if (beh.message !== undefined) return beh.message;
+  const p: Obj = c.readinessProbe ?? {};
+  const ip = String(pod.status?.podIP ?? '10.244.0.2');
+  if (p.tcpSocket) return `dial tcp ${ip}:${String(p.tcpSocket.port)}: connect: connection refused`;
+  if (p.grpc) return `timeout: failed to connect service "${ip}:${String(p.grpc.port)}" within 1s`;
+  if (p.exec) return '';
+  return 'HTTP probe failed with statuscode: 503';
 }

@@ -5,16 +5,34 @@ import { parse } from 'yaml';
 import { matchRequirements, parseLabelSelector } from './selectors.js';
 import type { Obj } from './types.js';
 
-/** `none`: the kubelet never touches matching pods (they stay Pending with no status): cheap bulk data. */
+/**
+ * `none`: the kubelet never touches matching pods (they stay Pending with no status): cheap bulk data.
+ * `initCrashLoop`: an init container exits non-zero and is restarted with back-off (phase Pending, kubectl shows
+ * `Init:CrashLoopBackOff`). `evicted`: the pod runs Ready, then the kubelet evicts it under memory pressure (phase
+ * Failed, reason Evicted); its controller creates a replacement. `readinessProbeFailing`: the container runs but never
+ * becomes Ready (Warning `Unhealthy` events, `Readiness probe failed: ...`).
+ */
 export type Behavior =
-  'none' | 'ready' | 'crashLoop' | 'imagePullBackOff' | 'createContainerConfigError' | 'unschedulable' | 'oomKilled';
+  | 'none'
+  | 'ready'
+  | 'crashLoop'
+  | 'imagePullBackOff'
+  | 'createContainerConfigError'
+  | 'unschedulable'
+  | 'oomKilled'
+  | 'initCrashLoop'
+  | 'evicted'
+  | 'readinessProbeFailing';
 
 export interface ComponentBehavior {
   /** Label selector string (set-based syntax) or a map of labels. */
   selector: string | Record<string, string>;
   namespace?: string;
   behavior: Behavior;
-  /** crashLoop/oomKilled: crash this many times, then run and become ready. Omitted = crash forever. */
+  /**
+   * crashLoop/oomKilled/initCrashLoop: crash this many times, then run (the init container: complete) and become
+   * ready. Omitted = crash forever.
+   */
   crashes?: number;
   /**
    * Only the first N pods that match misbehave; pods created later (replacements after an eviction or a rollout
@@ -22,15 +40,21 @@ export interface ComponentBehavior {
    * now stuck in a long back-off: only a restart helps.
    */
   firstPods?: number;
-  /** Only this container misbehaves (default: every container). */
+  /**
+   * Only this container misbehaves (default: every container). initCrashLoop: the init container that fails (default:
+   * the first one; a pod without init containers starts normally).
+   */
   container?: string;
   /** Log text of the running container. */
   logs?: string;
   /** Log text of the previous (terminated) container. */
   previousLogs?: string;
-  /** Waiting/event message override (e.g. `secret "db-pass" not found`). */
+  /**
+   * Waiting/event message override (e.g. `secret "db-pass" not found`); evicted: the eviction message;
+   * readinessProbeFailing: the probe output after `Readiness probe failed: `.
+   */
   message?: string;
-  /** Exit code of a crash (default 1; OOMKilled uses 137). */
+  /** Exit code of a crash (default 1; OOMKilled uses 137); initCrashLoop: of the init container. */
   exitCode?: number;
 }
 
