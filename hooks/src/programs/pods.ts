@@ -6,10 +6,11 @@ import { COMMON_FLAGS, type Context, type FlagSpec, type FlagValue, type RunDeps
 import { mapLimit } from '../concurrency.js';
 import { HOOK_EXIT_CODES, HookError, HookErrorCodes } from '../errors.js';
 import { listAll } from '../k8s/pages.js';
-import type { Pod } from '../k8s/types.js';
+import type { Pod, Workload } from '../k8s/types.js';
 import { classifyPod, type Owner, type PodVerdict } from '../pods/classify.js';
 import { describePod, logTargets, recentEvents } from '../pods/diagnose.js';
 import { describeAction, planRemediation, type Action } from '../pods/remediate.js';
+import { POD_OWNER_KINDS, podShortfalls, type PodOwnerKind, type Shortfall } from '../pods/workloads.js';
 import { COMMON_EXIT_CODES, runProgram, type ProgramDef } from '../program.js';
 import { formatTable } from '../table.js';
 
@@ -246,6 +247,109 @@ async function execute(
   });
 }
 
+const seconds = (ms: number): string => (Math.max(0, ms) / 1000).toFixed(1);
+
+/**
+ * Zero pods: lists the selection's Deployments, StatefulSets and DaemonSets (apps `list`), and returns those that want
+ * pods. Without that RBAC rule the answer is unknown: `forbidden` carries the 403 message and the caller says so.
+ */
+async function findShortfalls(
+  ctx: Context,
+  selector: string,
+): Promise<{ shortfalls: Shortfall[]; forbidden?: string }> {
+  const found: { kind: PodOwnerKind; items: Workload[] }[] = [];
+  try {
+    for (const kind of POD_OWNER_KINDS)
+      found.push({
+        kind,
+        items: await listAll((token) =>
+          ctx.kube.listWorkloads(kind, ctx.namespace, { labelSelector: selector, limit: PAGE, continueToken: token }),
+        ),
+      });
+  } catch (err) {
+    if (err instanceof HookError && err.code === HookErrorCodes.FORBIDDEN)
+      return { shortfalls: [], forbidden: err.message };
+    throw err;
+  }
+  return { shortfalls: podShortfalls(found, ctx.namespace) };
+}
+
+/** Logs each workload that wants pods with its recent Events (FailedCreate and the like), and prints a table. */
+async function reportShortfalls(ctx: Context, shortfalls: readonly Shortfall[]): Promise<void> {
+  ctx.out(
+    formatTable(
+      ['WORKLOAD', 'WANTS', 'PODS', 'DETAIL'],
+      shortfalls.slice(0, 50).map((s) => [`${s.kind.toLowerCase()}/${s.name}`, String(s.wants), '0', s.cause ?? '']),
+    ),
+  );
+  await mapLimit(shortfalls.slice(0, MAX_DIAGNOSED), CONCURRENCY, async (s) => {
+    let events: string[];
+    try {
+      const sel = `involvedObject.kind=${s.kind},involvedObject.name=${s.name}${s.uid ? `,involvedObject.uid=${s.uid}` : ''}`;
+      events = recentEvents((await ctx.kube.listEvents(ctx.namespace, { fieldSelector: sel, limit: 100 })).items);
+    } catch (err) {
+      if (err instanceof HookError && err.code === HookErrorCodes.TERMINATED) throw err;
+      events = [`(events unavailable: ${err instanceof Error ? err.message : String(err)})`];
+    }
+    ctx.log.error(
+      { workload: `${s.kind}/${s.name}`, wants: s.wants, pods: 0, cause: s.cause, events },
+      `no pods: ${s.message}`,
+    );
+  });
+}
+
+/**
+ * The verdict when the selection matched no pod. SIGTERM during the wait: 143 with the time waited. Workloads that want
+ * pods: unhealthy (30), whatever the deadline. The deadline cut the grace short: timeout (50). Otherwise nothing asks
+ * for pods: 0.
+ */
+async function noPods(
+  ctx: Context,
+  selector: string,
+  startedAt: number,
+  graceMs: number,
+  /** When the wait for pods was to end: the grace, or earlier when the deadline leaves less. */
+  waitUntil: number,
+): Promise<{ code: number; summary: string }> {
+  const none = `no pods match ${selector} in ${ctx.namespace}`;
+  const waited = () => seconds(ctx.clock.now() - startedAt);
+  const grace = `${seconds(graceMs)} s grace`;
+  if (ctx.deadline.signal.aborted)
+    return {
+      code: HOOK_EXIT_CODES.E_TERMINATED,
+      summary: `terminated after waiting ${waited()} s of the ${grace}: ${none} yet`,
+    };
+  const waitedS = waited();
+  const cutShort = waitUntil < startedAt + graceMs;
+  const { shortfalls, forbidden } = await findShortfalls(ctx, selector);
+  if (shortfalls.length > 0) {
+    await reportShortfalls(ctx, shortfalls);
+    const first = shortfalls
+      .slice(0, 3)
+      .map((s) => s.message)
+      .join('; ');
+    return {
+      code: HOOK_EXIT_CODES.E_PODS_UNHEALTHY,
+      summary: `0 pods after ${waitedS} s, but ${shortfalls.length} ${shortfalls.length === 1 ? 'workload wants' : 'workloads want'} pods: ${first}${shortfalls.length > 3 ? '; ...' : ''}`,
+    };
+  }
+  const unchecked = forbidden ? `; workloads not checked (${forbidden})` : '';
+  if (forbidden)
+    ctx.log.warn(
+      { err: forbidden },
+      'cannot tell whether a Deployment/StatefulSet/DaemonSet wants pods that do not exist: listing them is forbidden',
+    );
+  if (cutShort)
+    return {
+      code: HOOK_EXIT_CODES.E_TIMEOUT,
+      summary: `deadline (--timeout) reached after waiting ${waitedS} s, before the ${grace} ended: ${none}${unchecked}`,
+    };
+  return {
+    code: 0,
+    summary: `${none} (waited ${waitedS} s)${forbidden ? unchecked : '; no Deployment, StatefulSet or DaemonSet of it wants pods'}`,
+  };
+}
+
 function classCounts(verdicts: readonly PodVerdict[]): string {
   const counts = new Map<string, number>();
   for (const v of verdicts.filter((x) => x.severity !== 'ok')) counts.set(v.class, (counts.get(v.class) ?? 0) + 1);
@@ -272,8 +376,11 @@ export const podCheck: ProgramDef = {
     "Post-install check of a release's pods (label <prefix>release=<release>, paged). Waits --grace seconds, classifies unhealthy pods, logs diagnostics (describe, events, current/previous logs). With --auto-fix restarts only what a restart can fix and only controller-owned pods (eviction, or rollout restart when most of a workload's pods are bad), then verifies until the deadline.",
   flags: POD_CHECK_FLAGS,
   exitCodes: [
-    [0, 'all pods healthy at the end (or no pods)'],
-    [HOOK_EXIT_CODES.E_PODS_UNHEALTHY, 'unhealthy pods remain (summary names classes and pods)'],
+    [0, 'all pods healthy at the end (or no pods, and no Deployment/StatefulSet/DaemonSet of the release wants any)'],
+    [
+      HOOK_EXIT_CODES.E_PODS_UNHEALTHY,
+      'unhealthy pods remain (summary names classes and pods), or no pods exist while a workload wants some',
+    ],
     ...COMMON_EXIT_CODES,
   ],
   validate(values) {
@@ -303,9 +410,10 @@ export const podCheck: ProgramDef = {
     );
 
     // Right after an install the controllers may not have created the pods yet: zero pods also waits for the grace.
-    let snap = await pollUntilHealthy(ctx, selector, Math.min(ctx.clock.now() + graceMs, verifyUntil), undefined, true);
-    if (snap.verdicts.length === 0)
-      return { code: 0, summary: `no pods match ${selector} in ${ctx.namespace} (waited ${graceMs / 1000} s)` };
+    const startedAt = ctx.clock.now();
+    const graceUntil = Math.min(startedAt + graceMs, verifyUntil);
+    let snap = await pollUntilHealthy(ctx, selector, graceUntil, undefined, true);
+    if (snap.verdicts.length === 0) return noPods(ctx, selector, startedAt, graceMs, graceUntil);
     let actionsDone = '';
     if (failing(snap).length > 0 && !ctx.deadline.expired()) {
       // Pods that are only slow (pulling, starting, probes not yet passing) get the rest of the deadline.

@@ -1,0 +1,66 @@
+// Zero pods: which workloads of the selection want pods anyway (hooks/src/pods/workloads.ts).
+import { describe, expect, it } from 'vitest';
+import type { Workload } from '../../hooks/src/k8s/types.js';
+import { desiredPods, podShortfalls } from '../../hooks/src/pods/workloads.js';
+
+const w = (name: string, spec: Record<string, unknown> = {}, status: Workload['status'] = {}): Workload => ({
+  metadata: { name, uid: `uid-${name}` },
+  spec: { selector: { matchLabels: { app: name } }, ...spec },
+  status,
+});
+
+describe('podShortfalls', () => {
+  it('reads replicas (default 1) and a DaemonSet’s desiredNumberScheduled (default 0)', () => {
+    expect(desiredPods('Deployment', w('a'))).toBe(1);
+    expect(desiredPods('StatefulSet', w('a', { replicas: 3 }))).toBe(3);
+    expect(desiredPods('DaemonSet', w('a'))).toBe(0);
+    expect(desiredPods('DaemonSet', w('a', {}, { desiredNumberScheduled: 2 }))).toBe(2);
+  });
+
+  it('names each workload that wants pods, with the controller’s ReplicaFailure cause and where to look', () => {
+    const dep = w(
+      'api',
+      { replicas: 2 },
+      {
+        conditions: [
+          {
+            type: 'ReplicaFailure',
+            status: 'True',
+            reason: 'FailedCreate',
+            message: 'pods "api-7d9-x" is forbidden: exceeded quota: compute',
+          },
+        ],
+      },
+    );
+    const out = podShortfalls(
+      [
+        { kind: 'Deployment', items: [dep] },
+        { kind: 'StatefulSet', items: [w('db')] },
+        { kind: 'DaemonSet', items: [w('agent', {}, { desiredNumberScheduled: 1 })] },
+      ],
+      'apps',
+    );
+    expect(out.map((s) => s.message)).toEqual([
+      'deployment/api wants 2 replicas, 0 pods exist (FailedCreate: pods "api-7d9-x" is forbidden: exceeded quota: compute): check quota / admission (kubectl describe rs -n apps -l app=api)',
+      'statefulset/db wants 1 replica, 0 pods exist: check quota / admission (kubectl describe statefulset -n apps db)',
+      'daemonset/agent wants 1 pod, 0 pods exist: check quota / admission (kubectl describe daemonset -n apps agent)',
+    ]);
+    expect(out[0]).toMatchObject({ kind: 'Deployment', name: 'api', uid: 'uid-api', wants: 2 });
+  });
+
+  it('is empty when nothing wants pods: scaled to zero, being deleted, a DaemonSet with no node to run on', () => {
+    const deleting = {
+      ...w('old', { replicas: 2 }),
+      metadata: { name: 'old', deletionTimestamp: '2024-01-01T00:00:00Z' },
+    };
+    expect(
+      podShortfalls(
+        [
+          { kind: 'Deployment', items: [w('zero', { replicas: 0 }), deleting] },
+          { kind: 'DaemonSet', items: [w('agent', {}, { desiredNumberScheduled: 0 })] },
+        ],
+        'apps',
+      ),
+    ).toEqual([]);
+  });
+});
