@@ -127,6 +127,44 @@ describe('classifyPod', () => {
     });
   });
 
+  it('an init container running again after failures is InitContainerFailed, transitional (Init:0/1 between crashes)', () => {
+    const v = classifyPod(
+      pod({
+        phase: 'Pending',
+        initContainerStatuses: [
+          cs({
+            name: 'migrate',
+            restartCount: 2,
+            started: true,
+            state: { running: {} },
+            lastState: { terminated: { exitCode: 3, reason: 'Error' } },
+          }),
+        ],
+        containerStatuses: [cs({ state: { waiting: { reason: 'PodInitializing' } } })],
+      }),
+    );
+    expect(v).toMatchObject({
+      class: 'InitContainerFailed',
+      container: 'migrate',
+      restartable: true,
+      transitional: true,
+    });
+    expect(v.message).toContain('Error (exit 3)');
+  });
+
+  it('an evicted pod whose killed containers report exit 137 is still Evicted (not Failed, not OOMKilled)', () => {
+    const v = classifyPod(
+      pod({
+        phase: 'Failed',
+        reason: 'Evicted',
+        message: 'The node was low on resource: memory. Threshold quantity: 100Mi, available: 51200Ki. ',
+        conditions: [{ type: 'DisruptionTarget', status: 'True', reason: 'TerminationByKubelet' }],
+        containerStatuses: [cs({ state: { terminated: { exitCode: 137, reason: 'Error' } } })],
+      }),
+    );
+    expect(v).toMatchObject({ class: 'Evicted', severity: 'warn', restartable: false });
+  });
+
   it('reports a running pod with a failing readiness probe as NotReady (probe failing), transitional', () => {
     const v = classifyPod(pod(running([cs({ state: { running: {} } })])));
     expect(v).toMatchObject({
