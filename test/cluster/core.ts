@@ -157,6 +157,8 @@ export class Cluster {
     if (opts.subresource === 'status') {
       next = clone(cur);
       next.status = clone(body.status);
+      // The status writer's managedFields entry (recorded by the HTTP layer) is the one change metadata gets.
+      if (body.metadata?.managedFields) next.metadata.managedFields = clone(body.metadata.managedFields);
     } else {
       next = clone(body);
       next.metadata ??= {};

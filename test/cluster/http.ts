@@ -450,7 +450,7 @@ export class ApiServer {
 
     if (sub === 'log') return this.podLog(ctx, ns!, name!);
     if (sub === 'eviction') return this.evict(ctx, rt, ns!, name!);
-    if (sub === 'scale') return this.scale(ctx, method, rt, ns, name!);
+    if (sub === 'scale') return this.scale(ctx, method, rt, ns, name!, dryRun);
     if (sub === 'token') return this.tokenRequest(ctx, ns!, name!);
 
     switch (verb) {
@@ -463,6 +463,7 @@ export class ApiServer {
       case 'create': {
         const body = this.parseBody(ctx);
         if (rt.group === 'authorization.k8s.io') return this.json(ctx.res, 201, this.accessReview(ctx, body));
+        recordUpdate(undefined, body, this.manager(ctx), groupVersionOf(rt));
         const o = this.cluster.create(rt, ns, body, { dryRun });
         return this.json(ctx.res, 201, o);
       }
@@ -901,7 +902,14 @@ export class ApiServer {
     this.json(ctx.res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success' });
   }
 
-  private scale(ctx: Ctx, method: string, rt: ResourceType, ns: string | undefined, name: string): void {
+  private scale(
+    ctx: Ctx,
+    method: string,
+    rt: ResourceType,
+    ns: string | undefined,
+    name: string,
+    dryRun: boolean,
+  ): void {
     const o = this.cluster.get(rt, ns, name);
     const toScale = (x: Obj): Obj => ({
       kind: 'Scale',
@@ -918,16 +926,25 @@ export class ApiServer {
     });
     if (method === 'GET') return this.json(ctx.res, 200, toScale(o));
     let replicas: number;
-    if (method === 'PUT') replicas = Number(this.parseBody(ctx).spec?.replicas ?? 0);
-    else {
+    if (method === 'PUT') {
+      const body = this.parseBody(ctx);
+      const rv = body.metadata?.resourceVersion;
+      if (rv && rv !== o.metadata.resourceVersion) throw conflictFor(rt, name);
+      replicas = Number(body.spec?.replicas ?? 0);
+    } else {
       const ct = ctx.req.headers['content-type'] ?? '';
       const cur = toScale(o);
       const p = JSON.parse(ctx.body.toString('utf8') || '{}') as Obj;
       const next = ct.includes('json-patch') ? applyJsonPatch(cur, p as unknown as Obj[]) : applyMergePatch(cur, p);
       replicas = Number(next.spec?.replicas ?? 0);
     }
-    o.spec.replicas = replicas;
-    const saved = this.cluster.update(rt, ns, name, o);
+    // The write is the manager's `Update` of .spec.replicas with subresource "scale" (kubectl scale sends no
+    // fieldManager: the user-agent prefix, "kubectl", names it), so a later apply of replicas conflicts with it.
+    const next = clone(o);
+    next.spec ??= {};
+    next.spec.replicas = replicas;
+    recordUpdate(o, next, this.manager(ctx), groupVersionOf(rt), 'scale');
+    const saved = this.cluster.update(rt, ns, name, next, { dryRun });
     this.json(ctx.res, 200, toScale(saved));
   }
 

@@ -134,6 +134,43 @@ describe.each([
     expect((await k(['get', 'cm', 'ssa', '-o', 'jsonpath={.data.key}'])).stdout).toBe('b');
   });
 
+  it('records create and scale as Update managers that a later server-side apply conflicts with', async () => {
+    expect((await k(['create', 'configmap', 'made', '--from-literal=a=b'])).code).toBe(0);
+    const cm = `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: made}\ndata: {a: c}\n`;
+    const clash = await k(['apply', '--server-side', '-f', '-'], cm);
+    expect(clash.code).not.toBe(0);
+    expect(clash.stderr).toContain('Apply failed with 1 conflict: conflict with "kubectl-create" using v1: .data.a');
+    // The same value is shared, not a conflict.
+    const same = `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: made}\ndata: {a: b}\n`;
+    expect((await k(['apply', '--server-side', '-f', '-'], same)).code).toBe(0);
+
+    const dep = (replicas: number) =>
+      `apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: scaled}\nspec:\n  replicas: ${replicas}\n` +
+      `  selector: {matchLabels: {app: scaled}}\n  template:\n    metadata: {labels: {app: scaled}}\n` +
+      `    spec: {containers: [{name: c, image: 'nginx:1'}]}\n`;
+    expect((await k(['apply', '--server-side', '-f', '-'], dep(1))).code).toBe(0);
+    const mark = c.requests.length;
+    expect((await k(['scale', 'deployment', 'scaled', '--replicas=3'])).code).toBe(0);
+    const scaleReq = c.requests.slice(mark).find((q) => q.path.endsWith('/scale') && q.method !== 'GET')!;
+    expect(scaleReq.query.fieldManager).toBeUndefined();
+    const fields = await k(['get', 'deploy', 'scaled', '--show-managed-fields', '-o', 'json']);
+    const managers = (JSON.parse(fields.stdout) as { metadata: { managedFields: Record<string, unknown>[] } }).metadata
+      .managedFields;
+    expect(managers.find((m) => m.subresource === 'scale')).toMatchObject({
+      manager: 'kubectl',
+      operation: 'Update',
+      apiVersion: 'apps/v1',
+      fieldsV1: { 'f:spec': { 'f:replicas': {} } },
+    });
+    const reapply = await k(['apply', '--server-side', '-f', '-'], dep(1));
+    expect(reapply.code).not.toBe(0);
+    expect(reapply.stderr).toContain(
+      'Apply failed with 1 conflict: conflict with "kubectl" with subresource "scale" using apps/v1: .spec.replicas',
+    );
+    expect((await k(['apply', '--server-side', '--force-conflicts', '-f', '-'], dep(1))).code).toBe(0);
+    expect((await k(['get', 'deploy', 'scaled', '-o', 'jsonpath={.spec.replicas}'])).stdout).toBe('1');
+  });
+
   it('rejects a client-side apply whose last-applied annotation is too long', async () => {
     const big = `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\ndata: {blob: "${'x'.repeat(270000)}"}\n`;
     const r = await k(['apply', '-f', '-'], big);

@@ -314,6 +314,13 @@ function pathString(p: Path): string {
     .join('');
 }
 
+/** How the apiserver names a manager in conflicts: `"x"` for appliers, `"x" with subresource "scale" using apps/v1` for updaters. */
+function printManager(m: Managed): string {
+  let out = JSON.stringify(m.manager);
+  if (m.subresource) out += ` with subresource ${JSON.stringify(m.subresource)}`;
+  return m.operation === 'Update' ? `${out} using ${m.apiVersion}` : out;
+}
+
 interface Managed {
   manager: string;
   operation: string;
@@ -343,36 +350,47 @@ export function serverSideApply(
   const managed: Managed[] = clone(live?.metadata?.managedFields ?? []);
   const base = live ? clone(live) : {};
   if (live) {
-    const conflicts: { manager: string; apiVersion: string; path: Path }[] = [];
+    // Every other manager's fields conflict when this apply sets a different value: Update managers (create,
+    // update, patch, kubectl scale through the scale subresource) as much as other appliers.
+    const conflicts: { m: Managed; path: Path }[] = [];
     for (const m of managed) {
       if (m.manager === manager && m.operation === 'Apply') continue;
-      if (m.subresource) continue;
       for (const p of fieldsV1ToPaths(m.fieldsV1)) {
         if (!appliedSet.has(key(p)) || p[p.length - 1] === '.') continue;
-        if (JSON.stringify(valueAt(live, p)) !== JSON.stringify(valueAt(applied, p)))
-          conflicts.push({ manager: m.manager, apiVersion: m.apiVersion, path: p });
+        if (JSON.stringify(valueAt(live, p)) !== JSON.stringify(valueAt(applied, p))) conflicts.push({ m, path: p });
       }
     }
     if (conflicts.length > 0 && !force) {
       const n = conflicts.length;
-      const byMgr = new Map<string, string[]>();
+      // Grouped and sorted by manager identifier (manager, operation, apiVersion, subresource), as
+      // k8s.io/apiserver's fieldmanager conflict message does.
+      const ident = (m: Managed) => [
+        m.manager,
+        m.operation,
+        m.operation === 'Apply' ? '' : m.apiVersion,
+        m.subresource ?? '',
+      ];
+      const byMgr = new Map<string, { m: Managed; paths: string[] }>();
       for (const c of conflicts) {
-        const k = `"${c.manager}" using ${c.apiVersion}`;
-        byMgr.set(k, [...(byMgr.get(k) ?? []), pathString(c.path)]);
+        const k = JSON.stringify(ident(c.m));
+        const g = byMgr.get(k) ?? { m: c.m, paths: [] };
+        g.paths.push(pathString(c.path));
+        byMgr.set(k, g);
       }
       let msg: string;
       if (n === 1)
-        msg = `Apply failed with 1 conflict: conflict with ${[...byMgr.keys()][0]}: ${pathString(conflicts[0]!.path)}`;
+        msg = `Apply failed with 1 conflict: conflict with ${printManager(conflicts[0]!.m)}: ${pathString(conflicts[0]!.path)}`;
       else
         msg =
           `Apply failed with ${n} conflicts: ` +
           [...byMgr.entries()]
-            .map(([k, ps]) => `conflicts with ${k}:\n${ps.map((p) => `- ${p}`).join('\n')}`)
+            .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+            .map(([, g]) => `conflicts with ${printManager(g.m)}:\n${g.paths.map((p) => `- ${p}`).join('\n')}`)
             .join('\n');
       throw new ApiError(409, 'Conflict', msg, {
         causes: conflicts.map((c) => ({
           reason: 'FieldManagerConflict',
-          message: `conflict with "${c.manager}" using ${c.apiVersion}`,
+          message: `conflict with ${printManager(c.m)}`,
           field: pathString(c.path),
         })),
       });
@@ -383,9 +401,7 @@ export function serverSideApply(
     // fields would leave an item without its key (`{"value":"2"}`).
     const mine = managed.find((m) => m.manager === manager && m.operation === 'Apply');
     if (mine) {
-      const otherPaths = managed
-        .filter((m) => m !== mine && !m.subresource)
-        .flatMap((m) => fieldsV1ToPaths(m.fieldsV1));
+      const otherPaths = managed.filter((m) => m !== mine).flatMap((m) => fieldsV1ToPaths(m.fieldsV1));
       const others = new Set(otherPaths.map(key));
       const under = (paths: Path[], prefix: Path) =>
         paths.some((q) => q.length > prefix.length && prefix.every((s, i) => q[i] === s));
@@ -445,7 +461,13 @@ export function serverSideApply(
   return merged;
 }
 
-/** Record an Update operation's ownership of the fields it changed (only tracked once someone used apply). */
+/**
+ * Record a create/update/patch as the field manager's `Update` entry, like the apiserver's fieldmanager: the manager
+ * owns every field it added or changed (its earlier fields stay), other managers lose those fields, and fields the
+ * write removed leave every manager. `subresource` 'status' writes own status fields only, 'scale' writes
+ * `.spec.replicas` only; main-resource writes never own status. A request that carries non-empty managedFields
+ * different from the live ones replaces them (how kubectl migrates client-side apply ownership).
+ */
 export function recordUpdate(
   oldObj: Obj | undefined,
   newObj: Obj,
@@ -453,40 +475,59 @@ export function recordUpdate(
   apiVersion: string,
   subresource?: string,
 ): void {
-  const managed: Managed[] = newObj.metadata?.managedFields ?? oldObj?.metadata?.managedFields ?? [];
-  if (!managed.some((m) => m.operation === 'Apply')) {
-    if (newObj.metadata) delete newObj.metadata.managedFields;
-    return;
-  }
+  newObj.metadata ??= {};
+  const sent = newObj.metadata.managedFields as Managed[] | undefined;
+  const live: Managed[] = oldObj?.metadata?.managedFields ?? [];
+  const managed: Managed[] = clone(
+    Array.isArray(sent) && sent.length > 0 && JSON.stringify(sent) !== JSON.stringify(live) ? sent : live,
+  );
+  const inScope = (p: Path) =>
+    subresource === 'scale'
+      ? p.length === 2 && p[0] === 'f:spec' && p[1] === 'f:replicas'
+      : (p[0] === 'f:status') === (subresource === 'status');
+  const before = oldObj ?? {};
   const newPaths: Path[] = [];
   fieldPaths(newObj, [], [], newPaths);
   const changed = newPaths.filter(
     (p) =>
-      p[p.length - 1] !== '.' &&
-      (p[0] !== 'f:status') === !subresource &&
-      JSON.stringify(valueAt(oldObj ?? {}, p)) !== JSON.stringify(valueAt(newObj, p)),
+      inScope(p) &&
+      (p[p.length - 1] === '.'
+        ? valueAt(before, p) === undefined
+        : JSON.stringify(valueAt(before, p)) !== JSON.stringify(valueAt(newObj, p))),
   );
-  if (changed.length === 0) {
-    newObj.metadata.managedFields = managed;
-    return;
-  }
+  const oldPaths: Path[] = [];
+  if (oldObj) fieldPaths(oldObj, [], [], oldPaths);
+  const newKeys = new Set(newPaths.map((p) => JSON.stringify(p)));
+  const removed = new Set(
+    oldPaths.filter((p) => inScope(p) && !newKeys.has(JSON.stringify(p))).map((p) => JSON.stringify(p)),
+  );
   const ck = new Set(changed.map((p) => JSON.stringify(p)));
+  const isMine = (m: Managed) =>
+    m.manager === manager && m.operation === 'Update' && (m.subresource ?? '') === (subresource ?? '');
+  const prev = managed.find(isMine);
   const out = managed
+    .filter((m) => !isMine(m))
     .map((m) => ({
       ...m,
-      fieldsV1: pathsToFieldsV1(fieldsV1ToPaths(m.fieldsV1).filter((p) => !ck.has(JSON.stringify(p)))),
+      fieldsV1: pathsToFieldsV1(
+        fieldsV1ToPaths(m.fieldsV1).filter((p) => !ck.has(JSON.stringify(p)) && !removed.has(JSON.stringify(p))),
+      ),
     }))
-    .filter((m) => Object.keys(m.fieldsV1).length > 0 && !(m.manager === manager && m.operation === 'Update'));
-  const prev = managed.find((m) => m.manager === manager && m.operation === 'Update');
-  const paths = [...(prev ? fieldsV1ToPaths(prev.fieldsV1) : []), ...changed];
-  out.push({
-    manager,
-    operation: 'Update',
-    apiVersion,
-    time: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-    fieldsType: 'FieldsV1',
-    fieldsV1: pathsToFieldsV1(paths),
-    ...(subresource ? { subresource } : {}),
-  });
-  newObj.metadata.managedFields = out;
+    .filter((m) => Object.keys(m.fieldsV1).length > 0);
+  const paths = [
+    ...(prev ? fieldsV1ToPaths(prev.fieldsV1).filter((p) => !removed.has(JSON.stringify(p))) : []),
+    ...changed,
+  ];
+  if (paths.length > 0)
+    out.push({
+      manager,
+      operation: 'Update',
+      apiVersion,
+      time: changed.length > 0 || !prev?.time ? new Date().toISOString().replace(/\.\d+Z$/, 'Z') : prev.time,
+      fieldsType: 'FieldsV1',
+      fieldsV1: pathsToFieldsV1(paths),
+      ...(subresource ? { subresource } : {}),
+    });
+  if (out.length > 0) newObj.metadata.managedFields = out;
+  else delete newObj.metadata.managedFields;
 }

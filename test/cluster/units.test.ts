@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { Cluster } from './core.js';
 import { startCluster } from './index.js';
-import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch, serverSideApply } from './patch.js';
+import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch, recordUpdate, serverSideApply } from './patch.js';
 import { decodeProtobuf } from './protobuf.js';
 import { authorize, forbiddenMessage } from './rbac.js';
 import {
@@ -14,7 +14,7 @@ import {
   parseLabelSelector,
 } from './selectors.js';
 import { Store } from './store.js';
-import { ApiError, type Obj } from './types.js';
+import { ApiError, clone, type Obj } from './types.js';
 
 describe('label and field selectors', () => {
   const l = { app: 'web', tier: '2' };
@@ -141,12 +141,37 @@ describe('server-side apply', () => {
     }
     expect(err).toBeInstanceOf(ApiError);
     expect((err as ApiError).code).toBe(409);
-    expect((err as ApiError).message).toBe('Apply failed with 1 conflict: conflict with "one" using v1: .data.a');
+    expect((err as ApiError).message).toBe('Apply failed with 1 conflict: conflict with "one": .data.a');
     const forced = serverSideApply(dropped, cm({ a: '9' }), 'two', true, 'v1');
     expect(forced.data).toEqual({ a: '9' });
     expect(forced.metadata.managedFields.map((m: { manager: string }) => m.manager)).toEqual(['two']);
     // Same value: shared ownership, no conflict.
     expect(serverSideApply(dropped, cm({ a: '1' }), 'three', false, 'v1').metadata.managedFields).toHaveLength(2);
+  });
+  it('records creates and updates as Update managers that applies conflict with, like the fieldmanager', () => {
+    const created: Obj = cm({ a: '1', b: '2' });
+    recordUpdate(undefined, created, 'kubectl-create', 'v1');
+    expect(created.metadata.managedFields).toMatchObject([
+      { manager: 'kubectl-create', operation: 'Update', fieldsV1: { 'f:data': { 'f:a': {}, 'f:b': {} } } },
+    ]);
+    expect(() => serverSideApply(created, cm({ a: '9' }), 'ssa', false, 'v1')).toThrow(
+      'Apply failed with 1 conflict: conflict with "kubectl-create" using v1: .data.a',
+    );
+    // A patch by another manager takes the field it changed; a removed field leaves every manager.
+    const patched: Obj = { ...cm({ a: '3' }), metadata: { name: 'x', managedFields: created.metadata.managedFields } };
+    recordUpdate(created, patched, 'kubectl-edit', 'v1');
+    expect(patched.metadata.managedFields.map((m: Obj) => [m.manager, m.fieldsV1])).toEqual([
+      ['kubectl-edit', { 'f:data': { 'f:a': {} } }],
+    ]);
+    // Status writes own status only; main-resource writes never do.
+    const dep: Obj = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd' }, spec: { replicas: 1 } };
+    recordUpdate(undefined, dep, 'helm', 'apps/v1');
+    const withStatus: Obj = { ...clone(dep), status: { replicas: 1 } };
+    recordUpdate(dep, withStatus, 'kube-controller-manager', 'apps/v1', 'status');
+    expect(withStatus.metadata.managedFields.map((m: Obj) => [m.manager, m.subresource, m.fieldsV1])).toEqual([
+      ['helm', undefined, { 'f:spec': { 'f:replicas': {} } }],
+      ['kube-controller-manager', 'status', { 'f:status': { 'f:replicas': {} } }],
+    ]);
   });
   it('removes a whole associative-list item (env by name) the manager stops applying, unless another owns it', () => {
     const dep = (env: { name: string; value: string }[]) => ({
