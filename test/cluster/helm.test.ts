@@ -258,4 +258,38 @@ subjects:
     const cannot = await k(['auth', 'can-i', 'delete', 'configmaps', '-n', 'rbac']);
     expect(cannot.stdout.trim()).toBe('no');
   });
+
+  it('authorizes a named namespace in that namespace, so a RoleBinding there can grant it', async () => {
+    const kc = c.kubeconfigFor({ namespace: 'rbac', name: 'reader' });
+    const k = (args: string[]) => run(tools.kubectl134, args, { KUBECONFIG: kc });
+    const grant = `apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: ns-reader, namespace: rbac}
+rules:
+- apiGroups: [""]
+  resources: [namespaces]
+  verbs: [get]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: ns-reader, namespace: rbac}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: ns-reader}
+subjects:
+- {kind: ServiceAccount, name: reader, namespace: rbac}
+`;
+    const admin = (y: string) => run(tools.kubectl134, ['apply', '-f', '-'], { KUBECONFIG: c.kubeconfig }, y);
+    expect((await admin(setup)).code).toBe(0);
+    const denied = await k(['get', 'namespace', 'rbac']);
+    expect(denied.stderr).toContain(
+      'Error from server (Forbidden): namespaces "rbac" is forbidden: User "system:serviceaccount:rbac:reader" cannot get resource "namespaces" in API group "" in the namespace "rbac"',
+    );
+    expect((await admin(grant)).code).toBe(0);
+    const ok = await k(['get', 'namespace', 'rbac', '-o', 'name']);
+    expect([ok.code, ok.stdout.trim()]).toEqual([0, 'namespace/rbac']);
+    // The Role grants nothing outside its namespace: other namespaces and the list stay forbidden.
+    expect((await k(['get', 'namespace', 'default'])).stderr).toContain('in the namespace "default"');
+    expect((await k(['get', 'namespaces'])).stderr).toContain(
+      'cannot list resource "namespaces" in API group "" at the cluster scope',
+    );
+  });
 });

@@ -445,7 +445,10 @@ export class ApiServer {
       throw new ApiError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
     if (name && method === 'POST' && !sub)
       throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
-    this.check(ctx, { verb, group: rt.group, resource: rt.resource, subresource: sub, namespace: ns, name });
+    // Like the apiserver's RequestInfo, a request on a named namespace (/api/v1/namespaces/foo[/status|/finalize])
+    // is in namespace foo, so a RoleBinding there can grant it.
+    const authzNs = rt.group === '' && rt.resource === 'namespaces' && name ? name : ns;
+    this.check(ctx, { verb, group: rt.group, resource: rt.resource, subresource: sub, namespace: authzNs, name });
     const dryRun = q.dryRun === 'All';
 
     if (sub === 'log') return this.podLog(ctx, ns!, name!);
