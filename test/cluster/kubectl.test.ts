@@ -171,6 +171,24 @@ describe.each([
     expect((await k(['get', 'deploy', 'scaled', '-o', 'jsonpath={.spec.replicas}'])).stdout).toBe('1');
   });
 
+  it('answers a JSON patch that does not apply with 422 Invalid, as handlers/patch.go does', async () => {
+    expect((await k(['create', 'configmap', 'jp', '--from-literal=a=b'])).code).toBe(0);
+    for (const patch of [
+      '[{"op":"test","path":"/data/a","value":"zzz"}]',
+      '[{"op":"remove","path":"/data/missing"}]',
+      '[{"op":"replace","path":"/spec/nothing","value":1}]',
+    ]) {
+      const r = await k(['patch', 'configmap', 'jp', '--type=json', '-p', patch]);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr.trim()).toBe(
+        'The request is invalid: the server rejected our request due to an error in our request',
+      );
+    }
+    expect(
+      (await k(['patch', 'configmap', 'jp', '--type=json', '-p', '[{"op":"test","path":"/data/a","value":"b"}]'])).code,
+    ).toBe(0);
+  });
+
   it('rejects a client-side apply whose last-applied annotation is too long', async () => {
     const big = `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\ndata: {blob: "${'x'.repeat(270000)}"}\n`;
     const r = await k(['apply', '-f', '-'], big);

@@ -4,23 +4,29 @@
 import { ApiError, badRequest, clone, type Obj } from './types.js';
 
 // ---------- JSON patch ----------
+/**
+ * A JSON patch that does not apply (missing path, failed `test`, bad pointer, unknown op): handlers/patch.go answers
+ * errors.NewGenericServerResponse(422, ...), i.e. reason Invalid, the generic message and empty details; the
+ * json-patch library's own text is not sent to the client.
+ */
+export function patchNotApplied(): ApiError {
+  return new ApiError(422, 'Invalid', 'the server rejected our request due to an error in our request', {});
+}
+
 function ptr(path: string): string[] {
   if (path === '') return [];
-  if (!path.startsWith('/')) throw badRequest(`invalid JSON pointer: ${path}`);
+  if (!path.startsWith('/')) throw patchNotApplied();
   return path
     .slice(1)
     .split('/')
     .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
-function parentOf(doc: Obj, segs: string[], op: string): { parent: any; key: string } {
+function parentOf(doc: Obj, segs: string[]): { parent: any; key: string } {
   let cur: any = doc;
   for (const s of segs.slice(0, -1)) {
     cur = Array.isArray(cur) ? cur[Number(s)] : cur?.[s];
-    if (cur === undefined || cur === null || typeof cur !== 'object')
-      throw new ApiError(422, 'Invalid', `the server rejected our request due to an error in our request`, {
-        causes: [{ message: `${op} operation does not apply: doc is missing path: ${'/' + segs.join('/')}` }],
-      });
+    if (cur === undefined || cur === null || typeof cur !== 'object') throw patchNotApplied();
   }
   return { parent: cur, key: segs[segs.length - 1]! };
 }
@@ -29,22 +35,19 @@ function getPtr(doc: Obj, path: string): unknown {
   let cur: any = doc;
   for (const s of ptr(path)) {
     cur = Array.isArray(cur) ? cur[Number(s)] : cur?.[s];
-    if (cur === undefined) throw missing(path);
+    if (cur === undefined) throw patchNotApplied();
   }
   return cur;
-}
-function missing(path: string): ApiError {
-  return new ApiError(500, 'InternalError', `doc is missing path: "${path}": missing value`);
 }
 
 export function applyJsonPatch(doc: Obj, ops: Obj[]): Obj {
   let out = clone(doc);
   if (!Array.isArray(ops)) throw badRequest('json patch must be an array');
   for (const op of ops) {
+    if (!['add', 'remove', 'replace', 'move', 'copy', 'test'].includes(String(op.op))) throw patchNotApplied();
     const segs = ptr(String(op.path));
     if (op.op === 'test') {
-      if (JSON.stringify(getPtr(out, op.path)) !== JSON.stringify(op.value))
-        throw new ApiError(422, 'Invalid', `testing value ${op.path} failed: test failed`);
+      if (JSON.stringify(getPtr(out, op.path)) !== JSON.stringify(op.value)) throw patchNotApplied();
       continue;
     }
     if (segs.length === 0) {
@@ -58,23 +61,25 @@ export function applyJsonPatch(doc: Obj, ops: Obj[]): Obj {
           ? undefined
           : clone(op.value);
     if (op.op === 'move') {
-      const f = parentOf(out, ptr(String(op.from)), 'move');
+      const f = parentOf(out, ptr(String(op.from)));
       if (Array.isArray(f.parent)) f.parent.splice(Number(f.key), 1);
       else delete f.parent[f.key];
     }
-    const { parent, key } = parentOf(out, segs, String(op.op));
+    const { parent, key } = parentOf(out, segs);
     if (Array.isArray(parent)) {
       const idx = key === '-' ? parent.length : Number(key);
+      if ((key === '-' ? op.op === 'remove' || op.op === 'replace' : !/^\d+$/.test(key)) || idx > parent.length)
+        throw patchNotApplied();
       if (op.op === 'add' || op.op === 'copy' || op.op === 'move') parent.splice(idx, 0, value);
       else if (op.op === 'remove') {
-        if (idx >= parent.length) throw missing(String(op.path));
+        if (idx >= parent.length) throw patchNotApplied();
         parent.splice(idx, 1);
       } else if (op.op === 'replace') {
-        if (idx >= parent.length) throw missing(String(op.path));
+        if (idx >= parent.length) throw patchNotApplied();
         parent[idx] = value;
       }
     } else {
-      if ((op.op === 'remove' || op.op === 'replace') && !(key in parent)) throw missing(String(op.path));
+      if ((op.op === 'remove' || op.op === 'replace') && !(key in parent)) throw patchNotApplied();
       if (op.op === 'remove') delete parent[key];
       else parent[key] = value;
     }

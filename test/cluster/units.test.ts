@@ -118,7 +118,31 @@ describe('patch engines', () => {
       { op: 'test', path: '/metadata/labels/a', value: '1' },
     ]);
     expect(out).toEqual({ metadata: { labels: { a: '1', 'b/c': '2' } }, list: [9, 3] });
-    expect(() => applyJsonPatch({}, [{ op: 'remove', path: '/nope' }])).toThrow(ApiError);
+    // handlers/patch.go: a patch that does not apply is 422 Invalid with the generic message and empty details.
+    const notApplied = (doc: Obj, ops: Obj[]) => {
+      try {
+        applyJsonPatch(doc, ops);
+      } catch (e) {
+        return (e as ApiError).status();
+      }
+      return undefined;
+    };
+    const want = {
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message: 'the server rejected our request due to an error in our request',
+      reason: 'Invalid',
+      details: {},
+      code: 422,
+    };
+    expect(notApplied({}, [{ op: 'remove', path: '/nope' }])).toEqual(want);
+    expect(notApplied({ a: '1' }, [{ op: 'test', path: '/a', value: '2' }])).toEqual(want);
+    expect(notApplied({}, [{ op: 'add', path: '/a/b', value: 1 }])).toEqual(want);
+    expect(notApplied({ l: [] }, [{ op: 'replace', path: '/l/3', value: 1 }])).toEqual(want);
+    expect(notApplied({}, [{ op: 'add', path: 'no-slash', value: 1 }])).toEqual(want);
+    expect(notApplied({}, [{ op: 'frobnicate', path: '/a', value: 1 }])).toEqual(want);
   });
 });
 
