@@ -1,7 +1,7 @@
-// Entry point of dist/post-renderer.cjs (Helm 3 executable, Helm 4 plugin): wires process.* to run().
-import { readFileSync } from 'node:fs';
+// Entry point of dist/post-renderer.cjs (Helm 3 executable, Helm 4 plugin): wires the process to run().
+import { readFileSync, writeSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { run } from './run.js';
+import { run, type TextSink } from './run.js';
 
 /** Helm pipes the whole render: read it in one call (no chunk list + concat: a third less peak memory). */
 function stdin(): string | Readable {
@@ -12,10 +12,40 @@ function stdin(): string | Readable {
   }
 }
 
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * stdout and stderr written with write(2) on the descriptor: the render is written once, at the end, so a stream
+ * (process.stdout builds one on first use, a few ms of every run) buys nothing. Partial writes continue;
+ * EAGAIN (a non-blocking pipe that is full) waits 1 ms and retries; any other error (EPIPE: Helm went away) is
+ * reported through the callback, as a stream would.
+ */
+function fdSink(fd: number): TextSink {
+  return {
+    write(text, done) {
+      let error: Error | null = null;
+      const bytes = Buffer.from(text, 'utf8');
+      for (let offset = 0; offset < bytes.length;) {
+        try {
+          offset += writeSync(fd, bytes, offset);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'EAGAIN') Atomics.wait(pause, 0, 0, 1);
+          else {
+            error = err as Error;
+            break;
+          }
+        }
+      }
+      if (done) done(error);
+      return error === null;
+    },
+  };
+}
+
 run({
   stdin: stdin(),
-  stdout: process.stdout,
-  stderr: process.stderr,
+  stdout: fdSink(1),
+  stderr: fdSink(2),
   argv: process.argv.slice(2),
   env: process.env,
   cwd: process.cwd(),
@@ -24,7 +54,7 @@ run({
     process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(`helm-tiers post-render: ${String(err)}\n`);
+    fdSink(2).write(`helm-tiers post-render: ${String(err)}\n`);
     process.exitCode = 70;
   },
 );

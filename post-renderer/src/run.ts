@@ -5,7 +5,7 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { Readable, Writable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import minimist from 'minimist';
 import { ErrorCodes, exitCodeFor, formatError, formatLocation, HelmTiersError } from '../../core/errors.js';
 import { identityFor, tierMetadata, type TierIdentity } from '../../plan/metadata.js';
@@ -174,11 +174,16 @@ function appendLog(file: string, lines: readonly string[]): void {
   }
 }
 
+/** Where text goes: a Writable stream (process.stdout, tests) or the bin's direct write(2) on a descriptor. */
+export interface TextSink {
+  write(text: string, done?: (err?: Error | null) => void): boolean;
+}
+
 export interface RunContext {
   /** The rendered manifests: a stream, or the text already read (the bin reads fd 0 in one call: one copy in memory). */
   readonly stdin: Readable | string;
-  readonly stdout: Writable;
-  readonly stderr: Writable;
+  readonly stdout: TextSink;
+  readonly stderr: TextSink;
   readonly argv: readonly string[];
   readonly env: Env;
   readonly cwd: string;
