@@ -5,7 +5,7 @@
  */
 import { Document, type Document as YamlDocument } from 'yaml';
 import { ErrorCodes, HelmTiersError } from '../../core/errors.js';
-import { isListKind, targetsFor, type InjectionMetadata } from './targets.js';
+import { isListDocument, targetsFor, type InjectionMetadata } from './targets.js';
 
 export type ConflictPolicy = 'overwrite' | 'error';
 
@@ -76,16 +76,22 @@ export function untangle(value: unknown): unknown {
   return value;
 }
 
+const nonEmptyString = (v: unknown): v is string => typeof v === 'string' && v !== '';
+
+/** A Kubernetes object: a mapping with a non-empty string apiVersion and kind. */
+const isKubernetesObject = (v: unknown): v is Obj => isObj(v) && nonEmptyString(v.apiVersion) && nonEmptyString(v.kind);
+
 /**
- * The document model: a copy of a document's value with our keys written into each item of a List, else into
- * the object itself.
+ * The document model: a copy of a document's value with our keys written into each item of a List (targets.ts
+ * `isListDocument`; a List without items holds no object), else into the object itself.
  */
 export function injectIntoValue(input: unknown, meta: InjectionMetadata): { value: unknown; conflicts: Conflict[] } {
   const value = untangle(input);
   if (!isObj(value)) return { value, conflicts: [] };
-  const kind = typeof value.kind === 'string' ? value.kind : '';
-  if (isListKind(kind) && Array.isArray(value.items)) {
-    const conflicts = value.items.flatMap((item, i) =>
+  const kind = nonEmptyString(value.kind) ? value.kind : '';
+  const items = Array.isArray(value.items) ? (value.items as unknown[]) : undefined;
+  if (isListDocument(kind, items, isKubernetesObject)) {
+    const conflicts = (items ?? []).flatMap((item, i) =>
       isObj(item) ? injectIntoObject(item, meta, `items[${i}].`) : [],
     );
     return { value, conflicts };

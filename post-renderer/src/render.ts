@@ -8,7 +8,7 @@ import { ErrorCodes, HelmTiersError, type SourceLocation } from '../../core/erro
 import { applyEdits, editObject, hasAlias, NeedsModel, type Edit, type EditContext } from './edit.js';
 import { rewriteDocument, type Conflict, type ConflictPolicy } from './model.js';
 import { createScanner, DOCUMENT_COUNT_MARKERS, fastPathApplies, scanDocument, splitDocuments } from './scan.js';
-import { isListKind, type InjectionMetadata } from './targets.js';
+import { isListDocument, type InjectionMetadata } from './targets.js';
 
 /** Helm 4 tags every document with this annotation; it must survive (Helm renames documents without it). */
 export const HELM4_FILENAME_ANNOTATION = 'postrenderer.helm.sh/postrender-filename';
@@ -58,6 +58,15 @@ function documentFile(doc: ParsedDocument, source: string, start: number): strin
 function stringField(map: YAMLMap, key: string): string | undefined {
   const node = map.get(key, true);
   return isScalar(node) && typeof node.value === 'string' && node.value !== '' ? node.value : undefined;
+}
+
+/** A Kubernetes object: a mapping with a non-empty string apiVersion and kind (an item of a List). */
+function isObjectNode(node: unknown): boolean {
+  return isMap(node) && stringField(node, 'kind') !== undefined && stringField(node, 'apiVersion') !== undefined;
+}
+
+function isNullNode(node: unknown): boolean {
+  return node === undefined || node === null || (isScalar(node) && node.value === null);
 }
 
 export function postRender(input: string, options: PostRenderOptions): PostRenderResult {
@@ -210,8 +219,16 @@ function renderDocuments(
     const apiVersion = requireField(root, 'apiVersion', at);
 
     const targets: { map: YAMLMap; apiVersion: string; kind: string; prefix: string }[] = [];
-    const items = root.get('items', true);
-    if (isListKind(kind) && (isSeq(items) || items === undefined || (isScalar(items) && items.value === null))) {
+    const items = root.get('items', true) as unknown;
+    if (isListDocument(kind, isSeq(items) ? items.items : undefined, isObjectNode)) {
+      // `kind: List` only: items may be missing or null (no objects), anything else but a sequence is refused.
+      if (!isSeq(items) && !isNullNode(items)) {
+        throw new HelmTiersError(
+          ErrorCodes.INPUT_FIELD_TYPE,
+          'items of a List must be a sequence',
+          at((items as YAMLMap).range?.[0], 'items'),
+        );
+      }
       (isSeq(items) ? items.items : []).forEach((item, i) => {
         const field = `items[${i}]`;
         if (!isMap(item)) {

@@ -11,7 +11,15 @@
  * Why a subset and not a YAML parser: the whole point is speed (every `helm upgrade` runs us), and a subset that
  * bails out early can be checked against the full parser by differential tests (test/post-renderer/scan*.test.ts).
  */
-import { keyText, quote, targetsFor, type Entries, type InjectionMetadata, type Target } from './targets.js';
+import {
+  isListDocument,
+  keyText,
+  quote,
+  targetsFor,
+  type Entries,
+  type InjectionMetadata,
+  type Target,
+} from './targets.js';
 
 /** Thrown (one shared instance, no stack capture cost on the hot path) when the scanner cannot be sure. */
 class Bail extends Error {}
@@ -21,6 +29,8 @@ const enum V {
   Null,
   Map,
   Seq,
+  /** A one-line flow sequence (`[80, 443]`); its span is in plainStart/plainEnd. */
+  FlowSeq,
   Scalar,
   Other,
 }
@@ -30,7 +40,7 @@ interface Entry {
   type: V;
   child: MapInfo | undefined;
   items: (MapInfo | undefined)[] | undefined;
-  /** Plain scalar value span (only for plain scalars): kind and apiVersion are read from it. */
+  /** Value span of a plain scalar (kind and apiVersion are read from it) or of a one-line flow sequence. */
   plainStart: number;
   plainEnd: number;
 }
@@ -44,6 +54,9 @@ interface MapInfo {
   /** A key we cannot compare by its text (quoted, merge key) or a duplicate key. */
   bad: boolean;
 }
+
+/** An item of a recorded sequence that is certainly no mapping (a scalar, a flow sequence). */
+const NOT_A_MAP: MapInfo = { col: -1, entries: [], end: 0, bad: true };
 
 /** Which mappings to record while scanning (all others are only validated). */
 interface Trie {
@@ -244,19 +257,52 @@ class DocScanner {
     const kind = this.stringField(root, 'kind', KIND_TEXT);
     const apiVersion = this.stringField(root, 'apiVersion', API_VERSION_TEXT);
     if (kind === undefined || apiVersion === undefined) return undefined;
-    if (kind === 'List' || kind.endsWith('List')) {
-      const items = find(root, 'items');
-      if (!items || items.type !== V.Seq || !items.items || items.items.length === 0) return undefined;
-      for (const item of items.items) {
-        if (!item) return undefined;
-        const itemKind = this.stringField(item, 'kind', KIND_TEXT);
-        const itemApiVersion = this.stringField(item, 'apiVersion', API_VERSION_TEXT);
-        if (itemKind === undefined || itemApiVersion === undefined) return undefined;
-        if (!this.planObject(item, itemApiVersion, itemKind, meta, out)) return undefined;
+    if (kind.endsWith('List')) {
+      const items = this.listItems(root);
+      if (isListDocument(kind, items, (item) => this.isObject(item))) {
+        // A List without items (no objects) or with an item that is no object (an error): the full path's.
+        if (!items || items.length === 0) return undefined;
+        for (const item of items) {
+          if (!item || !this.isObject(item)) return undefined;
+          const itemKind = this.stringField(item, 'kind', KIND_TEXT) as string;
+          const itemApiVersion = this.stringField(item, 'apiVersion', API_VERSION_TEXT) as string;
+          if (!this.planObject(item, itemApiVersion, itemKind, meta, out)) return undefined;
+        }
+        return items.length;
       }
-      return items.items.length;
     }
     return this.planObject(root, apiVersion, kind, meta, out) ? 1 : undefined;
+  }
+
+  /**
+   * The items of the root's `items` when it is a sequence (NOT_A_MAP for those that are certainly no mapping),
+   * undefined when it is absent or no sequence (null, a scalar, a mapping).
+   */
+  private listItems(root: MapInfo): readonly (MapInfo | undefined)[] | undefined {
+    const e = find(root, 'items');
+    if (!e) return undefined;
+    if (e.type === V.Seq) {
+      if (!e.items) throw BAIL;
+      return e.items;
+    }
+    if (e.type === V.FlowSeq) {
+      // `[]` (a List of no objects) and `{` (maybe an object among the items) are the full path's. Otherwise no
+      // item is a mapping: the scanner refuses `a: b` pairs in a flow sequence.
+      const text = this.src.slice(e.plainStart, e.plainEnd);
+      if (text.includes('{') || /^\[ *\]$/.test(text)) throw BAIL;
+      return [NOT_A_MAP];
+    }
+    return undefined;
+  }
+
+  /** Whether an item is an object (a mapping with apiVersion and kind, render.ts `isObjectNode`); bails if unsure. */
+  private isObject(item: MapInfo | undefined): boolean {
+    if (item === NOT_A_MAP) return false;
+    if (!item || item.bad) throw BAIL;
+    if (!find(item, 'kind') || !find(item, 'apiVersion')) return false;
+    if (this.stringField(item, 'kind', KIND_TEXT) === undefined) throw BAIL;
+    if (this.stringField(item, 'apiVersion', API_VERSION_TEXT) === undefined) throw BAIL;
+    return true;
   }
 
   private stringField(map: MapInfo, key: string, shape: RegExp): string | undefined {
@@ -442,6 +488,8 @@ class DocScanner {
         item = this.parseMap(p - this.pos, p, itemTrie);
       } else {
         if (src.charCodeAt(p) === DASH && (p + 1 >= lineEnd || src.charCodeAt(p + 1) === SP)) throw BAIL; // `- - x`
+        // A scalar or a flow sequence is certainly no object (`items: [80, 443]`); a flow mapping may be one.
+        if (itemTrie && src.charCodeAt(p) !== 123 /* { */) item = NOT_A_MAP;
         this.inlineValue(p, lineEnd, col + 1, undefined, false);
         if (this.nextContent() && this.indent > col) throw BAIL;
       }
@@ -486,7 +534,11 @@ class DocScanner {
     else if (c === SQ) q = this.singleQuoted(p, lineEnd);
     else if (c === 91 /* [ */ || c === 123 /* { */) {
       q = this.flow(p, lineEnd);
-      if (entry) entry.type = V.Other;
+      if (entry) {
+        entry.type = c === 91 ? V.FlowSeq : V.Other;
+        entry.plainStart = p;
+        entry.plainEnd = q;
+      }
     } else if (c === 124 /* | */ || c === 62 /* > */) {
       this.blockScalar(p, lineEnd, parentCol);
       if (entry) entry.type = V.Other;

@@ -61,9 +61,20 @@ export function targetsFor(apiVersion: string, kind: string, meta: InjectionMeta
   return targets.filter((t) => t.entries.length > 0);
 }
 
-/** `kind: List` (and `*List` kinds with `items`) are flattened by Helm and kustomize: write into each item. */
-export function isListKind(kind: string): boolean {
-  return kind === 'List' || kind.endsWith('List');
+/**
+ * Whether a document is a List whose items are the objects we write into (Helm and kustomize flatten Lists): a
+ * `kind: List` whatever its items, or a kind ending in `List` whose `items` is a sequence (`items`, undefined when
+ * it is absent or not a sequence) of objects only (`isObject`: a mapping with apiVersion and kind). Anything else
+ * is one object that gets labels itself, however its kind ends: a custom resource `kind: IPAllowList` with a
+ * `spec`, a `kind: PortList` with `items: [80, 443]`. One rule for the editor, the document model and the scanner.
+ */
+export function isListDocument<T>(
+  kind: string,
+  items: readonly T[] | undefined,
+  isObject: (item: T) => boolean,
+): boolean {
+  if (kind === 'List') return true;
+  return kind.endsWith('List') && items !== undefined && items.every(isObject);
 }
 
 /** YAML text for a value we write: always double-quoted, so YAML 1.1 readers never see `yes`, `1` or `0755`. */

@@ -189,6 +189,122 @@ describe('client-node against the simulated cluster', () => {
     );
   });
 
+  it('writes status through the status subresource only, and ignores status on the main resource', async () => {
+    const spec = {
+      schedule: '0 0 * * *',
+      jobTemplate: {
+        spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'x:1' }] } } },
+      },
+    };
+    const cj = { metadata: { name: 'status-split' }, spec };
+    const created = await api.batch.createNamespacedCronJob({ namespace: 'default', body: cj });
+    expect(created.metadata?.generation).toBe(1);
+    const when = new Date('2026-01-01T00:00:00Z');
+    // A status write that also tries to change the spec: only the status lands, the generation stays.
+    const st = await api.batch.replaceNamespacedCronJobStatus({
+      namespace: 'default',
+      name: 'status-split',
+      body: {
+        metadata: { name: 'status-split' },
+        spec: { ...spec, suspend: true },
+        status: { lastScheduleTime: when },
+      },
+    });
+    expect(st.spec?.suspend).toBe(false);
+    expect(st.metadata?.generation).toBe(1);
+    expect(st.status?.lastScheduleTime?.toISOString()).toBe(when.toISOString());
+    expect(st.metadata?.managedFields?.find((m) => m.subresource === 'status')?.fieldsV1).toEqual({
+      'f:status': { 'f:lastScheduleTime': {} },
+    });
+    // A main-resource PUT that also tries to change the status: the spec lands (generation 2), the status stays.
+    const main = await api.batch.replaceNamespacedCronJob({
+      namespace: 'default',
+      name: 'status-split',
+      body: {
+        metadata: { name: 'status-split' },
+        spec: { ...spec, suspend: true },
+        status: { lastScheduleTime: new Date('2030-01-01T00:00:00Z') },
+      },
+    });
+    expect(main.spec?.suspend).toBe(true);
+    expect(main.metadata?.generation).toBe(2);
+    expect(main.status?.lastScheduleTime?.toISOString()).toBe(when.toISOString());
+    // The same through a merge patch of the status subresource.
+    const patched = await api.batch.patchNamespacedCronJobStatus(
+      { namespace: 'default', name: 'status-split', body: { spec: { suspend: false }, status: { active: [] } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
+    expect([patched.spec?.suspend, patched.metadata?.generation]).toEqual([true, 2]);
+  });
+
+  it('watches with bookmarks: the sendInitialEvents end marker, then periodic BOOKMARKs', async () => {
+    await api.core.createNamespace({ body: { metadata: { name: 'bookmarks' } } });
+    for (const name of ['one', 'two'])
+      await api.core.createNamespacedConfigMap({ namespace: 'bookmarks', body: { metadata: { name } } });
+    const events: { type: string; name?: string; rv?: string; end?: string }[] = [];
+    const req = await new k8s.Watch(api.kc).watch(
+      '/api/v1/namespaces/bookmarks/configmaps',
+      { allowWatchBookmarks: true, sendInitialEvents: true, resourceVersionMatch: 'NotOlderThan' },
+      (type: string, obj: k8s.V1ConfigMap) =>
+        events.push({
+          type,
+          name: type === 'BOOKMARK' ? undefined : obj.metadata?.name,
+          rv: obj.metadata?.resourceVersion,
+          end: obj.metadata?.annotations?.['k8s.io/initial-events-end'],
+        }),
+      () => undefined,
+    );
+    try {
+      await until(
+        () => Promise.resolve(events.filter((e) => e.type === 'BOOKMARK').length >= 2 ? true : undefined),
+        'an initial-events-end bookmark and a periodic one',
+        5000,
+      );
+    } finally {
+      req.abort();
+    }
+    expect(events.slice(0, 3).map((e) => [e.type, e.name, e.end])).toEqual([
+      ['ADDED', 'one', undefined],
+      ['ADDED', 'two', undefined],
+      ['BOOKMARK', undefined, 'true'],
+    ]);
+    const periodic = events.slice(3).find((e) => e.type === 'BOOKMARK')!;
+    expect(periodic.end).toBeUndefined();
+    expect(Number(periodic.rv)).toBeGreaterThanOrEqual(Number(events[2]!.rv));
+  });
+
+  it('shows a deleted pod with deletionTimestamp while it terminates, then DELETED', async () => {
+    await api.core.createNamespacedPod({ namespace: 'default', body: pod('leaving', { app: 'leaving' }) });
+    await until(async () => {
+      const p = await api.core.readNamespacedPod({ namespace: 'default', name: 'leaving' });
+      return p.status?.phase === 'Running' ? p : undefined;
+    }, 'pod leaving Running');
+    const events: { type: string; deletionTimestamp?: Date; grace?: number }[] = [];
+    const req = await new k8s.Watch(api.kc).watch(
+      '/api/v1/namespaces/default/pods',
+      { fieldSelector: 'metadata.name=leaving' },
+      (type: string, obj: k8s.V1Pod) =>
+        events.push({
+          type,
+          deletionTimestamp: obj.metadata?.deletionTimestamp,
+          grace: obj.metadata?.deletionGracePeriodSeconds,
+        }),
+      () => undefined,
+    );
+    const deleted = await api.core.deleteNamespacedPod({ namespace: 'default', name: 'leaving' });
+    // The DELETE answers the pod as it now is: terminating, with the default 30 s grace period.
+    expect(deleted.metadata?.deletionTimestamp).toBeDefined();
+    expect(deleted.metadata?.deletionGracePeriodSeconds).toBe(30);
+    try {
+      await until(() => Promise.resolve(events.some((e) => e.type === 'DELETED') ? true : undefined), 'DELETED');
+    } finally {
+      req.abort();
+    }
+    const terminating = events.find((e) => e.type === 'MODIFIED' && e.deletionTimestamp);
+    expect(terminating?.grace).toBe(30);
+    expect(events.findIndex((e) => e === terminating)).toBeLessThan(events.findIndex((e) => e.type === 'DELETED'));
+  });
+
   it('patches CRDs server-side and sets NamesAccepted/Established, NamesAccepted=False on a conflict', async () => {
     const crd = (name: string, plural: string, kind: string): k8s.V1CustomResourceDefinition => ({
       apiVersion: 'apiextensions.k8s.io/v1',

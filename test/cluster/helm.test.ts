@@ -196,54 +196,46 @@ subjects:
 - {kind: ServiceAccount, name: reader, namespace: rbac}
 `;
 
-  it('denies a hook whose ServiceAccount lacks the permission, and allows the bound one', async () => {
-    const k = (args: string[], input?: string) => run(tools.kubectl134, args, { KUBECONFIG: c.kubeconfig }, input);
-    expect((await k(['apply', '-f', '-'], setup)).code).toBe(0);
-    const env = helmEnv(c.kubeconfig);
-    const weak = await run(
-      tools.helm4,
-      [
-        'install',
-        'w',
-        chartDir,
-        '-n',
-        'rbac',
-        '--wait',
-        '--timeout',
-        '60s',
-        '--set',
-        'hookServiceAccount=weak',
-        '--set',
-        'hookArgs={list-configmaps}',
-      ],
-      env,
-    );
-    expect(weak.code).not.toBe(0);
-    const logs = await k(['logs', '-n', 'rbac', 'job/w-pre-install']);
-    expect(logs.stderr + logs.stdout).toContain(
-      'configmaps is forbidden: User "system:serviceaccount:rbac:weak" cannot list resource "configmaps" in API group "" in the namespace "rbac"',
-    );
-    const ok = await run(
-      tools.helm3,
-      [
-        'install',
-        'r',
-        chartDir,
-        '-n',
-        'rbac',
-        '--wait',
-        '--timeout',
-        '60s',
-        '--set',
-        'hookServiceAccount=reader',
-        '--set',
-        'hookArgs={list-configmaps}',
-      ],
-      env,
-    );
-    expect(ok.stderr).toBe('');
-    expect((await k(['logs', '-n', 'rbac', 'job/r-post-install'])).stdout).toMatch(/configmaps: \d+/);
-  });
+  it.each([
+    ['3.17', tools.helm3, '3'],
+    ['4.1', tools.helm4, '4'],
+  ])(
+    'helm %s: denies a hook whose ServiceAccount lacks the permission, and allows the bound one',
+    async (_v, helm, major) => {
+      const k = (args: string[], input?: string) => run(tools.kubectl134, args, { KUBECONFIG: c.kubeconfig }, input);
+      expect((await k(['apply', '-f', '-'], setup)).code).toBe(0);
+      const env = helmEnv(c.kubeconfig);
+      const install = (release: string, sa: string) =>
+        run(
+          helm,
+          [
+            'install',
+            release,
+            chartDir,
+            '-n',
+            'rbac',
+            '--wait',
+            '--timeout',
+            '60s',
+            '--set',
+            `hookServiceAccount=${sa}`,
+            '--set',
+            'hookArgs={list-configmaps}',
+          ],
+          env,
+        );
+      const weak = await install(`w${major}`, 'weak');
+      expect(weak.code).not.toBe(0);
+      expect(weak.stderr).toContain(`w${major}-pre-install`);
+      const logs = await k(['logs', '-n', 'rbac', `job/w${major}-pre-install`]);
+      expect(logs.stderr + logs.stdout).toContain(
+        'configmaps is forbidden: User "system:serviceaccount:rbac:weak" cannot list resource "configmaps" in API group "" in the namespace "rbac"',
+      );
+      const ok = await install(`r${major}`, 'reader');
+      expect([ok.code, ok.stderr]).toEqual([0, '']);
+      expect((await k(['logs', '-n', 'rbac', `job/r${major}-post-install`])).stdout).toMatch(/configmaps: \d+/);
+    },
+  );
 
   it('answers kubectl as a ServiceAccount with the real 403 text', async () => {
     const kc = c.kubeconfigFor({ namespace: 'rbac', name: 'reader' });
