@@ -18,6 +18,7 @@ import {
   matchRequirements,
   parseFieldSelector,
   parseLabelSelector,
+  validateFieldSelector,
 } from './selectors.js';
 import { toTable } from './tables.js';
 import {
@@ -533,15 +534,16 @@ export class ApiServer {
     this.json(ctx.res, 200, o);
   }
 
-  private filter(ctx: Ctx, name?: string): (o: Obj) => boolean {
+  private filter(ctx: Ctx, rt: ResourceType, name?: string): (o: Obj) => boolean {
     const labels = parseLabelSelector(ctx.q.labelSelector);
     const fields = parseFieldSelector(ctx.q.fieldSelector);
+    validateFieldSelector(rt, fields);
     return (o) =>
       (!name || o.metadata.name === name) && matchRequirements(labels, o.metadata?.labels) && matchFields(fields, o);
   }
 
   private selected(ctx: Ctx, rt: ResourceType, ns: string | undefined): Obj[] {
-    const f = this.filter(ctx);
+    const f = this.filter(ctx, rt);
     return this.cluster.store.list(resKey(rt), rt.namespaced ? ns : undefined).filter(f);
   }
 
@@ -556,7 +558,7 @@ export class ApiServer {
         throw badRequest('continue key is not valid: invalid continue token');
       }
     }
-    const f = this.filter(ctx);
+    const f = this.filter(ctx, rt);
     const items: Obj[] = [];
     let cont: string | undefined;
     let remaining = 0;
@@ -613,7 +615,7 @@ export class ApiServer {
 
   private watch(ctx: Ctx, rt: ResourceType, ns: string | undefined, name: string | undefined): void {
     const store = this.cluster.store;
-    const f = this.filter(ctx, name);
+    const f = this.filter(ctx, rt, name);
     const res = ctx.res;
     const table = this.wantsTable(ctx);
     const key = resKey(rt);

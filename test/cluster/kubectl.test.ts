@@ -171,6 +171,16 @@ describe.each([
     expect((await k(['get', 'deploy', 'scaled', '-o', 'jsonpath={.spec.replicas}'])).stdout).toBe('1');
   });
 
+  it('rejects field selectors a kind does not support, even when nothing would match', async () => {
+    const r = await k(['get', 'pods', '-A', '--field-selector', 'spec.foo=bar']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('Error from server (BadRequest)');
+    expect(r.stderr).toContain('field label not supported: spec.foo');
+    const cm = await k(['get', 'configmaps', '-n', 'kube-system', '--field-selector', 'data.a=b']);
+    expect(cm.stderr).toContain('"data.a" is not a known field selector: only "metadata.name", "metadata.namespace"');
+    expect((await k(['get', 'pods', '-A', '--field-selector', 'spec.nodeName=sim-node', '-o', 'name'])).code).toBe(0);
+  });
+
   it('answers a JSON patch that does not apply with 422 Invalid, as handlers/patch.go does', async () => {
     expect((await k(['create', 'configmap', 'jp', '--from-literal=a=b'])).code).toBe(0);
     for (const patch of [

@@ -143,11 +143,61 @@ export function parseFieldSelector(s: string | undefined): FieldReq[] {
     });
 }
 
+const META = ['metadata.name', 'metadata.namespace'];
+const INVOLVED = ['kind', 'namespace', 'name', 'uid', 'apiVersion', 'resourceVersion', 'fieldPath'].map(
+  (f) => `involvedObject.${f}`,
+);
+/**
+ * Field labels of the built-in kinds that register a field-label conversion (the v1 conversion.go of each API group); an
+ * unknown label there is `field label not supported: <label>`. Every other built-in kind takes only metadata.name
+ * and metadata.namespace (runtime.DefaultMetaV1FieldSelectorConversion).
+ */
+const FIELD_LABELS: Record<string, string[]> = {
+  '/pods': [
+    ...META,
+    'spec.nodeName',
+    'spec.restartPolicy',
+    'spec.schedulerName',
+    'spec.serviceAccountName',
+    'spec.hostNetwork',
+    'spec.host',
+    'status.phase',
+    'status.podIP',
+    'status.podIPs',
+    'status.nominatedNodeName',
+  ],
+  '/nodes': ['metadata.name', 'spec.unschedulable'],
+  '/namespaces': ['metadata.name', 'status.phase'],
+  '/secrets': [...META, 'type'],
+  '/events': [...META, ...INVOLVED, 'reason', 'reportingComponent', 'source', 'type'],
+  '/replicationcontrollers': [...META, 'status.replicas'],
+  'apps/replicasets': [...META, 'status.replicas'],
+  'batch/jobs': [...META, 'status.successful'],
+};
+
+/** Rejects field labels the kind does not support, with the apiserver's 400 (custom resources are not checked). */
+export function validateFieldSelector(rt: { group: string; resource: string; crd?: boolean }, reqs: FieldReq[]): void {
+  if (rt.crd) return;
+  const labels = FIELD_LABELS[`${rt.group}/${rt.resource}`];
+  for (const r of reqs) {
+    if (labels) {
+      if (!labels.includes(r.path)) throw badRequest(`field label not supported: ${r.path}`);
+    } else if (!META.includes(r.path))
+      throw badRequest(`"${r.path}" is not a known field selector: only "metadata.name", "metadata.namespace"`);
+  }
+}
+
 const FIELD_ALIASES: Record<string, (o: Obj) => unknown> = {
   'metadata.name': (o) => o.metadata?.name,
   'metadata.namespace': (o) => o.metadata?.namespace,
   'status.phase': (o) => o.status?.phase,
   'spec.nodeName': (o) => o.spec?.nodeName ?? '',
+  'spec.host': (o) => o.spec?.nodeName ?? '',
+  'spec.hostNetwork': (o) => String(o.spec?.hostNetwork ?? false),
+  'spec.unschedulable': (o) => String(o.spec?.unschedulable ?? false),
+  'status.podIPs': (o) => o.status?.podIP ?? '',
+  'status.nominatedNodeName': (o) => o.status?.nominatedNodeName ?? '',
+  'status.replicas': (o) => String(o.status?.replicas ?? 0),
   'spec.restartPolicy': (o) => o.spec?.restartPolicy,
   'spec.schedulerName': (o) => o.spec?.schedulerName,
   'spec.serviceAccountName': (o) => o.spec?.serviceAccountName,

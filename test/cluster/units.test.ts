@@ -12,6 +12,7 @@ import {
   matchRequirements,
   parseFieldSelector,
   parseLabelSelector,
+  validateFieldSelector,
 } from './selectors.js';
 import { Store } from './store.js';
 import { ApiError, clone, type Obj } from './types.js';
@@ -53,6 +54,38 @@ describe('label and field selectors', () => {
     expect(
       matchFields(parseFieldSelector('status.phase!=Running'), { metadata: {}, status: { phase: 'Pending' } }),
     ).toBe(true);
+  });
+});
+
+describe('field selector labels per kind', () => {
+  const bad = (rt: { group: string; resource: string; crd?: boolean }, sel: string) => {
+    try {
+      validateFieldSelector(rt, parseFieldSelector(sel));
+    } catch (e) {
+      return [(e as ApiError).code, (e as ApiError).message];
+    }
+    return undefined;
+  };
+  it('accepts the labels each built-in kind registers and rejects others with the real 400', () => {
+    expect(bad({ group: '', resource: 'pods' }, 'spec.nodeName=n,status.phase!=Running,metadata.name=x')).toBe(
+      undefined,
+    );
+    expect(bad({ group: '', resource: 'events' }, 'involvedObject.uid=u,reason=BackOff,type=Warning')).toBe(undefined);
+    expect(bad({ group: 'batch', resource: 'jobs' }, 'status.successful=1')).toBe(undefined);
+    expect(bad({ group: '', resource: 'pods' }, 'spec.foo=bar')).toEqual([400, 'field label not supported: spec.foo']);
+    expect(bad({ group: '', resource: 'secrets' }, 'status.phase=x')).toEqual([
+      400,
+      'field label not supported: status.phase',
+    ]);
+    expect(bad({ group: '', resource: 'configmaps' }, 'data.a=b')).toEqual([
+      400,
+      '"data.a" is not a known field selector: only "metadata.name", "metadata.namespace"',
+    ]);
+    expect(bad({ group: 'apps', resource: 'deployments' }, 'status.phase=x')).toEqual([
+      400,
+      '"status.phase" is not a known field selector: only "metadata.name", "metadata.namespace"',
+    ]);
+    expect(bad({ group: 'example.com', resource: 'widgets', crd: true }, 'spec.size=1')).toBe(undefined);
   });
 });
 
