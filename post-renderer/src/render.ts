@@ -39,6 +39,13 @@ export interface PostRenderResult {
 
 const SOURCE_COMMENT = /^#\s*Source:\s*(.+?)\s*$/m;
 
+/**
+ * YAML 1.1 (ADR 0001), duplicate keys left to edit.ts (refused on our paths only), and plain error messages: the
+ * parser's "at line N, column M" counts from the start of the stream, our locations from the template's first line.
+ */
+const PARSE_OPTIONS = (lineCounter: LineCounter) =>
+  ({ version: '1.1', uniqueKeys: false, prettyErrors: false, lineCounter }) as const;
+
 /** The file a document came from: Helm 3's `# Source:` comment or Helm 4's filename annotation. */
 function documentFile(doc: ParsedDocument, source: string, start: number): string | undefined {
   const contentStart = doc.contents?.range[0] ?? doc.range[1];
@@ -143,7 +150,7 @@ export function fastPostRender(
 function renderAlone(slice: string, index: number, options: PostRenderOptions): DocumentsResult | undefined {
   if (DOCUMENT_COUNT_MARKERS.test(slice)) return undefined;
   const lineCounter = new LineCounter();
-  const parsed = parseAllDocuments(slice, { version: '1.1', uniqueKeys: false, lineCounter });
+  const parsed = parseAllDocuments(slice, PARSE_OPTIONS(lineCounter));
   if (!Array.isArray(parsed) || parsed.length !== 1 || (parsed[0] as ParsedDocument).errors.length > 0)
     return undefined;
   try {
@@ -160,7 +167,7 @@ function renderAlone(slice: string, index: number, options: PostRenderOptions): 
 /** The full path: the whole stream parsed with the `yaml` library, edits planned from the parse tree. */
 export function fullPostRender(input: string, options: PostRenderOptions): PostRenderResult {
   const lineCounter = new LineCounter();
-  const parsed = parseAllDocuments(input, { version: '1.1', uniqueKeys: false, lineCounter });
+  const parsed = parseAllDocuments(input, PARSE_OPTIONS(lineCounter));
   const docs: ParsedDocument[] = Array.isArray(parsed) ? parsed : [];
   const eol = input.includes('\r\n') ? '\r\n' : '\n';
   const { edits, warnings, objects, rewritten } = renderDocuments(input, docs, lineCounter, eol, options, 0);
@@ -197,7 +204,7 @@ function renderDocuments(
       document: firstIndex + index + 1,
       ...extra,
     });
-    const base = documentFirstLine(doc, input, lineCounter);
+    const base = documentFirstLine(doc, input, lineCounter, firstIndex + index === 0);
     const at = (offset: number | undefined, field?: string): SourceLocation => {
       const pos = offset === undefined ? undefined : lineCounter.linePos(offset);
       return where({ line: pos && Math.max(1, pos.line - base + 1), column: pos?.col, field });
@@ -299,9 +306,16 @@ function lacksMetadata(obj: YAMLMap): boolean {
 /**
  * Line numbers in messages count from the first line of the rendered template (after `---` and Helm 3's
  * `# Source:` line), like Helm's own YAML errors, not from the start of the whole stream the user never sees.
+ * The stream's first document without `---` counts from the start of the stream (Helm 4 writes no `---` before
+ * it): the parser's document range starts after the template's leading comment lines, lines of the template.
  */
-function documentFirstLine(doc: ParsedDocument, source: string, lineCounter: LineCounter): number {
-  let offset = doc.range[0];
+function documentFirstLine(
+  doc: ParsedDocument,
+  source: string,
+  lineCounter: LineCounter,
+  firstOfStream: boolean,
+): number {
+  let offset = firstOfStream && !source.startsWith('---', doc.range[0]) ? 0 : doc.range[0];
   const skipLine = (re: RegExp) => {
     const end = source.indexOf('\n', offset);
     const line = source.slice(offset, end < 0 ? source.length : end);

@@ -337,6 +337,43 @@ describe('post-renderer core: bad input', () => {
     if (field) expect(err.location.field).toBe(field);
   });
 
+  describe('line numbers count from the first line of the rendered template, on both Helm majors', () => {
+    // Template line 7 holds the bad value; the template starts with two comment lines of its own.
+    const template = '# one\n# two\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  labels: [a]\n';
+    const ok = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ok\n';
+    it.each([
+      ['Helm 4, first document (no `---` before it)', template, 1],
+      ['Helm 3, first document', `---\n# Source: c/templates/x.yaml\n${template}`, 1],
+      ['Helm 4, a later document', `${ok}---\n${template}`, 2],
+      [
+        'Helm 3, a later document',
+        `---\n# Source: c/templates/o.yaml\n${ok}---\n# Source: c/templates/x.yaml\n${template}`,
+        2,
+      ],
+    ])('%s', (_name, input, document) => {
+      const err = errorOf(() => render(input));
+      expect(err.code).toBe(ErrorCodes.INPUT_FIELD_TYPE);
+      expect(err.location).toMatchObject({ document, line: 7, column: 11, field: 'metadata.labels' });
+    });
+  });
+
+  it('locates invalid YAML once, in the template: no second line number counted from the stream start', () => {
+    const bad = '# one\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [unclosed\n  namespace: x\n';
+    const ok = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ok\n';
+    const helm3 = `---\n# Source: c/templates/o.yaml\n${ok}---\n# Source: c/templates/x.yaml\n${bad}`;
+    for (const [input, document] of [
+      [bad, 1],
+      [`${ok}---\n${bad}`, 2],
+      [helm3, 2],
+    ] as const) {
+      const err = errorOf(() => render(input));
+      expect(err.code).toBe(ErrorCodes.INPUT_YAML);
+      // The parser reports the flow sequence where it should have ended: template line 6, column 3.
+      expect(err.location).toMatchObject({ document, line: 6, column: 3 });
+      expect(err.message).not.toMatch(/\bline \d|column \d|:\s*$/);
+    }
+  });
+
   it('takes the file name from the Helm 4 annotation when there is no Source comment', () => {
     const err = errorOf(() =>
       render(
