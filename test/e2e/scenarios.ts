@@ -135,6 +135,21 @@ export function scenarioSuite(major: HelmMajor): void {
         INSTALL_TIMEOUT_MS,
       );
 
+      it(
+        'the database password survives an upgrade (the Secret is reused through lookup, never regenerated)',
+        async () => {
+          const password = async () =>
+            (await e.kubectl(['get', 'secret', 'database', '-n', 'apps', '-o', 'jsonpath={.data.password}'])).stdout;
+          const before = await password();
+          expect(Buffer.from(before, 'base64').toString()).toMatch(/^[A-Za-z0-9]{32}$/);
+          const r = await e.deploy({ releases: ['tier1-database'] });
+          expect([r.results[0]!.action, r.results[0]!.status]).toEqual(['upgrade', 'deployed']);
+          expect((await e.helmCmd(['history', 'tier1-database', '-n', 'apps'])).stdout).toMatch(/^2\s.*\sdeployed\s/m);
+          expect(await password()).toBe(before);
+        },
+        INSTALL_TIMEOUT_MS,
+      );
+
       it(`the seed's troubleshooting commands work with this major's kubectl (${major === 3 ? '1.31' : '1.34'})`, async () => {
         const pods = await e.kubectl(['get', 'pods', '-n', 'apps']);
         expect(pods.stdout).toMatch(/^api-\S+\s+1\/1\s+Running\s+\d+\s/m);
