@@ -251,6 +251,35 @@ subjects:
     expect(cannot.stdout.trim()).toBe('no');
   });
 
+  it('allows only the discovery and health URLs to non-admin users; other paths need nonResourceURLs', async () => {
+    const kc = c.kubeconfigFor({ namespace: 'rbac', name: 'reader' });
+    const k = (args: string[]) => run(tools.kubectl134, args, { KUBECONFIG: kc });
+    for (const path of ['/version', '/healthz', '/readyz', '/livez', '/api', '/apis', '/openapi/v3'])
+      expect((await k(['get', '--raw', path])).code, path).toBe(0);
+    const metrics = await k(['get', '--raw', '/metrics']);
+    expect(metrics.code).not.toBe(0);
+    expect(metrics.stderr).toContain(
+      'Error from server (Forbidden): forbidden: User "system:serviceaccount:rbac:reader" cannot get path "/metrics"',
+    );
+    const grant = `apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: metrics-reader}
+rules:
+- nonResourceURLs: [/metrics]
+  verbs: [get]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: metrics-reader}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: metrics-reader}
+subjects:
+- {kind: ServiceAccount, name: reader, namespace: rbac}
+`;
+    expect((await run(tools.kubectl134, ['apply', '-f', '-'], { KUBECONFIG: c.kubeconfig }, grant)).code).toBe(0);
+    // Authorized now; the simulator serves no metrics, so the answer is the apiserver's plain 404.
+    expect((await k(['get', '--raw', '/metrics'])).stderr).not.toContain('Forbidden');
+  });
+
   it('authorizes a named namespace in that namespace, so a RoleBinding there can grant it', async () => {
     const kc = c.kubeconfigFor({ namespace: 'rbac', name: 'reader' });
     const k = (args: string[]) => run(tools.kubectl134, args, { KUBECONFIG: kc });

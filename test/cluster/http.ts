@@ -155,7 +155,7 @@ export class ApiServer {
     const details: Obj = { kind: a.resource };
     if (a.name) details.name = a.name;
     if (a.group) details.group = a.group;
-    throw new ApiError(403, 'Forbidden', forbiddenMessage(ctx.user, a), a.resource ? details : undefined);
+    throw new ApiError(403, 'Forbidden', forbiddenMessage(ctx.user, a), a.resource ? details : {});
   }
 
   // ---------- routing ----------

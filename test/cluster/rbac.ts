@@ -23,14 +23,30 @@ function subjectMatches(s: Obj, user: KubeUser, bindingNs: string | undefined): 
   return false;
 }
 
+const DISCOVERY_URLS = [
+  '/api',
+  '/api/*',
+  '/apis',
+  '/apis/*',
+  '/healthz',
+  '/livez',
+  '/readyz',
+  '/openapi',
+  '/openapi/*',
+  '/version',
+  '/version/',
+];
+
+function urlMatches(u: string, path: string): boolean {
+  return u === '*' || u === path || (u.endsWith('*') && path.startsWith(u.slice(0, -1)));
+}
+
 function ruleAllows(r: Obj, a: Attributes): boolean {
   const verbs: string[] = r.verbs ?? [];
   if (!verbs.includes('*') && !verbs.includes(a.verb)) return false;
   if (!a.resource) {
     const urls: string[] = r.nonResourceURLs ?? [];
-    return urls.some(
-      (u) => u === '*' || u === a.path || (u.endsWith('*') && (a.path ?? '').startsWith(u.slice(0, -1))),
-    );
+    return urls.some((u) => urlMatches(u, a.path ?? ''));
   }
   const groups: string[] = r.apiGroups ?? [];
   if (!groups.includes('*') && !groups.includes(a.group)) return false;
@@ -57,8 +73,9 @@ function rulesOf(store: Store, ref: Obj, bindingNs: string | undefined): Obj[] {
 
 export function authorize(store: Store, user: KubeUser, a: Attributes): boolean {
   if (user.groups.includes('system:masters')) return true;
-  // The default system:discovery / system:public-info-viewer ClusterRoles every authenticated user has.
-  if (!a.resource && a.verb === 'get') return true;
+  // The default system:discovery / system:public-info-viewer ClusterRoles every authenticated user has; any other
+  // non-resource URL (/metrics, /logs, /debug/...) needs a rule with nonResourceURLs.
+  if (!a.resource && a.verb === 'get' && DISCOVERY_URLS.some((u) => urlMatches(u, a.path ?? ''))) return true;
   if (a.group === 'authorization.k8s.io' && a.resource.startsWith('self') && a.verb === 'create') return true;
   for (const b of store.list(`${RBAC}/clusterrolebindings`)) {
     if (!(b.subjects ?? []).some((s: Obj) => subjectMatches(s, user, undefined))) continue;
