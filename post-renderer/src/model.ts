@@ -100,14 +100,14 @@ export function injectIntoValue(input: unknown, meta: InjectionMetadata): { valu
 }
 
 /**
- * Re-serializes one parsed document with our keys added. Aliases and merge keys are resolved (their targets are
- * copied), so writing labels into one place can never change another; comments before the document are kept.
+ * Re-serializes the contents (the root node) of one parsed document with our keys added: the text of the body
+ * only, without `---` or the comments before it, which the caller keeps as they were (render.ts). Aliases and
+ * merge keys are resolved (their targets are copied), so writing labels into one place can never change another.
  */
 export function rewriteDocument(doc: YamlDocument, meta: InjectionMetadata): { text: string; conflicts: Conflict[] } {
   const { value, conflicts } = injectIntoValue(doc.toJS({ maxAliasCount: 10_000 }), meta);
   const out = new Document(value, { version: '1.1', aliasDuplicateObjects: false });
-  out.commentBefore = doc.commentBefore ?? (doc.contents?.commentBefore || null);
-  if (out.directives) out.directives.docStart = doc.directives?.docStart ? true : null;
+  if (out.directives) out.directives.docStart = null;
   // Every string double-quoted: YAML 1.1 readers must never see a label value as a bool or a number.
   return {
     text: out.toString({ lineWidth: 0, defaultStringType: 'QUOTE_DOUBLE', defaultKeyType: 'PLAIN' }),

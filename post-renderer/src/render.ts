@@ -272,8 +272,7 @@ function renderDocuments(
       }
       const re = rewriteWithLocation(doc, options.meta, where);
       rewritten++;
-      const [start, , end] = doc.range;
-      edits.push({ start, end, text: keepSeparator(input, start, end, re.text) });
+      edits.push(bodyEdit(input, root, re.text, eol));
       conflicts = re.conflicts;
       warnings.push({ message: `re-serialized through the YAML document model (${err.reason})`, location: where() });
     }
@@ -373,13 +372,47 @@ function rewriteWithLocation(
 }
 
 /**
- * The replacement text for a re-serialized document must keep the stream well-formed: the `---` that separated
- * it is kept by the serializer, and a trailing line break is kept when the original span had one.
+ * The edit that puts a re-serialized document in place: it replaces the body only, from the start of the root
+ * node's first line to the end of its last content line. Everything around it stays byte for byte: the header
+ * (`---`, directives, `# Source:` and other comment lines, props on lines of their own) and the trailing comment
+ * lines at column 0 (and what follows them: blank lines, `...`). Helm splits its manifest at `---` and reads the
+ * `# Source:` line right after it, so these must never move across the marker.
  */
-function keepSeparator(source: string, start: number, end: number, text: string): string {
-  const original = source.slice(start, end);
-  let out = text;
-  if (!original.startsWith('---') && out.startsWith('---')) out = out.replace(/^---\r?\n?/, '');
-  if (!/\n$/.test(original)) out = out.replace(/\n$/, '');
-  return out;
+function bodyEdit(source: string, root: YAMLMap, text: string, eol: string): Edit {
+  const [contentStart, , contentEnd] = root.range as [number, number, number];
+  let start = source.lastIndexOf('\n', contentStart - 1) + 1;
+  let prefix = '';
+  // The root starts on the marker line (`--- {...}`): keep the marker and its props, the body on the next line.
+  if (/^---(?:[ \t]|$)/.test(source.slice(start, contentStart))) {
+    start = contentStart;
+    prefix = eol;
+  }
+  let end = trailingCommentsStart(source, start, contentEnd);
+  // A flow root may end inside its last line (`{...} # comment`): the rest of that line goes with the body.
+  if (end < source.length && source.charCodeAt(end - 1) !== 10) {
+    const nl = source.indexOf('\n', end);
+    end = nl < 0 ? source.length : nl + 1;
+  }
+  // Without a line break at the end of the replaced text (end of input), none after the body either.
+  let body = source.charCodeAt(end - 1) === 10 ? text : text.replace(/\n$/, '');
+  if (eol !== '\n') body = body.replace(/\n/g, eol);
+  return { start, end, text: prefix + body };
+}
+
+/**
+ * Where the comment lines at column 0 that end `source[start, end)` begin (with the blank lines between and after
+ * them), or `end` when there are none. Only column 0: a more indented `#` line may be the content of a block
+ * scalar, and blank lines before the first such comment may belong to a `|+` scalar; both stay in the body.
+ */
+function trailingCommentsStart(source: string, start: number, end: number): number {
+  let cut = end;
+  let lineEnd = end;
+  while (lineEnd > start) {
+    const lineStart = lineEnd - 2 < start ? start : Math.max(start, source.lastIndexOf('\n', lineEnd - 2) + 1);
+    const line = source.slice(lineStart, lineEnd);
+    if (line.startsWith('#')) cut = lineStart;
+    else if (line.trim() !== '') break;
+    lineEnd = lineStart;
+  }
+  return cut;
 }
