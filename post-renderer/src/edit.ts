@@ -58,8 +58,10 @@ type AnyPair = Pair;
 
 function keyOf(pair: AnyPair): string | undefined {
   const k = pair.key;
-  if (isScalar(k)) return typeof k.value === 'string' ? k.value : String(k.value);
-  return undefined;
+  if (!isScalar(k)) return undefined;
+  // A merge key's value is a symbol (`Symbol(<<)`), not the string `<<`.
+  if (typeof k.value === 'symbol') return k.value.description;
+  return typeof k.value === 'string' ? k.value : String(k.value);
 }
 
 function nodeRange(node: unknown): [number, number, number] | undefined {

@@ -242,6 +242,18 @@ metadata:
     expect(output).toContain('# Source: c/templates/a.yaml');
   });
 
+  it('takes a merge key on our paths through the document model, so merged annotations survive', () => {
+    // The yaml library gives a merge key as a symbol: edit.ts used to miss it and add an `annotations` key that
+    // overrode the merged one.
+    const input = `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  <<: {annotations: {note: merged}}\n  name: x\n`;
+    const { output, stats, warnings } = render(input);
+    expect(stats.rewritten).toBe(1);
+    expect(warnings[0]?.message).toContain('merge key');
+    const [cm] = parseStream(output) as [Record<string, any>];
+    expect(cm.metadata.annotations).toEqual({ note: 'merged', ...Object.fromEntries(META.annotations) });
+    expect(parseStream(output)).toEqual(expectedStream(input, META));
+  });
+
   it('keeps the Helm 4 postrender-filename annotation and labels hooks', () => {
     const input = `apiVersion: batch/v1
 kind: Job
