@@ -7,7 +7,7 @@ type ParsedDocument = Document.Parsed;
 import { ErrorCodes, HelmTiersError, type SourceLocation } from '../../core/errors.js';
 import { applyEdits, editObject, hasAlias, NeedsModel, type Edit, type EditContext } from './edit.js';
 import { rewriteDocument, type Conflict, type ConflictPolicy } from './model.js';
-import { createScanner, DOCUMENT_COUNT_MARKERS, fastPathApplies, scanDocument, splitDocuments } from './scan.js';
+import { createScanner, fastPathApplies, hasContent, scanDocument, splitAtEndMarkers, splitDocuments } from './scan.js';
 import { isListDocument, type InjectionMetadata } from './targets.js';
 
 /** Helm 4 tags every document with this annotation; it must survive (Helm renames documents without it). */
@@ -100,8 +100,11 @@ interface DocumentsResult {
 
 /**
  * The fast path (scan.ts) for the documents it is sure about, the full path for each of the others, parsed
- * alone. Undefined when the whole stream must take the full path: stream-level features (CRLF, BOM, `...`,
- * directives), or any error at all, so that errors are always the full path's, with its codes and locations.
+ * alone (documents split by the YAML rules: `---`, `...`, directives with the document they precede), so one odd
+ * document (an alias, a merge key, `metadata: {}`) costs the parse of that document only. Undefined when the whole
+ * stream must take the full path: stream-level features (CRLF, a BOM, `%TAG`), a document that does not parse
+ * alone as exactly one, or any error at all, so that errors are always the full path's, with its codes and
+ * locations.
  */
 export function fastPostRender(
   input: string,
@@ -116,48 +119,75 @@ export function fastPostRender(
   const warnings: PostRenderWarning[] = [];
   let objects = 0;
   let rewritten = 0;
+  /** Stream index of the next document. */
+  let documents = 0;
   let cursor = 0;
-  for (let i = 0; i + 1 < bounds.length; i++) {
-    const start = bounds[i] as number;
-    const end = bounds[i + 1] as number;
+  const scan = (start: number, end: number): boolean => {
     const scanned = scanDocument(input, start, end, options.meta, scanner);
-    if (scanned) {
-      if (probe) probe.scanned++;
-      objects += scanned.objects;
-      for (const ins of scanned.insertions) {
-        chunks.push(input.slice(cursor, ins.pos), ins.text);
-        cursor = ins.pos;
-      }
-      continue;
+    if (!scanned) return false;
+    if (probe) probe.scanned++;
+    documents++;
+    objects += scanned.objects;
+    for (const ins of scanned.insertions) {
+      chunks.push(input.slice(cursor, ins.pos), ins.text);
+      cursor = ins.pos;
     }
+    return true;
+  };
+  const alone = (start: number, end: number): boolean => {
     const slice = input.slice(start, end);
-    probe?.fallbacks.push(i);
-    const full = renderAlone(slice, i, options);
-    if (!full) return undefined;
+    probe?.fallbacks.push(documents);
+    const full = renderAlone(slice, documents, options);
+    if (!full) return false;
+    documents++;
     chunks.push(input.slice(cursor, start), applyEdits(slice, full.edits));
     cursor = end;
     objects += full.objects;
     rewritten += full.rewritten;
     warnings.push(...full.warnings);
+    return true;
+  };
+  /** Start of the blank, comment and directive lines after a `...` that belong to the next slice's document. */
+  let carried = -1;
+  for (let i = 0; i + 1 < bounds.length; i++) {
+    const start = carried < 0 ? (bounds[i] as number) : carried;
+    const end = bounds[i + 1] as number;
+    carried = -1;
+    if (scan(start, end)) continue;
+    // `...` end markers split the slice into documents (the scanner refuses them): the first is rendered alone,
+    // each after it is scanned or rendered alone.
+    const starts = splitAtEndMarkers(input, start, end);
+    if (!starts) return undefined;
+    const last = starts.length - 2;
+    if (last > 0 && !hasContent(input, starts[last] as number, end)) {
+      // No document after the last `...`: its lines go with the next slice's, or stay with this one at the end.
+      if (i + 2 < bounds.length) carried = starts[last] as number;
+      starts.splice(carried < 0 ? last : last + 1, 1);
+    }
+    for (let j = 0; j + 1 < starts.length; j++) {
+      const s = starts[j] as number;
+      const e = starts[j + 1] as number;
+      if ((j === 0 || !scan(s, e)) && !alone(s, e)) return undefined;
+    }
   }
   // No objects: let the full path decide (an error, or the allowEmpty result), with its exact wording.
   if (objects === 0) return undefined;
   chunks.push(input.slice(cursor));
-  return { output: chunks.join(''), warnings, stats: { documents: bounds.length - 1, objects, rewritten } };
+  return { output: chunks.join(''), warnings, stats: { documents, objects, rewritten } };
 }
 
-/** One document's text through the full path, as if it were document `index` of the stream; undefined on error. */
+/**
+ * One document's text through the full path, as if it were document `index` of the stream; undefined on error.
+ * The edits depend only on the document's own text (a re-serialized document replaces its body, from its first
+ * content line to its last, see `bodyEdit`), so they are the edits the full path makes on the whole stream.
+ */
 function renderAlone(slice: string, index: number, options: PostRenderOptions): DocumentsResult | undefined {
-  if (DOCUMENT_COUNT_MARKERS.test(slice)) return undefined;
   const lineCounter = new LineCounter();
   const parsed = parseAllDocuments(slice, PARSE_OPTIONS(lineCounter));
   if (!Array.isArray(parsed) || parsed.length !== 1 || (parsed[0] as ParsedDocument).errors.length > 0)
     return undefined;
   try {
-    const result = renderDocuments(slice, parsed, lineCounter, '\n', options, index);
-    // A re-serialized document replaces its range, and where a range ends (trailing blank lines) depends on the
-    // documents around it: those streams take the full path as a whole.
-    return result.rewritten > 0 ? undefined : result;
+    return renderDocuments(slice, parsed, lineCounter, '\n', options, index);
   } catch {
     // Whatever went wrong, the full path over the whole stream reports it with the stream's locations.
     return undefined;
