@@ -14,7 +14,7 @@ import { identityFor, tierMetadata } from '../plan/metadata.js';
 import { readPlanFile } from '../plan/read.js';
 import { fluxLikeKustomization, kustomizePatches } from '../flux/patches.js';
 import { fastPostRender, fullPostRender, type FastPathProbe } from '../post-renderer/src/render.js';
-import { measure, median, type Measurement } from './measure.js';
+import { measure, type Measurement } from './measure.js';
 
 const root = process.cwd();
 const shared = join(root, '..', 'shared');
@@ -24,8 +24,8 @@ const PLAN_FILE = join(root, 'plan.yaml');
 /** Exactly the arguments Helm passes (`--post-renderer-args`), the plan given by its absolute path. */
 const OURS_ARGS = ['--plan', PLAN_FILE, '--release', RELEASE];
 const meta = tierMetadata(identityFor(readPlanFile(PLAN_FILE, root), RELEASE));
-/** Runs per median: our process, `cat` and `node -e 0`. The full path and kustomize (seconds each) run once. */
-const RUNS = 5;
+/** Rounds per median: our process, `cat` and `node -e 0`. The full path and kustomize (seconds each) run once. */
+const RUNS = 7;
 /**
  * Run as a child process by this benchmark (`main.cjs post-renderer <flag>`, so main.ts selects this section
  * only): the full path alone, stdin to stdout, like the post-renderer.
@@ -79,6 +79,16 @@ function kustomizeDir(input: string, n: number, setup: KustomizeSetup): string {
   return dir;
 }
 
+/** Medians of `runs` rounds; each round runs every command once, so a burst of machine load hits all alike. */
+async function interleavedMedians(
+  runs: number,
+  commands: readonly (() => Promise<Measurement>)[],
+): Promise<Measurement[]> {
+  const all = commands.map((): Measurement[] => []);
+  for (let r = 0; r < runs; r++) for (const [i, command] of commands.entries()) all[i]?.push(await command());
+  return all.map((list) => list.sort((a, b) => a.ms - b.ms)[Math.floor(list.length / 2)] as Measurement);
+}
+
 function fullPathChild(): void {
   const input = readFileSync(0, 'utf8');
   process.stdout.write(fullPostRender(input, { meta }).output);
@@ -97,8 +107,9 @@ export async function benchPostRenderer(sizes = [1000, 2000, 20000], kustomizeMa
   const kubectl = join(root, '.tools/helm4/kubectl');
   const bundle = join(root, 'dist/post-renderer.cjs');
   console.log(
-    `wall: median of ${RUNS} runs for ours, cat and node -e 0; one run each for the full path and kustomize ` +
-      `(seconds per run). MB = 10^6 bytes. Ours runs as Helm runs it: node dist/post-renderer.cjs ${OURS_ARGS.join(' ')}\n`,
+    `wall: medians of ${RUNS} rounds for ours, cat and node -e 0, interleaved (each round runs each once, so a ` +
+      `burst of machine load hits them alike); one run each for the full path and kustomize (seconds per run). ` +
+      `MB = 10^6 bytes. Ours runs as Helm runs it: node dist/post-renderer.cjs ${OURS_ARGS.join(' ')}\n`,
   );
   const rows: string[][] = [['objects', 'input MB', 'tool', 'wall ms', 'MB/s', 'peak RSS MB', 'ratio']];
   interface Sized {
@@ -110,15 +121,22 @@ export async function benchPostRenderer(sizes = [1000, 2000, 20000], kustomizeMa
   const ours = new Map<number, Sized>();
   const shares: string[] = [];
   // The fixed costs: the runtime's start, and our whole process on a one-object render (start, bundle, plan).
-  const nodeFloor = await median(RUNS, () => measure('node', ['-e', '0']));
   const one = join(work, 'render-one.yaml');
   writeFileSync(one, 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n');
-  const oneObject = await median(RUNS, () => measure('node', [bundle, ...OURS_ARGS], one));
-  for (const n of sizes) {
-    const input = generate(n);
+  const inputs = sizes.map((n) => ({ n, input: generate(n) }));
+  const [nodeFloor, oneObject, ...perSize] = await interleavedMedians(RUNS, [
+    () => measure('node', ['-e', '0']),
+    () => measure('node', [bundle, ...OURS_ARGS], one),
+    ...inputs.flatMap(({ input }) => [
+      () => measure('node', [bundle, ...OURS_ARGS], input),
+      () => measure('cat', [], input),
+    ]),
+  ]);
+  if (!nodeFloor || !oneObject) throw new Error('no measurements');
+  for (const [i, { n, input }] of inputs.entries()) {
     const bytes = statSync(input).size;
-    const m = await median(RUNS, () => measure('node', [bundle, ...OURS_ARGS], input));
-    const cat = await median(RUNS, () => measure('cat', [], input));
+    const m = perSize[2 * i] as Measurement;
+    const cat = perSize[2 * i + 1] as Measurement;
     const full = await measure('node', [join(root, 'dist/bench/main.cjs'), 'post-renderer', FULL_PATH_CHILD], input);
     const kustomize = (setup: KustomizeSetup) =>
       n <= kustomizeMax ? measure(kubectl, ['kustomize', kustomizeDir(input, n, setup)]) : undefined;
