@@ -19,6 +19,7 @@ import {
 
 export const ANNOTATION_LIMIT = 262144;
 const GENERATION_GROUPS = new Set(['apps', 'batch', 'policy', 'apiextensions.k8s.io']);
+const FOREGROUND = 'foregroundDeletion';
 
 export function resKey(rt: { group: string; resource: string }): string {
   return `${rt.group}/${rt.resource}`;
@@ -46,6 +47,7 @@ export class Cluster {
   constructor(readonly version: { major: string; minor: string } = { major: '1', minor: '31' }) {
     this.store.subscribe((e) => {
       this.indexOwners(e);
+      this.scheduleForegroundChecks();
     });
     for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
       this.create(this.rt('', 'namespaces')!, undefined, {
@@ -249,18 +251,30 @@ export class Cluster {
         return this.present(rt, saved);
       }
     }
-    if ((cur.metadata.finalizers ?? []).length > 0 || policy === 'Foreground') {
-      if (policy === 'Foreground') {
-        this.deleteDependents(cur, 'Foreground');
+    if (policy === 'Foreground') {
+      // The registry marks the owner (deletionTimestamp and the foregroundDeletion finalizer); the garbage collector
+      // deletes its dependents and drops the finalizer once no dependent with blockOwnerDeletion is left. Until then
+      // the owner stays readable, terminating.
+      const fins: string[] = cur.metadata.finalizers ?? [];
+      if (!fins.includes(FOREGROUND)) cur.metadata.finalizers = [...fins, FOREGROUND];
+      if (!cur.metadata.deletionTimestamp) {
+        cur.metadata.deletionTimestamp = nowTs();
+        cur.metadata.deletionGracePeriodSeconds = 0;
       }
-      if ((cur.metadata.finalizers ?? []).length > 0) {
-        if (!cur.metadata.deletionTimestamp) {
-          cur.metadata.deletionTimestamp = nowTs();
-          cur.metadata.deletionGracePeriodSeconds = 0;
-          return this.present(rt, this.store.update(key, cur));
-        }
-        return this.present(rt, cur);
+      const saved = this.store.update(key, cur);
+      const uid = String(saved.metadata.uid);
+      this.foreground.set(uid, { rt, ns: nsKey, name });
+      this.deleteDependents(saved, 'Foreground');
+      this.checkForeground(uid);
+      return this.present(rt, this.store.peek(key, nsKey, name) ?? saved);
+    }
+    if ((cur.metadata.finalizers ?? []).length > 0) {
+      if (!cur.metadata.deletionTimestamp) {
+        cur.metadata.deletionTimestamp = nowTs();
+        cur.metadata.deletionGracePeriodSeconds = 0;
+        return this.present(rt, this.store.update(key, cur));
       }
+      return this.present(rt, cur);
     }
     const gone = this.store.remove(key, nsKey, name)!;
     this.afterDelete(rt, gone, policy);
@@ -316,6 +330,50 @@ export class Cluster {
     }
   }
 
+  /** Owners being deleted in the foreground, by uid: the garbage collector's "waiting for dependents deletion". */
+  private readonly foreground = new Map<string, { rt: ResourceType; ns: string | undefined; name: string }>();
+  private foregroundPending = false;
+
+  /** Drops the foregroundDeletion finalizer (and so the owner) once no blocking dependent is left. */
+  private checkForeground(uid: string): void {
+    const f = this.foreground.get(uid);
+    if (!f) return;
+    const key = resKey(f.rt);
+    const cur = this.store.peek(key, f.ns, f.name);
+    if (!cur || String(cur.metadata.uid) !== uid) {
+      this.foreground.delete(uid);
+      return;
+    }
+    const blocking = [...(this.dependents.get(uid) ?? [])].some((dep) => {
+      const [res, k] = dep.split('\0') as [string, string];
+      const o = this.store.peekKey(res, k);
+      return ((o?.metadata.ownerReferences ?? []) as Obj[]).some(
+        (r) => String(r.uid) === uid && r.blockOwnerDeletion === true,
+      );
+    });
+    if (blocking) return;
+    this.foreground.delete(uid);
+    const next = clone(cur);
+    const fins = ((next.metadata.finalizers ?? []) as string[]).filter((x) => x !== FOREGROUND);
+    if (fins.length > 0) {
+      next.metadata.finalizers = fins;
+      this.store.update(key, next);
+      return;
+    }
+    const gone = this.store.remove(key, f.ns, f.name);
+    if (gone) this.afterDelete(f.rt, gone, 'Foreground');
+  }
+
+  /** After any change, re-check the foreground deletions (batched: one pass per tick). */
+  private scheduleForegroundChecks(): void {
+    if (this.foreground.size === 0 || this.foregroundPending) return;
+    this.foregroundPending = true;
+    setTimeout(() => {
+      this.foregroundPending = false;
+      for (const uid of [...this.foreground.keys()]) this.checkForeground(uid);
+    }, 0);
+  }
+
   private deleteDependents(owner: Obj, policy: string): void {
     const uid = String(owner.metadata.uid);
     for (const dep of [...(this.dependents.get(uid) ?? [])]) {
@@ -332,8 +390,13 @@ export class Cluster {
         if (u.metadata.ownerReferences.length === 0) delete u.metadata.ownerReferences;
         this.store.update(res, u);
       } else {
+        // Like the garbage collector: a dependent of a foreground deletion that has dependents of its own is
+        // deleted in the foreground too.
+        const own = policy === 'Foreground' && (this.dependents.get(String(o.metadata.uid))?.size ?? 0) > 0;
         try {
-          this.delete(t, o.metadata.namespace, o.metadata.name, { propagationPolicy: 'Background' });
+          this.delete(t, o.metadata.namespace, o.metadata.name, {
+            propagationPolicy: own ? 'Foreground' : 'Background',
+          });
         } catch {
           /* already gone */
         }

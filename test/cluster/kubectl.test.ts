@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type SimCluster } from './index.js';
 import { removeTempDirs, run, tools } from './testkit.js';
+import type { Obj } from './types.js';
 
 const deployment = (image: string) => `apiVersion: apps/v1
 kind: Deployment
@@ -328,5 +329,23 @@ describe.each([
     for (let i = 0; i < 50 && (left.code !== 0 || left.stdout.trim() !== ''); i++)
       left = await k(['get', 'rs,pods', '-l', 'app=web', '-o', 'name']);
     expect([left.code, left.stdout.trim()]).toEqual([0, '']);
+  });
+
+  it('deletes in the foreground: the Deployment stays terminating until its ReplicaSets and pods are gone', async () => {
+    expect((await k(['apply', '-f', '-'], deployment('nginx:1.27').replace(/web/g, 'fg'))).code).toBe(0);
+    expect((await k(['rollout', 'status', 'deployment/fg', '--timeout=20s'])).code).toBe(0);
+    const seen: Obj[] = [];
+    const unsub = c.store.subscribe((e) => {
+      if (e.res === 'apps/deployments' && e.obj.metadata.name === 'fg') seen.push(e);
+    });
+    const r = await k(['delete', 'deployment', 'fg', '--cascade=foreground']);
+    unsub();
+    expect(r.code).toBe(0);
+    const del = c.requests.find((q) => q.method === 'DELETE' && q.path.endsWith('/deployments/fg'));
+    expect(del).toBeDefined();
+    const terminating = seen.find((e) => e.type === 'MODIFIED' && e.obj.metadata.deletionTimestamp);
+    expect(terminating?.obj.metadata.finalizers).toEqual(['foregroundDeletion']);
+    expect(seen[seen.length - 1]?.type).toBe('DELETED');
+    expect((await k(['get', 'rs,pods', '-l', 'app=fg', '-o', 'name'])).stdout.trim()).toBe('');
   });
 });

@@ -462,6 +462,27 @@ describe('garbage collection', () => {
     expect(kept, 'the orphaned dependent survives').toBeDefined();
     expect(kept!.metadata.ownerReferences).toBeUndefined();
   });
+  it('deletes in the foreground: the owner stays with the foregroundDeletion finalizer until blocking dependents go', async () => {
+    const c = new Cluster();
+    const cm = c.rt('', 'configmaps')!;
+    const owner = c.create(cm, 'default', { metadata: { name: 'owner' } });
+    const blocker = owned(owner.metadata.uid, 'blocker');
+    (blocker.metadata.ownerReferences[0] as Obj).blockOwnerDeletion = true;
+    // A finalizer of its own keeps the blocking dependent (terminating) until someone removes it.
+    c.create(cm, 'default', { ...blocker, metadata: { ...blocker.metadata, finalizers: ['example.com/hold'] } });
+    c.create(cm, 'default', owned(owner.metadata.uid, 'loose'));
+    const answered = c.delete(cm, 'default', 'owner', { propagationPolicy: 'Foreground' });
+    expect(answered.metadata.deletionTimestamp).toBeDefined();
+    expect(answered.metadata.finalizers).toEqual(['foregroundDeletion']);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(c.store.get('/configmaps', 'default', 'owner')?.metadata.finalizers).toEqual(['foregroundDeletion']);
+    expect(c.store.get('/configmaps', 'default', 'loose')).toBeUndefined();
+    const held = c.store.get('/configmaps', 'default', 'blocker')!;
+    expect(held.metadata.deletionTimestamp).toBeDefined();
+    c.update(cm, 'default', 'blocker', { ...held, metadata: { ...held.metadata, finalizers: [] } });
+    await new Promise((r) => setTimeout(r, 30));
+    expect(c.store.list('/configmaps', 'default').map((o) => o.metadata.name)).toEqual([]);
+  });
 });
 
 describe('kubelet wake-ups', () => {
