@@ -7,15 +7,12 @@ import { create, deployment, ensureBundles, grant, namespace, RBAC, runHook, sta
 const NS = 'apps';
 const rel = (r: string) => `helm-tiers.io/release=${r}`;
 
-/**
- * What pod-check needs to judge a release without pods (does a workload want some?). Not yet in the documented RBAC
- * (hooks/README.md) nor the chart's Role; without it pod-check says it could not check, and passes as before.
- */
-const LIST_WORKLOADS = {
+/** The rule pod-check needs to judge a release without pods (does a workload want some?); the chart grants it. */
+const LIST_WORKLOADS = JSON.stringify({
   apiGroups: ['apps'],
   resources: ['deployments', 'statefulsets', 'daemonsets'],
   verbs: ['list'],
-};
+});
 
 interface SimPod {
   metadata: { name: string; labels?: Record<string, string>; ownerReferences?: { kind: string; name: string }[] };
@@ -67,9 +64,8 @@ describe('pod-check against the simulated cluster', () => {
   let kc: string;
   let fixKc: string;
   let noLogKc: string;
-  /** pod-check's documented rules plus listing workloads (judging zero pods). */
-  let wlKc: string;
-  let wlFixKc: string;
+  /** pod-check's rules without listing workloads, as a chart before that rule granted them. */
+  let noWlKc: string;
   const check = (release: string, extra: string[] = [], kubeconfig = kc) =>
     runHook('pod-check', [`--release=${release}`, '--grace=2', '--timeout=25', ...extra], { KUBECONFIG: kubeconfig });
 
@@ -174,9 +170,10 @@ describe('pod-check against the simulated cluster', () => {
     noLogKc = grant(c, NS, 'pod-check-nolist', {
       namespaced: [{ apiGroups: [''], resources: ['pods/log'], verbs: ['get'] }],
     });
-    wlKc = grant(c, NS, 'pod-check-wl', { namespaced: [...(RBAC['pod-check']?.namespaced ?? []), LIST_WORKLOADS] });
-    wlFixKc = grant(c, NS, 'pod-check-wl-fix', {
-      namespaced: [...(RBAC['pod-check --auto-fix']?.namespaced ?? []), LIST_WORKLOADS],
+    const documented = RBAC['pod-check']?.namespaced ?? [];
+    expect(documented.map((r) => JSON.stringify(r))).toContain(LIST_WORKLOADS);
+    noWlKc = grant(c, NS, 'pod-check-nowl', {
+      namespaced: documented.filter((r) => JSON.stringify(r) !== LIST_WORKLOADS),
     });
     await c.settle(5000);
   });
@@ -437,7 +434,7 @@ describe('pod-check against the simulated cluster', () => {
   });
 
   it('no pods and no workload that wants any: exit 0 with the time actually waited', async () => {
-    const r = await runHook('pod-check', ['--release=nothing', '--grace=1', '--timeout=20'], { KUBECONFIG: wlKc });
+    const r = await runHook('pod-check', ['--release=nothing', '--grace=1', '--timeout=20'], { KUBECONFIG: kc });
     expect(r.code).toBe(0);
     expect(r.summary).toMatch(
       /^pod-check: no pods match helm-tiers\.io\/release=nothing,!helm-tiers\.io\/hook in apps \(waited \d+\.\d s\); no Deployment, StatefulSet or DaemonSet of it wants pods \(exit 0\)$/,
@@ -460,7 +457,7 @@ describe('pod-check against the simulated cluster', () => {
     expect(failing).toBe(true);
     const before = c.requests.length;
     const r = await runHook('pod-check', ['--release=nosa', '--grace=1', '--timeout=20', '--auto-fix'], {
-      KUBECONFIG: wlFixKc,
+      KUBECONFIG: fixKc,
     });
     expect(r.code).toBe(30);
     expect(r.summary).toMatch(/^pod-check: 0 pods after \d+\.\d s, but 1 workload wants pods: /);
@@ -471,15 +468,15 @@ describe('pod-check against the simulated cluster', () => {
     expect(diag?.events.some((e) => e.startsWith('Normal ScalingReplicaSet: Scaled up replica set nosa-'))).toBe(true);
     expect(writesSince(before)).toEqual([]);
 
-    // With only the RBAC documented today (no list of workloads) pod-check cannot tell, says so, and passes.
-    const old = await runHook('pod-check', ['--release=nosa', '--grace=1', '--timeout=20'], { KUBECONFIG: kc });
+    // Without the rule to list workloads (custom RBAC, an older chart) pod-check cannot tell, says so, and passes.
+    const old = await runHook('pod-check', ['--release=nosa', '--grace=1', '--timeout=20'], { KUBECONFIG: noWlKc });
     expect(old.code).toBe(0);
     expect(old.summary).toContain('workloads not checked (forbidden: cannot list deployments.apps in namespace "apps"');
     c.cluster.delete(c.cluster.rt('apps', 'deployments')!, NS, 'nosa', {});
   });
 
   it('no pods when the deadline cuts the grace short: exit 50 with the time actually waited, never a pass', async () => {
-    const r = await runHook('pod-check', ['--release=nothing', '--grace=30', '--timeout=5'], { KUBECONFIG: wlKc });
+    const r = await runHook('pod-check', ['--release=nothing', '--grace=30', '--timeout=5'], { KUBECONFIG: kc });
     expect(r.code).toBe(50);
     const m =
       /^pod-check: deadline \(--timeout\) reached after waiting (\d+\.\d) s, before the 30\.0 s grace ended: no pods match .* \(exit 50\)$/.exec(
@@ -492,7 +489,7 @@ describe('pod-check against the simulated cluster', () => {
   });
 
   it('SIGTERM while waiting for pods that never come: exit 143 with the time actually waited, never a pass', async () => {
-    const h = startHook('pod-check', ['--release=nothing', '--grace=30', '--timeout=60'], { KUBECONFIG: wlKc });
+    const h = startHook('pod-check', ['--release=nothing', '--grace=30', '--timeout=60'], { KUBECONFIG: kc });
     await h.waitFor('checking pods');
     await new Promise((res) => setTimeout(res, 1500));
     h.child.kill('SIGTERM');
