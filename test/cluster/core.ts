@@ -34,6 +34,9 @@ export interface DeleteOpts {
   preconditions?: { uid?: string; resourceVersion?: string };
 }
 
+/** Annotation (tests only): the CRD stays `Established=False` (reason Installing) whatever else happens. */
+export const NEVER_ESTABLISHED = 'sim.helm-tiers.io/never-established';
+
 export class Cluster {
   readonly store = new Store();
   /** token → user */
@@ -472,6 +475,8 @@ export class Cluster {
         if (reason !== 'NoConflicts') break;
       }
       const accepted = reason === 'NoConflicts';
+      // Test knob: a CRD the establishing controller never gets to (as when the apiserver cannot serve it).
+      const stuck = c.metadata?.annotations?.[NEVER_ESTABLISHED] === 'true';
       const prev: Obj[] = c.status?.conditions ?? [];
       const cond = (type: string, status: string, r: string, m: string) => {
         const old = prev.find((x) => x.type === type);
@@ -487,9 +492,11 @@ export class Cluster {
         ...(c.status ?? {}),
         conditions: [
           cond('NamesAccepted', accepted ? 'True' : 'False', reason, message),
-          accepted
-            ? cond('Established', 'True', 'InitialNamesAccepted', 'the initial names have been accepted')
-            : cond('Established', 'False', 'NotAccepted', 'not all names are accepted'),
+          !accepted
+            ? cond('Established', 'False', 'NotAccepted', 'not all names are accepted')
+            : stuck
+              ? cond('Established', 'False', 'Installing', 'the initial names have been accepted')
+              : cond('Established', 'True', 'InitialNamesAccepted', 'the initial names have been accepted'),
         ],
         acceptedNames: accepted
           ? {

@@ -1,6 +1,7 @@
 // crd-check and crd-install bundles against the simulated API server, with the real Prometheus/Kyverno CRDs and RBAC.
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NEVER_ESTABLISHED } from '../cluster/core.js';
 import { startCluster, type SimCluster } from '../cluster/index.js';
 import { create, ensureBundles, grant, namespace, RBAC, runHook, sharedCrds } from './support.js';
 
@@ -258,6 +259,30 @@ describe.skipIf(!haveShared)(
       expect(r2.summary).toContain('0 applied, 2 unchanged, 1 kept');
       expect(c.requests.slice(again).filter((q) => q.method === 'PATCH')).toHaveLength(0);
       expect(JSON.stringify(stored('alertmanagers.monitoring.coreos.com'))).toBe(newerBefore);
+    });
+
+    it('a CRD that never becomes Established: exit 11 with its state, inside the deadline (not a timeout)', async () => {
+      const crd = c.store.get(
+        'apiextensions.k8s.io/customresourcedefinitions',
+        undefined,
+        'prometheuses.monitoring.coreos.com',
+      ) as { metadata: { annotations?: Record<string, string> } };
+      crd.metadata.annotations = { ...crd.metadata.annotations, [NEVER_ESTABLISHED]: 'true' };
+      c.cluster.update(
+        c.cluster.rt('apiextensions.k8s.io', 'customresourcedefinitions')!,
+        undefined,
+        'prometheuses.monitoring.coreos.com',
+        crd,
+      );
+      const started = Date.now();
+      const r = await runHook('crd-install', ['--timeout=12'], {
+        KUBECONFIG: installKc,
+        HT_REQUIRED_CRDS: 'prometheuses.monitoring.coreos.com@v1',
+        HT_CRDS_DIR: `${sharedCrds}/prometheus-operator`,
+      });
+      expect(r.code, r.summary).toBe(11);
+      expect(r.stdout).toMatch(/prometheuses\.monitoring\.coreos\.com\s+required\s+NotEstablished/);
+      expect(Date.now() - started).toBeLessThan(12_000);
     });
 
     it('no manifest for a required CRD: exit 13', async () => {

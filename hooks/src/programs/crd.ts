@@ -106,11 +106,15 @@ interface InstallResult {
   detail: string;
 }
 
-/** Waits until the CRD is Established and NamesAccepted; NamesAccepted=False ends the wait at once. */
-async function waitEstablished(ctx: Context, req: CrdRequirement): Promise<CrdRow> {
+/**
+ * Waits until the CRD is Established and NamesAccepted, or until `until` (a time before the deadline, so the final
+ * re-check can still run and report the CRD's state); NamesAccepted=False ends the wait at once.
+ */
+async function waitEstablished(ctx: Context, req: CrdRequirement, until: number): Promise<CrdRow> {
   let delay = 250;
   let row: CrdRow = { name: req.name, required: true, state: 'NotEstablished', reason: 'waiting', served: [] };
-  while (!ctx.deadline.expired()) {
+  const left = () => until - ctx.deadline.clock.now();
+  while (!ctx.deadline.expired() && left() > 0) {
     let crd: Crd | undefined;
     try {
       crd = await ctx.kube.readCrd(req.name);
@@ -119,7 +123,7 @@ async function waitEstablished(ctx: Context, req: CrdRequirement): Promise<CrdRo
     }
     row = evaluateCrd(req, crd);
     if (row.state === 'Ready' || row.state === 'NamesNotAccepted' || row.state === 'VersionNotServed') return row;
-    await ctx.deadline.sleep(delay);
+    await ctx.deadline.sleep(Math.min(delay, Math.max(0, left())));
     delay = Math.min(2000, delay * 2);
   }
   return row;
@@ -225,8 +229,11 @@ export async function installCrds(
       results.push({ name: req.name, action: 'failed', detail: err instanceof Error ? err.message : String(err) });
     }
   }
+  // Keep a reserve for the re-check: a CRD that never becomes Established must end as "not ready" (exit 11) with
+  // the table, not as a timeout of the re-check (exit 50).
+  const waitUntil = ctx.deadline.at - Math.min(10_000, Math.max(2_000, ctx.deadline.remaining() * 0.2));
   for (const { req, applied } of toWait) {
-    const row = await waitEstablished(ctx, req);
+    const row = await waitEstablished(ctx, req, waitUntil);
     if (row.state !== 'Ready') {
       const r = results.find((x) => x.name === req.name);
       if (r) {
