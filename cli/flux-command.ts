@@ -40,7 +40,17 @@ export interface FluxCommandContext {
   readonly stderr: Writable;
 }
 
-const STRING_FLAGS = ['plan', 'out', 'git-url', 'branch', 'secret-ref', 'path', 'interval', 'namespace', 'flux-version'];
+const STRING_FLAGS = [
+  'plan',
+  'out',
+  'git-url',
+  'branch',
+  'secret-ref',
+  'path',
+  'interval',
+  'namespace',
+  'flux-version',
+];
 const BOOLEAN_FLAGS = ['argocd', 'kapp', 'check', 'help'];
 /** Files this command owns in the output folder: stale ones (a removed release) are deleted. */
 const GENERATED = /^(namespace|gitrepository|kustomization|.+-helmrelease)\.yaml$/;
