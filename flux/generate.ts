@@ -17,7 +17,14 @@ import { posix } from 'node:path';
 import { Document } from 'yaml';
 import { ErrorCodes, HelmTiersError } from '../core/errors.js';
 import { identityFor, labelKeys, mergeValues, PART_OF_LABEL, releaseValues, tierMetadata } from '../plan/metadata.js';
-import { dependencyReleases, type Component, type Plan, type Values } from '../plan/plan.js';
+import {
+  dependencyReleases,
+  DNS1123_LABEL,
+  DNS1123_SUBDOMAIN,
+  type Component,
+  type Plan,
+  type Values,
+} from '../plan/plan.js';
 import { goDuration, hookDeadlines, releaseTimeoutSeconds } from './hooks.js';
 import { kustomizePatches } from './patches.js';
 
@@ -77,8 +84,6 @@ export const POST_RENDER_STRATEGY = 'combined';
 
 const GIT_URL = /^(http|https|ssh):\/\/.+$/;
 const DURATION = /^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$/;
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const FLUX_VERSION = /^v?(\d+)\.(\d+)(\.\d+)?$/;
 /** HelmRelease helm.toolkit.fluxcd.io/v2 is served from Flux 2.3. */
 const MIN_FLUX = [2, 3] as const;

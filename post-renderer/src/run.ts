@@ -126,7 +126,8 @@ function flagFor(field: string | undefined): string {
  * Explicit identity flags get the plan's own checks, not a copy of them: they become a one-release plan (plus one
  * component per `--depends-on` release, so each of those is checked as a release name) that `parsePlan` validates.
  * Its errors keep the plan path's code (E_PLAN_INVALID for the same mistake) and name the flag instead of the field.
- * A dependency on itself or a repeated one is refused as the plan refuses it. Without `--part-of` the component
+ * A dependency on itself or a repeated one is checked here first, only for the message: the plan refuses both too,
+ * but would name a stand-in component instead of the flag. Without `--part-of` the component
  * name is the plan name (already checked as the component's, by the same rule).
  */
 function explicitIdentity(id: Omit<TierIdentity, 'partOf'> & { readonly partOf: string | undefined }): TierIdentity {

@@ -47,12 +47,15 @@ describe('mapApiError', () => {
 });
 
 describe('callWithRetry', () => {
-  const run = async (errors: unknown[], opts: { retryNotFound?: boolean; attempts?: number } = {}) => {
+  const run = async (
+    errors: unknown[],
+    opts: { retryNotFound?: boolean; attempts?: number; request?: typeof req & { name?: string } } = {},
+  ) => {
     const clock = fakeClock();
     const deadline = new Deadline(clock, 60_000, new AbortController().signal);
     let n = 0;
     const result = await callWithRetry(
-      req,
+      opts.request ?? req,
       () => {
         const e = errors[n++];
         return e instanceof Error ? Promise.reject(e) : Promise.resolve('ok');
@@ -79,10 +82,13 @@ describe('callWithRetry', () => {
     const r = await run([apiErr(429, {}, { 'retry-after': '7' })]);
     expect(r.waits[0]).toBe(7000);
   });
-  it('does not retry 403 or (by default) 404', async () => {
+  it('does not retry 403; retries 404 on a LIST (type not served yet) but not on a named object, unless told', async () => {
     expect((await run([apiErr(403)])).calls).toBe(1);
-    expect((await run([apiErr(404)])).calls).toBe(1);
-    expect((await run([apiErr(404)], { retryNotFound: true })).result).toBe('ok');
+    expect((await run([apiErr(404)])).result).toBe('ok');
+    const named = { ...req, verb: 'get', name: 'x' };
+    expect((await run([apiErr(404)], { request: named })).calls).toBe(1);
+    expect((await run([apiErr(404)], { request: named, retryNotFound: true })).result).toBe('ok');
+    expect((await run([apiErr(404)], { retryNotFound: false })).calls).toBe(1);
   });
   it('gives up after the bounded number of attempts with the typed error', async () => {
     const r = await run([apiErr(500), apiErr(500), apiErr(500)], { attempts: 3 });

@@ -1,6 +1,7 @@
 /** Judges listed CRDs against requirements: exists, Established=True, NamesAccepted=True, version served. */
 import { HookErrorCodes, type HookErrorCode } from '../errors.js';
 import { findCondition, type Crd } from '../k8s/types.js';
+import { servedVersions } from './manifests.js';
 import type { CrdRequirement } from './selection.js';
 
 export type CrdState = 'Ready' | 'Missing' | 'NamesNotAccepted' | 'NotEstablished' | 'VersionNotServed';
@@ -17,7 +18,7 @@ export interface CrdRow {
 export function evaluateCrd(req: CrdRequirement, crd: Crd | undefined): CrdRow {
   const base = { name: req.name, required: req.required };
   if (!crd) return { ...base, state: 'Missing', reason: 'not installed', served: [] };
-  const served = (crd.spec?.versions ?? []).filter((v) => v.served).map((v) => v.name);
+  const served = servedVersions(crd);
   const conds = crd.status?.conditions;
   const names = findCondition(conds, 'NamesAccepted');
   // kstatus: NamesAccepted=False is a failure (a name clash); a missing condition only means "not yet".

@@ -16,7 +16,7 @@ import {
 import { readFileSync } from 'node:fs';
 import { HookError, HookErrorCodes } from '../errors.js';
 import type { Deadline } from './clock.js';
-import { notFoundIsTransient, type RequestInfo } from './errors.js';
+import type { RequestInfo } from './errors.js';
 import { callWithRetry, DEFAULT_RETRY, type RetryHooks, type RetryOptions } from './retry.js';
 import type { Crd, KubeEvent, Page, Pod, Workload } from './types.js';
 
@@ -126,15 +126,8 @@ export function createHookKube(
   const apps = kc.makeApiClient(AppsV1Api);
   const batch = kc.makeApiClient(BatchV1Api);
   const ext = kc.makeApiClient(ApiextensionsV1Api);
-  // 404 is retried only on LISTs (the resource type is not served yet), never on a named object (notFoundIsTransient).
   const call = <T>(req: RequestInfo, op: () => Promise<T>, opts: Partial<RetryOptions> = {}): Promise<T> =>
-    callWithRetry(
-      req,
-      op,
-      deadline,
-      { ...retry, retryNotFound: retry.retryNotFound ?? notFoundIsTransient(req), ...opts },
-      hooks,
-    );
+    callWithRetry(req, op, deadline, { ...retry, ...opts }, hooks);
   const page = <T>(list: { items: T[]; metadata?: { _continue?: string } }): Page<T> => ({
     items: list.items,
     continueToken: list.metadata?._continue || undefined,

@@ -1,7 +1,7 @@
 /** Bounded retries with exponential backoff and jitter, honouring Retry-After and the overall deadline. */
 import { HookError, HookErrorCodes } from '../errors.js';
 import type { Deadline } from './clock.js';
-import { isRetryable, mapApiError, type MappedError, type RequestInfo } from './errors.js';
+import { isRetryable, mapApiError, notFoundIsTransient, type MappedError, type RequestInfo } from './errors.js';
 
 export interface RetryOptions {
   attempts: number;
@@ -82,7 +82,8 @@ export async function callWithRetry<T>(
       last = mapApiError(err, req);
       if (
         last.code === HookErrorCodes.TERMINATED ||
-        !isRetryable(last, opts.retryNotFound) ||
+        // 404 is retried on LISTs (the resource type is not served yet), never on a named object, unless told.
+        !isRetryable(last, opts.retryNotFound ?? notFoundIsTransient(req)) ||
         attempt === opts.attempts - 1
       )
         throw last;
