@@ -33,7 +33,6 @@ export const ErrorCodes = {
   /** An object already carries a different value for one of our keys and the conflict policy is `error`. */
   CONFLICT: 'E_CONFLICT',
   /** The post-renderer would write nothing. */
-  OUTPUT_EMPTY: 'E_OUTPUT_EMPTY',
   /** Reading stdin or writing stdout failed. */
   IO: 'E_IO',
   /** An external tool (helm, kubectl) failed. */
@@ -65,7 +64,6 @@ const EXIT_CODES: Record<ErrorCode, number> = {
   E_INPUT_NOT_OBJECT: 65,
   E_INPUT_FIELD_TYPE: 65,
   E_CONFLICT: 65,
-  E_OUTPUT_EMPTY: 70, // EX_SOFTWARE
   E_IO: 74, // EX_IOERR
   E_TOOL: 69, // EX_UNAVAILABLE
   E_INTERNAL: 70,

@@ -205,9 +205,6 @@ export function fullPostRender(input: string, options: PostRenderOptions): PostR
     throw new HelmTiersError(ErrorCodes.INPUT_EMPTY, 'the input holds no Kubernetes objects');
   }
   const output = applyEdits(input, edits);
-  if (output.trim() === '' && !options.allowEmpty) {
-    throw new HelmTiersError(ErrorCodes.OUTPUT_EMPTY, 'the output would be empty');
-  }
   return { output, warnings, stats: { documents: docs.length, objects, rewritten } };
 }
 
@@ -244,7 +241,8 @@ function renderDocuments(
       throw new HelmTiersError(ErrorCodes.INPUT_YAML, `invalid YAML: ${firstLine(error.message)}`, at(error.pos[0]));
     }
     const root = doc.contents;
-    if (root === null || (isScalar(root) && root.value === null)) return; // a template that rendered nothing
+    // A template that rendered nothing (spelled out rather than isNullNode: the null check narrows `root`).
+    if (root === null || (isScalar(root) && root.value === null)) return;
     if (!isMap(root)) {
       throw new HelmTiersError(
         ErrorCodes.INPUT_NOT_OBJECT,
@@ -329,7 +327,7 @@ function renderDocuments(
  */
 function lacksMetadata(obj: YAMLMap): boolean {
   const md = obj.get('metadata', true) as unknown;
-  return md === undefined || md === null || (isScalar(md) && md.value === null) || (isMap(md) && md.items.length === 0);
+  return isNullNode(md) || (isMap(md) && md.items.length === 0);
 }
 
 /**
