@@ -507,17 +507,7 @@ export class ApiServer {
   }
 
   private deleteOpts(ctx: Ctx): DeleteOpts {
-    const body = ctx.body.length > 0 ? this.parseBody(ctx) : {};
-    const q = ctx.q;
-    const opts: DeleteOpts = {};
-    const policy = body.propagationPolicy ?? q.propagationPolicy;
-    if (policy) opts.propagationPolicy = policy;
-    else if (body.orphanDependents === true || q.orphanDependents === 'true') opts.propagationPolicy = 'Orphan';
-    const grace =
-      body.gracePeriodSeconds ?? (q.gracePeriodSeconds !== undefined ? Number(q.gracePeriodSeconds) : undefined);
-    if (grace !== undefined) opts.gracePeriodSeconds = grace;
-    if (body.preconditions) opts.preconditions = body.preconditions;
-    return opts;
+    return toDeleteOpts(ctx.body.length > 0 ? this.parseBody(ctx) : {}, ctx.q);
   }
 
   private wantsTable(ctx: Ctx): boolean {
@@ -831,11 +821,8 @@ export class ApiServer {
       throw badRequest('name in URL does not match name in Eviction object');
     const del: Obj = body.deleteOptions ?? {};
     const dryRun = ctx.q.dryRun === 'All' || (Array.isArray(del.dryRun) && del.dryRun.includes('All'));
-    const opts: DeleteOpts = {};
-    if (del.gracePeriodSeconds !== undefined && del.gracePeriodSeconds !== null)
-      opts.gracePeriodSeconds = Number(del.gracePeriodSeconds);
-    if (del.propagationPolicy) opts.propagationPolicy = del.propagationPolicy;
-    if (del.preconditions) opts.preconditions = del.preconditions;
+    // The Eviction's own DeleteOptions; the eviction URL's query carries only dryRun.
+    const opts = toDeleteOpts(del, {});
     const pod = this.cluster.get(rt, ns, name);
     const phase = pod.status?.phase;
     const canIgnorePdb =
@@ -1077,3 +1064,16 @@ export function pdbStatus(
 }
 
 export { nowTs };
+
+/** DeleteOptions from a body (DELETE, or an Eviction's `deleteOptions`) and the query, as the apiserver reads them. */
+function toDeleteOpts(body: Obj, q: Record<string, string | undefined>): DeleteOpts {
+  const opts: DeleteOpts = {};
+  const policy = body.propagationPolicy ?? q.propagationPolicy;
+  if (policy) opts.propagationPolicy = policy;
+  else if (body.orphanDependents === true || q.orphanDependents === 'true') opts.propagationPolicy = 'Orphan';
+  const grace =
+    body.gracePeriodSeconds ?? (q.gracePeriodSeconds !== undefined ? Number(q.gracePeriodSeconds) : undefined);
+  if (grace !== undefined) opts.gracePeriodSeconds = grace;
+  if (body.preconditions) opts.preconditions = body.preconditions;
+  return opts;
+}

@@ -115,19 +115,23 @@ async function pollUntilHealthy(
   return snap;
 }
 
+/** Recent Events of an object, or one line saying why they are unavailable (diagnostics never fail the check). */
+async function eventsFor(ctx: Context, fieldSelector: string): Promise<string[]> {
+  try {
+    return recentEvents((await ctx.kube.listEvents(ctx.namespace, { fieldSelector, limit: 100 })).items);
+  } catch (err) {
+    if (err instanceof HookError && err.code === HookErrorCodes.TERMINATED) throw err;
+    return [`(events unavailable: ${err instanceof Error ? err.message : String(err)})`];
+  }
+}
+
 async function diagnose(ctx: Context, snap: Snapshot, tailLines: number): Promise<void> {
   const bad = failing(snap).slice(0, MAX_DIAGNOSED);
   await mapLimit(bad, CONCURRENCY, async (v) => {
     const pod = snap.pods.get(v.pod);
     if (!pod) return;
     const describe = describePod(pod, v);
-    let events: string[] = [];
-    try {
-      const sel = `involvedObject.name=${v.pod}${v.uid ? `,involvedObject.uid=${v.uid}` : ''}`;
-      events = recentEvents((await ctx.kube.listEvents(ctx.namespace, { fieldSelector: sel, limit: 100 })).items);
-    } catch (err) {
-      events = [`(events unavailable: ${err instanceof Error ? err.message : String(err)})`];
-    }
+    const events = await eventsFor(ctx, `involvedObject.name=${v.pod}${v.uid ? `,involvedObject.uid=${v.uid}` : ''}`);
     const logs: Record<string, string[]> = {};
     for (const t of logTargets(pod, v)) {
       const key = `${t.container}${t.previous ? ' (previous)' : ''}`;
@@ -283,14 +287,10 @@ async function reportShortfalls(ctx: Context, shortfalls: readonly Shortfall[]):
     ),
   );
   await mapLimit(shortfalls.slice(0, MAX_DIAGNOSED), CONCURRENCY, async (s) => {
-    let events: string[];
-    try {
-      const sel = `involvedObject.kind=${s.kind},involvedObject.name=${s.name}${s.uid ? `,involvedObject.uid=${s.uid}` : ''}`;
-      events = recentEvents((await ctx.kube.listEvents(ctx.namespace, { fieldSelector: sel, limit: 100 })).items);
-    } catch (err) {
-      if (err instanceof HookError && err.code === HookErrorCodes.TERMINATED) throw err;
-      events = [`(events unavailable: ${err instanceof Error ? err.message : String(err)})`];
-    }
+    const events = await eventsFor(
+      ctx,
+      `involvedObject.kind=${s.kind},involvedObject.name=${s.name}${s.uid ? `,involvedObject.uid=${s.uid}` : ''}`,
+    );
     ctx.log.error(
       { workload: `${s.kind}/${s.name}`, wants: s.wants, pods: 0, cause: s.cause, events },
       `no pods: ${s.message}`,
