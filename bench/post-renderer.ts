@@ -7,14 +7,14 @@
  * Prints wall time, MB/s, peak RSS, ratios, the share of documents that left the fast path, and the issue's
  * targets. MB = 10^6 bytes everywhere, as the issue counts them.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { identityFor, tierMetadata } from '../plan/metadata.js';
 import { readPlanFile } from '../plan/read.js';
 import { fluxLikeKustomization, kustomizePatches } from '../flux/patches.js';
 import { fastPostRender, fullPostRender, type FastPathProbe } from '../post-renderer/src/render.js';
-import { measure, type Measurement } from './measure.js';
+import { measure, medianOf, type Measurement } from './measure.js';
 
 const root = process.cwd();
 const shared = join(root, '..', 'shared');
@@ -79,47 +79,6 @@ function kustomizeDir(input: string, n: number, setup: KustomizeSetup): string {
   return dir;
 }
 
-/** Peak RSS so far (VmHWM) of a running process, 0 once it is gone. */
-function vmHwm(pid: number): number {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
-
-/**
- * One run, stdin from `inputFile`, stdout read and counted as Helm reads it. Unlike bench/measure.ts (VmHWM
- * sampled every 2 ms), it samples only every `rssEveryMs`, or not at all: on this 2-core machine the 2 ms sampling
- * costs a 0.2 s process 30–60 ms of wall time. Wall times of short runs come from unsampled runs; their peak RSS
- * from a separate sampled run (`measure`).
- */
-function timed(cmd: string, args: readonly string[], inputFile?: string, rssEveryMs?: number): Promise<Measurement> {
-  return new Promise((resolve, reject) => {
-    const fd = inputFile ? openSync(inputFile, 'r') : 'ignore';
-    const start = process.hrtime.bigint();
-    const child = spawn(cmd, [...args], { stdio: [fd, 'pipe', 'pipe'] });
-    if (typeof fd === 'number') closeSync(fd);
-    let peak = 0;
-    let out = 0;
-    let err = '';
-    const sample = () => {
-      if (child.pid) peak = Math.max(peak, vmHwm(child.pid));
-    };
-    const timer = rssEveryMs === undefined ? undefined : setInterval(sample, rssEveryMs);
-    child.stdout?.on('data', (b: Buffer) => (out += b.length));
-    child.stderr?.on('data', (b: Buffer) => (err += b.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearInterval(timer);
-      const ms = Number(process.hrtime.bigint() - start) / 1e6;
-      if (code !== 0) reject(new Error(`${cmd} exited ${code}: ${err.slice(0, 500)}`));
-      else resolve({ ms, peakRssBytes: peak, code: 0, stdoutBytes: out });
-    });
-  });
-}
-
 /** Medians of `runs` rounds; each round runs every command once, so a burst of machine load hits all alike. */
 async function interleavedMedians(
   runs: number,
@@ -127,7 +86,7 @@ async function interleavedMedians(
 ): Promise<Measurement[]> {
   const all = commands.map((): Measurement[] => []);
   for (let r = 0; r < runs; r++) for (const [i, command] of commands.entries()) all[i]?.push(await command());
-  return all.map((list) => list.sort((a, b) => a.ms - b.ms)[Math.floor(list.length / 2)] as Measurement);
+  return all.map(medianOf);
 }
 
 function fullPathChild(): void {
@@ -179,7 +138,7 @@ export async function benchPostRenderer(sizes = [1000, 2000, 20000], kustomizeMa
     short.map(
       ([cmd, args, input]) =>
         () =>
-          timed(cmd, args, input),
+          measure(cmd, args, input, undefined, false),
     ),
   );
   // Peak RSS: one more run of each, sampled every 2 ms.
@@ -194,9 +153,17 @@ export async function benchPostRenderer(sizes = [1000, 2000, 20000], kustomizeMa
     const bytes = statSync(input).size;
     const m = perSize[2 * i] as Measurement;
     const cat = perSize[2 * i + 1] as Measurement;
-    const full = await timed('node', [join(root, 'dist/bench/main.cjs'), 'post-renderer', FULL_PATH_CHILD], input, 10);
+    const full = await measure(
+      'node',
+      [join(root, 'dist/bench/main.cjs'), 'post-renderer', FULL_PATH_CHILD],
+      input,
+      undefined,
+      10,
+    );
     const kustomize = (setup: KustomizeSetup) =>
-      n <= kustomizeMax ? timed(kubectl, ['kustomize', kustomizeDir(input, n, setup)], undefined, 20) : undefined;
+      n <= kustomizeMax
+        ? measure(kubectl, ['kustomize', kustomizeDir(input, n, setup)], undefined, undefined, 20)
+        : undefined;
     const transformer = await kustomize('transformer');
     const patches = await kustomize('patches');
     ours.set(n, { m, bytes, transformer, patches });
