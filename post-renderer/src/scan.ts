@@ -264,7 +264,8 @@ class DocScanner {
         // A List without items (no objects) or with an item that is no object (an error): the full path's.
         if (!items || items.length === 0) return undefined;
         for (const item of items) {
-          if (!item || !this.isObject(item)) return undefined;
+          // isListDocument has checked every item of a `...List` kind already; only `kind: List` skips that.
+          if (!item || (kind === 'List' && !this.isObject(item))) return undefined;
           const itemKind = this.stringField(item, 'kind', KIND_TEXT) as string;
           const itemApiVersion = this.stringField(item, 'apiVersion', API_VERSION_TEXT) as string;
           if (!this.planObject(item, itemApiVersion, itemKind, meta, out)) return undefined;
