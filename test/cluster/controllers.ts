@@ -5,7 +5,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { nowTs, resKey, type Cluster } from './core.js';
-import { pdbStatus, type PodLogSource } from './http.js';
+import { isPodReady, pdbStatus } from './disruption.js';
+import type { PodLogSource } from './http.js';
 import { behaviorFor, commandFor, type ComponentBehavior, type Scenario } from './scenario.js';
 import { clone, type Obj, type ResourceType } from './types.js';
 
@@ -79,9 +80,6 @@ function ownerRef(owner: Obj, apiVersion: string, kind: string): Obj {
     controller: true,
     blockOwnerDeletion: true,
   };
-}
-function isReady(p: Obj): boolean {
-  return (p.status?.conditions ?? []).some((c: Obj) => c.type === 'Ready' && c.status === 'True');
 }
 function cond(
   prev: Obj[] | undefined,
@@ -661,7 +659,9 @@ export class Controllers implements PodLogSource {
         if (!this.createPod(rs, 'apps/v1', 'ReplicaSet', `${rs.metadata.name}-${rand5()}`, rs.spec.template ?? {}))
           break;
       if (live.length > want) {
-        const victims = [...live].sort((a, b) => Number(isReady(a)) - Number(isReady(b))).slice(0, live.length - want);
+        const victims = [...live]
+          .sort((a, b) => Number(isPodReady(a)) - Number(isPodReady(b)))
+          .slice(0, live.length - want);
         for (const v of victims) {
           this.deletePod(v);
           this.event(rs, 'Normal', 'SuccessfulDelete', `Deleted pod: ${v.metadata.name}`, 'replicaset-controller');
@@ -670,7 +670,7 @@ export class Controllers implements PodLogSource {
       const now = this.podsOf(rs).filter(
         (p) => !p.metadata.deletionTimestamp && !['Succeeded', 'Failed'].includes(p.status?.phase),
       );
-      const ready = now.filter(isReady).length;
+      const ready = now.filter(isPodReady).length;
       const status: Obj = {
         replicas: now.length,
         fullyLabeledReplicas: now.length,
@@ -706,7 +706,7 @@ export class Controllers implements PodLogSource {
         const podName = `${name}-${i}`;
         if (pods.some((p) => p.metadata.name === podName)) continue;
         if (this.cluster.store.peek('/pods', ns, podName)) continue; // still terminating
-        if (!parallel && pods.filter((p) => ordinal(p) < i).some((p) => !isReady(p))) break;
+        if (!parallel && pods.filter((p) => ordinal(p) < i).some((p) => !isPodReady(p))) break;
         for (const vct of (s.spec.volumeClaimTemplates ?? []) as Obj[]) {
           const pvcName = `${vct.metadata?.name}-${podName}`;
           if (this.cluster.store.peek('/persistentvolumeclaims', ns, pvcName)) continue;
@@ -758,8 +758,8 @@ export class Controllers implements PodLogSource {
       const outdated = current
         .filter((p) => p.metadata.labels?.['controller-revision-hash'] !== rev)
         .sort((a, b) => ordinal(b) - ordinal(a));
-      if (outdated.length && current.length === want && current.every(isReady)) this.deletePod(outdated[0]!);
-      const ready = current.filter(isReady).length;
+      if (outdated.length && current.length === want && current.every(isPodReady)) this.deletePod(outdated[0]!);
+      const ready = current.filter(isPodReady).length;
       const updated = current.filter((p) => p.metadata.labels?.['controller-revision-hash'] === rev).length;
       const done = updated === want && outdated.length === 0;
       const status: Obj = {
@@ -797,7 +797,7 @@ export class Controllers implements PodLogSource {
             p.spec.nodeName = NODE_NAME;
           },
         );
-      const ready = cur.filter(isReady).length;
+      const ready = cur.filter(isPodReady).length;
       this.writeStatus(rt, d, {
         currentNumberScheduled: pods.length ? 1 : 0,
         desiredNumberScheduled: 1,
@@ -906,7 +906,7 @@ export class Controllers implements PodLogSource {
         );
         if (activeNow.length) status.active = activeNow.length;
         else delete status.active;
-        status.ready = activeNow.filter(isReady).length;
+        status.ready = activeNow.filter(isPodReady).length;
       }
       if (failed > (j.status?.failed ?? 0)) this.jobNextCreate.set(j.metadata.uid, now + this.t.jobBackoff * failed);
       if (succeeded) status.succeeded = succeeded;
