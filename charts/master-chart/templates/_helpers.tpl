@@ -60,24 +60,34 @@ helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded
 
 {{/* ---- What the checks check -------------------------------------------------------------------------- */}}
 
-{{/* Components whose CRDs the pre-crd-check covers: every enabled one except kyverno (its own Job). */}}
-{{- define "ht.crdLists" -}}
+{{/* One rule for every CRD check: each part's `wanted` CRDs are required when `requires` is true and only warned
+     about otherwise; its `optional` ones always only warn. Input: a list of dicts {requires, wanted, optional}. */}}
+{{- define "ht.crdSplit" -}}
 {{- $required := list -}}
 {{- $optional := list -}}
-{{- range $c := list "database" "cache" "api" "frontend" "monitoring" -}}
-{{- $v := index $.Values $c | default dict -}}
-{{- if $v.enabled -}}
-{{- if $v.requiresCRDs -}}
-{{- $required = concat $required ($v.requiredCRDs | default list) -}}
+{{- range $p := . -}}
+{{- if $p.requires -}}
+{{- $required = concat $required $p.wanted -}}
 {{- else -}}
-{{- $optional = concat $optional ($v.requiredCRDs | default list) -}}
+{{- $optional = concat $optional $p.wanted -}}
 {{- end -}}
-{{- $optional = concat $optional ($v.optionalCRDs | default list) -}}
-{{- end -}}
+{{- $optional = concat $optional $p.optional -}}
 {{- end -}}
 {{- $required = $required | uniq -}}
 {{- $optional = without ($optional | uniq) $required -}}
 {{- toJson (dict "required" $required "optional" $optional) -}}
+{{- end -}}
+
+{{/* Components whose CRDs the pre-crd-check covers: every enabled one except kyverno (its own Job). */}}
+{{- define "ht.crdLists" -}}
+{{- $parts := list -}}
+{{- range $c := list "database" "cache" "api" "frontend" "monitoring" -}}
+{{- $v := index $.Values $c | default dict -}}
+{{- if $v.enabled -}}
+{{- $parts = append $parts (dict "requires" $v.requiresCRDs "wanted" ($v.requiredCRDs | default list) "optional" ($v.optionalCRDs | default list)) -}}
+{{- end -}}
+{{- end -}}
+{{- include "ht.crdSplit" $parts -}}
 {{- end -}}
 
 {{/* The kyverno CRD sets of crd-check's --profile (hooks/src/crd/selection.ts PROFILES), expanded here: the Job
@@ -101,21 +111,12 @@ helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded
      kyverno.requiresCRDs is true (otherwise only warned about); the optional lists always only warn. */}}
 {{- define "ht.kyvernoCrdLists" -}}
 {{- $v := .Values.kyverno | default dict -}}
-{{- $required := list -}}
-{{- $optional := list -}}
+{{- $parts := list -}}
 {{- if $v.enabled -}}
 {{- $profile := include "ht.kyvernoProfile" ($v.crdProfile | default "kyverno") | fromJson -}}
-{{- $wanted := concat $profile.required ($v.requiredCRDs | default list) -}}
-{{- if $v.requiresCRDs -}}
-{{- $required = $wanted -}}
-{{- else -}}
-{{- $optional = $wanted -}}
+{{- $parts = list (dict "requires" $v.requiresCRDs "wanted" (concat $profile.required ($v.requiredCRDs | default list)) "optional" (concat $profile.optional ($v.optionalCRDs | default list))) -}}
 {{- end -}}
-{{- $optional = concat $optional $profile.optional ($v.optionalCRDs | default list) -}}
-{{- end -}}
-{{- $required = $required | uniq -}}
-{{- $optional = without ($optional | uniq) $required -}}
-{{- toJson (dict "required" $required "optional" $optional) -}}
+{{- include "ht.crdSplit" $parts -}}
 {{- end -}}
 
 {{/* Services the enabled components are configured to reach; the dependency check verifies they exist. */}}
