@@ -9,7 +9,7 @@ import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { runFlux } from '../cli/flux-command.js';
-import { ErrorCodes, HelmTiersError } from '../core/errors.js';
+import { ErrorCodes } from '../core/errors.js';
 import { exec, isolatedHelmEnv, toolchain } from '../core/tools.js';
 import { CRD_POLICY, generateFluxResources, helmReleaseFileName, type FluxOptions } from '../flux/generate.js';
 import { hookDeadlines, releaseTimeoutSeconds } from '../flux/hooks.js';
@@ -17,6 +17,7 @@ import { mergeValues, releaseValues } from '../plan/metadata.js';
 import { parsePlan, type Values } from '../plan/plan.js';
 import { ROOT } from './helpers/helm.js';
 import { parseStream } from './helpers/yaml.js';
+import { errorOf } from './helpers/errors.js';
 
 type Obj = Record<string, any>;
 const PLAN_TEXT = readFileSync(join(ROOT, 'plan.yaml'), 'utf8');
@@ -30,15 +31,7 @@ const generate = (options: Partial<FluxOptions> = {}) =>
 const helmRelease = (files: Map<string, string>, file: string) =>
   parse(files.get(file) as string, { version: '1.1' }) as Obj;
 
-function usageError(fn: () => unknown): HelmTiersError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof HelmTiersError) return err;
-    throw err;
-  }
-  throw new Error('expected a usage error');
-}
+const usageError = errorOf;
 
 function cli(argv: string[], cwd = ROOT) {
   const stdout = new PassThrough();

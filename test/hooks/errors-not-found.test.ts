@@ -6,24 +6,9 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HookError } from '../../hooks/src/errors.js';
 import { createHookKube } from '../../hooks/src/k8s/client.js';
-import { Deadline, type Clock } from '../../hooks/src/k8s/clock.js';
+import { Deadline } from '../../hooks/src/k8s/clock.js';
 import { notFoundIsTransient } from '../../hooks/src/k8s/errors.js';
-
-/** Sleeps return at once and advance time: the backoff is recorded, never waited for. */
-function fakeClock(): Clock & { waits: number[] } {
-  let t = 0;
-  const waits: number[] = [];
-  return {
-    waits,
-    now: () => t,
-    random: () => 0.5,
-    sleep: (ms) => {
-      waits.push(ms);
-      t += ms;
-      return Promise.resolve();
-    },
-  };
-}
+import { fakeClock } from '../helpers/clock.js';
 
 describe('notFoundIsTransient', () => {
   it('only a LIST of a resource type; never a named object', () => {

@@ -1,24 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { HookError } from '../../hooks/src/errors.js';
-import { Deadline, type Clock } from '../../hooks/src/k8s/clock.js';
+import { Deadline } from '../../hooks/src/k8s/clock.js';
 import { mapApiError } from '../../hooks/src/k8s/errors.js';
 import { backoffMs, callWithRetry } from '../../hooks/src/k8s/retry.js';
+import { fakeClock } from '../helpers/clock.js';
 
-/** A clock whose sleeps return at once and advance time: no real waiting, every wait recorded. */
-function fakeClock(): Clock & { waits: number[] } {
-  let t = 0;
-  const waits: number[] = [];
-  return {
-    waits,
-    now: () => t,
-    random: () => 0.5,
-    sleep: (ms) => {
-      waits.push(ms);
-      t += ms;
-      return Promise.resolve();
-    },
-  };
-}
 const apiErr = (code: number, body: object = {}, headers: Record<string, string> = {}) =>
   Object.assign(new Error(`HTTP ${code}`), { code, body: JSON.stringify(body), headers });
 const req = { verb: 'list', resource: 'pods', group: '', namespace: 'apps' };

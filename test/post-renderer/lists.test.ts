@@ -10,13 +10,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ErrorCodes, HelmTiersError } from '../../core/errors.js';
+import { ErrorCodes } from '../../core/errors.js';
 import { exec, toolchain } from '../../core/tools.js';
 import { fluxLikeKustomization, kustomizePatches } from '../../flux/patches.js';
 import { fastPostRender, fullPostRender, postRender, type FastPathProbe } from '../../post-renderer/src/render.js';
 import { ROOT } from '../helpers/helm.js';
 import { LABEL_KEYS, META } from '../helpers/meta.js';
 import { expectedStream, parseStream } from '../helpers/yaml.js';
+import { errorOf } from '../helpers/errors.js';
 
 type Obj = Record<string, any>;
 const options = { meta: META };
@@ -39,16 +40,6 @@ function allPaths(input: string) {
     full: fullPostRender(input, options),
     probe,
   };
-}
-
-function errorOf(fn: () => unknown): HelmTiersError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof HelmTiersError) return err;
-    throw err;
-  }
-  throw new Error('expected a HelmTiersError');
 }
 
 describe('a kind ending in List that holds no objects is one object and gets labels', () => {

@@ -1,20 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCodes, HelmTiersError } from '../../core/errors.js';
+import { ErrorCodes } from '../../core/errors.js';
 import { postRender } from '../../post-renderer/src/render.js';
 import { ANNOTATION_KEYS, LABEL_KEYS, META } from '../helpers/meta.js';
 import { expectedStream, parseStream, stripKeys } from '../helpers/yaml.js';
+import { errorOf } from '../helpers/errors.js';
 
 const render = (input: string, onConflict?: 'overwrite' | 'error') => postRender(input, { meta: META, onConflict });
-
-function errorOf(fn: () => unknown): HelmTiersError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof HelmTiersError) return err;
-    throw err;
-  }
-  throw new Error('expected a HelmTiersError');
-}
 
 /** Output lines minus input lines, in order: what the post-renderer added (input must be a subsequence). */
 function addedLines(input: string, output: string): string[] {
