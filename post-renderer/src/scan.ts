@@ -151,6 +151,12 @@ class DocScanner {
   /** Current line: end (offset of its line break, or the end of the document) and indentation. */
   private lineEnd = 0;
   private indent = 0;
+  /**
+   * Start of the content line `nextContent` found last (-1: none). The scanner asks for the next content line
+   * several times before consuming it (after a value, for a continuation, for the next key): each line is
+   * searched once.
+   */
+  private contentAt = -1;
   /** Offset of the end of the last content line consumed. */
   private last = 0;
   private end = 0;
@@ -190,6 +196,7 @@ class DocScanner {
 
   /** Moves to the next content line (skipping blank and comment lines). False at the end of the document. */
   private nextContent(): boolean {
+    if (this.pos === this.contentAt) return true;
     const src = this.src;
     let p = this.pos;
     while (p < this.end) {
@@ -201,7 +208,7 @@ class DocScanner {
         const c = src.charCodeAt(i);
         if (c === TAB) throw BAIL;
         if (c !== HASH) {
-          this.pos = p;
+          this.pos = this.contentAt = p;
           this.lineEnd = e;
           this.indent = i - p;
           return true;
@@ -230,6 +237,7 @@ class DocScanner {
     }
     this.pos = start;
     this.end = end;
+    this.contentAt = -1; // a line found in another slice may end past this one's end
     try {
       // The marker line: exactly `---` (Helm writes nothing after it); leading blank/comment lines may precede it.
       let sawMarker = false;
