@@ -7,6 +7,7 @@ type ParsedDocument = Document.Parsed;
 import { ErrorCodes, HelmTiersError, type SourceLocation } from '../../core/errors.js';
 import { applyEdits, editObject, hasAlias, NeedsModel, type Edit, type EditContext } from './edit.js';
 import { rewriteDocument, type Conflict, type ConflictPolicy } from './model.js';
+import { primeScanner, PRIME_MIN_INPUT } from './prime.js';
 import { createScanner, fastPathApplies, hasContent, scanDocument, splitAtEndMarkers, splitDocuments } from './scan.js';
 import { isListDocument, type InjectionMetadata } from './targets.js';
 
@@ -89,6 +90,8 @@ export interface FastPathProbe {
   scanned: number;
   /** Stream indexes (0-based) of the documents that took the full path alone. */
   readonly fallbacks: number[];
+  /** Set when the scanner was primed first (prime.ts: inputs of PRIME_MIN_INPUT and more). */
+  primed?: boolean;
 }
 
 interface DocumentsResult {
@@ -114,6 +117,10 @@ export function fastPostRender(
   if (!fastPathApplies(options.meta)) return undefined;
   const bounds = splitDocuments(input);
   if (!bounds) return undefined;
+  if (input.length >= PRIME_MIN_INPUT) {
+    primeScanner(options.meta);
+    if (probe) probe.primed = true;
+  }
   const scanner = createScanner(input);
   const chunks: string[] = [];
   const warnings: PostRenderWarning[] = [];
