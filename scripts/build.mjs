@@ -1,11 +1,24 @@
 #!/usr/bin/env node
 // Builds the single-file CommonJS bundles in dist/ with esbuild.
 //   dist/helm-tiers.cjs            the CLI (plan, post-render, flux, demo)
-//   dist/post-renderer.cjs         the post-renderer alone (small: fast cold start on every helm upgrade)
-//   dist/helm-plugin/tiers/        the Helm 4 postrenderer/v1 plugin (plugin.yaml + post-renderer.cjs)
+//   dist/post-renderer.cjs         the post-renderer alone (small: fast cold start on every helm upgrade): a loader
+//                                  (post-renderer/src/loader.ts) that runs post-renderer-main.cjs with V8's code
+//                                  cache post-renderer.code-cache, made here by one run on a sample render
+//   dist/helm-plugin/tiers/        the Helm 4 postrenderer/v1 plugin (plugin.yaml, the launcher, those three files)
 //   dist/hooks/<name>.cjs          one bundle per hooks/src/bin/<name>.ts
 import { build } from 'esbuild';
-import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -14,7 +27,8 @@ const quiet = process.argv.includes('--quiet');
 
 const entries = [
   { in: 'cli/main.ts', out: 'dist/helm-tiers.cjs' },
-  { in: 'post-renderer/src/bin.ts', out: 'dist/post-renderer.cjs' },
+  // Run by dist/post-renderer.cjs (the loader, built below once this bundle's hash is known): no shebang.
+  { in: 'post-renderer/src/bin.ts', out: 'dist/post-renderer-main.cjs', shebang: false },
 ];
 const hookBins = join(root, 'hooks/src/bin');
 if (existsSync(hookBins)) {
@@ -66,24 +80,107 @@ const results = await Promise.allSettled(
         minifySyntax: true,
         legalComments: 'none',
         logLevel: 'warning',
-        banner: { js: e.banner ? `#!/usr/bin/env node\n${e.banner}` : '#!/usr/bin/env node' },
+        banner: { js: [e.shebang === false ? '' : '#!/usr/bin/env node', e.banner ?? ''].filter(Boolean).join('\n') },
         ...(e.define ? { define: e.define } : {}),
       }),
     ),
 );
 
-// Helm 4 plugin directory: plugin.yaml next to its own copy of the bundle (HELM_PLUGIN_DIR resolves both).
+const POST_RENDERER_FILES = ['post-renderer.cjs', 'post-renderer-main.cjs', 'post-renderer.code-cache'];
+/**
+ * The loader knows the hash of the bundle it runs (a cache made from another bundle is never used), then one run
+ * on a sample render writes the code cache: the bytecode of every function that run compiled (the plan's `yaml`
+ * parse, the scanner). Node's own version and flags are checked by V8 when the cache is read.
+ */
+async function buildPostRendererLoader() {
+  const main = readFileSync(join(root, 'dist/post-renderer-main.cjs'));
+  const hash = createHash('sha256').update(main).digest('hex').slice(0, 32);
+  await build({
+    absWorkingDir: root,
+    entryPoints: ['post-renderer/src/loader.ts'],
+    outfile: 'dist/post-renderer.cjs',
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    logLevel: 'warning',
+    banner: { js: '#!/usr/bin/env node' },
+    define: { MAIN_BUNDLE_HASH: JSON.stringify(hash) },
+  });
+  const cache = join(root, 'dist/post-renderer.code-cache');
+  rmSync(cache, { force: true });
+  const run = spawnSync(
+    process.execPath,
+    [join(root, 'dist/post-renderer.cjs'), '--plan', join(root, 'plan.yaml'), '--release', 'tier1-database'],
+    { input: CODE_CACHE_SAMPLE, env: { ...process.env, HELM_TIERS_WRITE_CODE_CACHE: cache }, encoding: 'utf8' },
+  );
+  if (run.status !== 0 || !existsSync(cache)) {
+    throw new Error(`the post-renderer failed on the code-cache sample (exit ${run.status}): ${run.stderr}`);
+  }
+}
+
+/** What the code-cache run renders: the shapes every release has (objects, pod templates, a List). */
+const CODE_CACHE_SAMPLE = `---
+# Source: sample/templates/deployment.yaml
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: sample
+  labels:
+    app.kubernetes.io/name: sample
+spec:
+  selector:
+    matchLabels:
+      app.kubernetes.io/name: sample
+  template:
+    metadata:
+      labels:
+        app.kubernetes.io/name: sample
+    spec:
+      containers:
+        - name: sample
+          image: "registry.example.com/sample:1.0.0"
+          args: ["--port=8080"]
+---
+# Source: sample/templates/list.yaml
+apiVersion: v1
+kind: List
+items:
+  - apiVersion: v1
+    kind: ConfigMap
+    metadata:
+      name: sample
+    data:
+      config: |
+        key=value
+`;
+
+if (results.every((r) => r.status === 'fulfilled') && existsSync(join(root, 'dist/post-renderer-main.cjs'))) {
+  results.push(...(await Promise.allSettled([buildPostRendererLoader()])));
+}
+
+// Helm 4 plugin directory: plugin.yaml, the launcher (Linux, macOS) and the post-renderer's files.
 const pluginDir = join(root, 'dist/helm-plugin/tiers');
 mkdirSync(pluginDir, { recursive: true });
 copyFileSync(join(root, 'post-renderer/plugin/plugin.yaml'), join(pluginDir, 'plugin.yaml'));
-if (existsSync(join(root, 'dist/post-renderer.cjs')))
-  copyFileSync(join(root, 'dist/post-renderer.cjs'), join(pluginDir, 'post-renderer.cjs'));
+const launcher = readFileSync(join(root, 'post-renderer/bin/helm-tiers-post-renderer'), 'utf8');
+writeFileSync(
+  join(pluginDir, 'helm-tiers-post-renderer'),
+  // Beside the bundle in the plugin folder; everything else is the Helm 3 executable's text.
+  launcher.replace(/^bundle=.*$/m, 'bundle=post-renderer.cjs'),
+);
+chmodSync(join(pluginDir, 'helm-tiers-post-renderer'), 0o755);
+for (const f of POST_RENDERER_FILES) {
+  if (existsSync(join(root, 'dist', f))) copyFileSync(join(root, 'dist', f), join(pluginDir, f));
+}
 
 const failed = results.filter((r) => r.status === 'rejected');
 if (failed.length > 0) {
-  // Every bundle that could be built is in dist/; the failures are already printed by esbuild.
-  console.error(`build: ${failed.length} of ${entries.length} bundles failed`);
+  // Every bundle that could be built is in dist/; esbuild has printed its own failures, the rest are printed here.
+  for (const f of failed)
+    if (!Array.isArray(f.reason?.errors)) console.error(`build: ${f.reason?.message ?? f.reason}`);
+  console.error(`build: ${failed.length} of ${results.length} steps failed`);
   process.exitCode = 1;
 } else if (!quiet) {
-  console.log(`built ${entries.length} bundles in ${Date.now() - started} ms`);
+  console.log(`built ${entries.length + 1} bundles in ${Date.now() - started} ms`);
 }
