@@ -23,11 +23,19 @@ function vmHwm(pid: number): number {
  * each stdout chunk; `false` samples nothing (peakRssBytes 0): on 2 cores the 2 ms sampling costs a 0.2 s process
  * 30–60 ms of wall time, so short runs are timed unsampled and their RSS taken from a separate sampled run.
  */
+/** process.env with `changes` applied; an undefined value removes the variable. */
+function withEnv(changes: Readonly<Record<string, string | undefined>>): NodeJS.ProcessEnv {
+  const removed = new Set(Object.keys(changes).filter((k) => changes[k] === undefined));
+  return Object.fromEntries(
+    Object.entries({ ...process.env, ...changes }).filter(([k, v]) => v !== undefined && !removed.has(k)),
+  );
+}
+
 export function measure(
   cmd: string,
   args: readonly string[],
   inputFile?: string,
-  env?: Record<string, string>,
+  env?: Readonly<Record<string, string | undefined>>,
   rssEveryMs: number | false = 2,
 ): Promise<Measurement> {
   return new Promise((resolve, reject) => {
@@ -35,7 +43,7 @@ export function measure(
     const start = process.hrtime.bigint();
     const child = spawn(cmd, [...args], {
       stdio: [fd, 'pipe', 'pipe'],
-      env: env ? { ...process.env, ...env } : process.env,
+      env: env ? withEnv(env) : process.env,
     });
     if (typeof fd === 'number') closeSync(fd);
     let peak = 0;

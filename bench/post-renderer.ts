@@ -1,13 +1,15 @@
 /**
  * Post-renderer benchmark, on gen-render.mjs input, every baseline measured in the same run: our post-renderer
- * (whole process, as Helm runs it: `--plan plan.yaml --release tier1-database`), the same process forced onto the
+ * (whole process, as Helm runs it: the launcher post-renderer/bin/helm-tiers-post-renderer with
+ * `--plan plan.yaml --release tier1-database`), the same process forced onto the
  * full `yaml` Document path (parse + edit of the whole stream), `kubectl kustomize` in two setups giving the same
  * labels (the labels transformer with `includeTemplates` plus `commonAnnotations`, which issue 7's target names,
- * and the Flux patch recipe the Flux resources use), `cat` (the I/O floor) and `node -e 0` (the runtime's start).
+ * and the Flux patch recipe the Flux resources use), `cat` (the I/O floor) and `node -e 0` (the runtime's start, as
+ * the launcher starts it, and with this environment's NODE_EXTRA_CA_CERTS when it sets one).
  * Prints wall time, MB/s, peak RSS, ratios, the share of documents that left the fast path, and the issue's
  * targets. MB = 10^6 bytes everywhere, as the issue counts them.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { identityFor, tierMetadata } from '../plan/metadata.js';
@@ -21,6 +23,10 @@ const shared = join(root, '..', 'shared');
 const work = join(root, '.bench');
 const RELEASE = 'tier1-database';
 const PLAN_FILE = join(root, 'plan.yaml');
+/** What Helm 3 runs (`--post-renderer`), and what the Helm 4 plugin runs on Linux and macOS. */
+const LAUNCHER = join(root, 'post-renderer/bin/helm-tiers-post-renderer');
+/** Node reads this file when it starts (docs/adr/0006); the launcher unsets it. */
+const EXTRA_CA = process.env.NODE_EXTRA_CA_CERTS;
 /** Exactly the arguments Helm passes (`--post-renderer-args`), the plan given by its absolute path. */
 const OURS_ARGS = ['--plan', PLAN_FILE, '--release', RELEASE];
 const meta = tierMetadata(identityFor(readPlanFile(PLAN_FILE, root), RELEASE));
@@ -105,12 +111,19 @@ export async function benchPostRenderer(sizes = [1000, 2000, 20000], kustomizeMa
   }
   mkdirSync(work, { recursive: true });
   const kubectl = join(root, '.tools/helm4/kubectl');
-  const bundle = join(root, 'dist/post-renderer.cjs');
+  const cacheStatus = /code cache (\w+)/.exec(
+    spawnSync(LAUNCHER, OURS_ARGS, {
+      input: 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n',
+      env: { ...process.env, HELM_TIERS_CODE_CACHE_REPORT: '1' },
+      encoding: 'utf8',
+    }).stderr,
+  )?.[1];
   console.log(
     `wall: medians of ${RUNS} rounds for ours, cat and node -e 0, interleaved (each round runs each once, so a ` +
       `burst of machine load hits them alike), peak RSS from one more run each; one run each for the full path ` +
       `and kustomize (seconds per run; RSS sampled every 10/20 ms). ` +
-      `MB = 10^6 bytes. Ours runs as Helm runs it: node dist/post-renderer.cjs ${OURS_ARGS.join(' ')}\n`,
+      `MB = 10^6 bytes. Ours runs as Helm runs it: post-renderer/bin/helm-tiers-post-renderer ${OURS_ARGS.join(' ')} ` +
+      `(code cache ${cacheStatus ?? 'unknown'})\n`,
   );
   const rows: string[][] = [['objects', 'input MB', 'tool', 'wall ms', 'MB/s', 'peak RSS MB', 'ratio']];
   interface Sized {
@@ -125,30 +138,33 @@ export async function benchPostRenderer(sizes = [1000, 2000, 20000], kustomizeMa
   const one = join(work, 'render-one.yaml');
   writeFileSync(one, 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n');
   const inputs = sizes.map((n) => ({ n, input: generate(n) }));
-  const short: [string, string[], string | undefined][] = [
+  type Command = [string, string[], string | undefined, Record<string, string | undefined>?];
+  const withoutExtraCa = { NODE_EXTRA_CA_CERTS: undefined };
+  const short: Command[] = [
+    ['node', ['-e', '0'], undefined, withoutExtraCa],
     ['node', ['-e', '0'], undefined],
-    ['node', [bundle, ...OURS_ARGS], one],
-    ...inputs.flatMap(({ input }): [string, string[], string][] => [
-      ['node', [bundle, ...OURS_ARGS], input],
+    [LAUNCHER, OURS_ARGS, one],
+    ...inputs.flatMap(({ input }): Command[] => [
+      [LAUNCHER, OURS_ARGS, input],
       ['cat', [], input],
     ]),
   ];
   const walls = await interleavedMedians(
     RUNS,
     short.map(
-      ([cmd, args, input]) =>
+      ([cmd, args, input, env]) =>
         () =>
-          measure(cmd, args, input, undefined, false),
+          measure(cmd, args, input, env, false),
     ),
   );
   // Peak RSS: one more run of each, sampled every 2 ms.
   const measured: Measurement[] = [];
-  for (const [i, [cmd, args, input]] of short.entries()) {
-    const rss = await measure(cmd, args, input);
+  for (const [i, [cmd, args, input, env]] of short.entries()) {
+    const rss = await measure(cmd, args, input, env);
     measured.push({ ...(walls[i] as Measurement), peakRssBytes: rss.peakRssBytes });
   }
-  const [nodeFloor, oneObject, ...perSize] = measured;
-  if (!nodeFloor || !oneObject) throw new Error('no measurements');
+  const [nodeFloor, nodeHere, oneObject, ...perSize] = measured;
+  if (!nodeFloor || !nodeHere || !oneObject) throw new Error('no measurements');
   for (const [i, { n, input }] of inputs.entries()) {
     const bytes = statSync(input).size;
     const m = perSize[2 * i] as Measurement;
@@ -203,7 +219,8 @@ export async function benchPostRenderer(sizes = [1000, 2000, 20000], kustomizeMa
     );
   }
   const fixedRow = (tool: string, x: Measurement) => ['-', '-', tool, fmt(x.ms, 0), '-', fmt(mb(x.peakRssBytes)), ''];
-  rows.push(fixedRow('node -e 0 (runtime start)', nodeFloor));
+  rows.push(fixedRow('node -e 0 (runtime start, as the launcher starts it)', nodeFloor));
+  if (EXTRA_CA) rows.push(fixedRow(`node -e 0 with NODE_EXTRA_CA_CERTS=${EXTRA_CA}`, nodeHere));
   rows.push(fixedRow('helm-tiers post-render, one object (fixed cost)', oneObject));
   const widths = (rows[0] as string[]).map((_, i) => Math.max(...rows.map((r) => (r[i] as string).length)));
   for (const r of rows)
