@@ -68,6 +68,26 @@ describe('the launcher', () => {
     expect(cacheLine(launched.stderr)).toBe('used');
   });
 
+  it('writes a large render whole into a pipe that is read late (the process ends right after its last write)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ht-launch-pipe-'));
+    // 4 MB: far more than a pipe holds, so writes block (or return EAGAIN) until the reader starts.
+    const big = INPUT.repeat(Math.ceil(4e6 / INPUT.length));
+    writeFileSync(join(dir, 'in.yaml'), big);
+    const bundle = await exec('node', [join(ROOT, 'dist/post-renderer-main.cjs'), ...ARGS], {
+      input: big,
+      env: baseEnv(),
+    });
+    expect(bundle.code, bundle.stderr).toBe(0);
+    const piped = await exec(
+      'sh',
+      ['-c', `"$0" "$@" < "${join(dir, 'in.yaml')}" | (sleep 0.5; cat)`, POST_RENDERER_BIN, ...ARGS],
+      { env: baseEnv() },
+    );
+    expect(piped.code, piped.stderr).toBe(0);
+    expect(piped.stdout.length).toBe(bundle.stdout.length);
+    expect(piped.stdout === bundle.stdout).toBe(true);
+  });
+
   it('works through absolute and relative symbolic links, from any directory', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ht-launch-link-'));
     mkdirSync(join(dir, 'bin'));
