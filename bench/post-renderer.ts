@@ -30,8 +30,11 @@ const EXTRA_CA = process.env.NODE_EXTRA_CA_CERTS;
 /** Exactly the arguments Helm passes (`--post-renderer-args`), the plan given by its absolute path. */
 const OURS_ARGS = ['--plan', PLAN_FILE, '--release', RELEASE];
 const meta = tierMetadata(identityFor(readPlanFile(PLAN_FILE, root), RELEASE));
-/** Rounds per median: our process, `cat` and `node -e 0`. The full path and kustomize (seconds each) run once. */
-const RUNS = 7;
+/**
+ * Rounds per median: our process, `cat` and `node -e 0`, half before and half after the long runs. The full path
+ * and kustomize (seconds each) run once.
+ */
+const RUNS = 10;
 /**
  * Run as a child process by this benchmark (`main.cjs post-renderer <flag>`, so main.ts selects this section
  * only): the full path alone, stdin to stdout, like the post-renderer.
@@ -85,14 +88,14 @@ function kustomizeDir(input: string, n: number, setup: KustomizeSetup): string {
   return dir;
 }
 
-/** Medians of `runs` rounds; each round runs every command once, so a burst of machine load hits all alike. */
-async function interleavedMedians(
+/** `runs` rounds; each round runs every command once, so a burst of machine load hits all alike. */
+async function interleavedRuns(
   runs: number,
   commands: readonly (() => Promise<Measurement>)[],
-): Promise<Measurement[]> {
+): Promise<Measurement[][]> {
   const all = commands.map((): Measurement[] => []);
   for (let r = 0; r < runs; r++) for (const [i, command] of commands.entries()) all[i]?.push(await command());
-  return all.map(medianOf);
+  return all;
 }
 
 function fullPathChild(): void {
@@ -120,7 +123,7 @@ export async function benchPostRenderer(sizes = [1000, 2000, 20000], kustomizeMa
   )?.[1];
   console.log(
     `wall: medians of ${RUNS} rounds for ours, cat and node -e 0, interleaved (each round runs each once, so a ` +
-      `burst of machine load hits them alike), peak RSS from one more run each; one run each for the full path ` +
+      `burst of machine load hits them alike), half before and half after the long runs, peak RSS from one more run each; one run each for the full path ` +
       `and kustomize (seconds per run; RSS sampled every 10/20 ms). ` +
       `MB = 10^6 bytes. Ours runs as Helm runs it: post-renderer/bin/helm-tiers-post-renderer ${OURS_ARGS.join(' ')} ` +
       `(code cache ${cacheStatus ?? 'unknown'})\n`,
@@ -149,14 +152,31 @@ export async function benchPostRenderer(sizes = [1000, 2000, 20000], kustomizeMa
       ['cat', [], input],
     ]),
   ];
-  const walls = await interleavedMedians(
-    RUNS,
-    short.map(
-      ([cmd, args, input, env]) =>
-        () =>
-          measure(cmd, args, input, env, false),
-    ),
+  const rounds = short.map(
+    ([cmd, args, input, env]) =>
+      () =>
+        measure(cmd, args, input, env, false),
   );
+  // Half of the rounds before the long runs (full path, kustomize: a minute), half after: the machine is shared and
+  // its speed drifts, so our short runs sample the same stretch of time as the baselines they are compared with.
+  const before = await interleavedRuns(Math.ceil(RUNS / 2), rounds);
+  const long = [];
+  for (const { n, input } of inputs) {
+    const full = await measure(
+      'node',
+      [join(root, 'dist/bench/main.cjs'), 'post-renderer', FULL_PATH_CHILD],
+      input,
+      undefined,
+      10,
+    );
+    const kustomize = (setup: KustomizeSetup) =>
+      n <= kustomizeMax
+        ? measure(kubectl, ['kustomize', kustomizeDir(input, n, setup)], undefined, undefined, 20)
+        : undefined;
+    long.push({ full, transformer: await kustomize('transformer'), patches: await kustomize('patches') });
+  }
+  const after = await interleavedRuns(Math.floor(RUNS / 2), rounds);
+  const walls = before.map((runs, i) => medianOf([...runs, ...(after[i] as Measurement[])]));
   // Peak RSS: one more run of each, sampled every 2 ms.
   const measured: Measurement[] = [];
   for (const [i, [cmd, args, input, env]] of short.entries()) {
@@ -169,19 +189,7 @@ export async function benchPostRenderer(sizes = [1000, 2000, 20000], kustomizeMa
     const bytes = statSync(input).size;
     const m = perSize[2 * i] as Measurement;
     const cat = perSize[2 * i + 1] as Measurement;
-    const full = await measure(
-      'node',
-      [join(root, 'dist/bench/main.cjs'), 'post-renderer', FULL_PATH_CHILD],
-      input,
-      undefined,
-      10,
-    );
-    const kustomize = (setup: KustomizeSetup) =>
-      n <= kustomizeMax
-        ? measure(kubectl, ['kustomize', kustomizeDir(input, n, setup)], undefined, undefined, 20)
-        : undefined;
-    const transformer = await kustomize('transformer');
-    const patches = await kustomize('patches');
+    const { full, transformer, patches } = long[i] as (typeof long)[number];
     ours.set(n, { m, bytes, transformer, patches });
     const row = (tool: string, x: Measurement, ratio: string) => [
       String(n),
