@@ -1,7 +1,7 @@
 // Zero pods: which workloads of the selection want pods anyway (hooks/src/pods/workloads.ts).
 import { describe, expect, it } from 'vitest';
 import type { Workload } from '../../hooks/src/k8s/types.js';
-import { desiredPods, podShortfalls } from '../../hooks/src/pods/workloads.js';
+import { desiredPods, podShortfalls, selectorMatches } from '../../hooks/src/pods/workloads.js';
 
 const w = (name: string, spec: Record<string, unknown> = {}, status: Workload['status'] = {}): Workload => ({
   metadata: { name, uid: `uid-${name}` },
@@ -62,5 +62,56 @@ describe('podShortfalls', () => {
         'apps',
       ),
     ).toEqual([]);
+  });
+});
+
+describe('podShortfalls beside pods (a release with some pods)', () => {
+  const pod = (labels: Record<string, string>) => ({ metadata: { name: 'p', labels } });
+
+  it('names only the workloads none of whose pods exist, by selector and by their own status', () => {
+    const out = podShortfalls(
+      [
+        {
+          kind: 'Deployment',
+          items: [w('web', { replicas: 2 }), w('db', { replicas: 2 }), w('cache', { replicas: 1 }, { replicas: 1 })],
+        },
+        { kind: 'DaemonSet', items: [w('agent', {}, { desiredNumberScheduled: 2, currentNumberScheduled: 2 })] },
+      ],
+      'apps',
+      [pod({ app: 'web' }), pod({ app: 'web', extra: 'x' })],
+    );
+    // web: its pods are there; cache and agent: their status counts pods (e.g. outside the selection); db: neither.
+    expect(out.map((s) => s.name)).toEqual(['db']);
+  });
+
+  it('a selector it cannot read never makes a workload look stuck', () => {
+    const unreadable = [
+      w('none', { replicas: 2, selector: undefined }),
+      w('empty', { replicas: 2, selector: {} }),
+      w('odd', { replicas: 2, selector: { matchExpressions: [{ key: 'app', operator: 'Gt', values: ['1'] }] } }),
+    ];
+    expect(podShortfalls([{ kind: 'Deployment', items: unreadable }], 'apps', [pod({ other: 'x' })])).toEqual([]);
+  });
+});
+
+describe('selectorMatches', () => {
+  const labels = { app: 'web', tier: 'front' };
+  it.each([
+    [{ matchLabels: { app: 'web' } }, true],
+    [{ matchLabels: { app: 'db' } }, false],
+    [
+      { matchLabels: { app: 'web' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['front', 'x'] }] },
+      true,
+    ],
+    [{ matchExpressions: [{ key: 'tier', operator: 'NotIn', values: ['front'] }] }, false],
+    [{ matchExpressions: [{ key: 'zone', operator: 'NotIn', values: ['a'] }] }, true],
+    [{ matchExpressions: [{ key: 'app', operator: 'Exists' }] }, true],
+    [{ matchExpressions: [{ key: 'app', operator: 'DoesNotExist' }] }, false],
+    [{ matchExpressions: [{ key: 'zone', operator: 'In', values: [] }] }, false],
+    [{}, undefined],
+    [null, undefined],
+    [{ matchExpressions: [{ key: 'app', operator: 'Lt', values: ['2'] }] }, undefined],
+  ])('%j → %s', (selector, expected) => {
+    expect(selectorMatches(selector, labels)).toBe(expected);
   });
 });

@@ -483,6 +483,49 @@ describe('pod-check against the simulated cluster', () => {
     c.cluster.delete(c.cluster.rt('apps', 'deployments')!, NS, 'nosa', {});
   });
 
+  it('one workload healthy, another of the release stuck at no pods (creation forbidden): exit 30 naming the stuck one', async () => {
+    create(c, 'apps', 'deployments', deployment(NS, 'mixed-web', 'mixed'));
+    const d = deployment(NS, 'mixed-db', 'mixed') as ReturnType<typeof deployment> & {
+      spec: { template: { spec: Record<string, unknown> } };
+    };
+    d.spec.template.spec.serviceAccountName = 'missing';
+    create(c, 'apps', 'deployments', d);
+    let settled = false;
+    for (let i = 0; i < 200 && !settled; i++) {
+      const db = c.store.get('apps/deployments', NS, 'mixed-db') as { status?: { conditions?: { type: string }[] } };
+      const web = c.store.get('apps/deployments', NS, 'mixed-web') as { status?: { readyReplicas?: number } };
+      settled =
+        (db.status?.conditions?.some((x) => x.type === 'ReplicaFailure') ?? false) && web.status?.readyReplicas === 2;
+      if (!settled) await new Promise((res) => setTimeout(res, 50));
+    }
+    expect(settled).toBe(true);
+    const before = c.requests.length;
+    const r = await runHook('pod-check', ['--release=mixed', '--grace=1', '--timeout=20'], { KUBECONFIG: kc });
+    expect(r.code, r.summary).toBe(30);
+    expect(r.summary).toMatch(
+      /^pod-check: 2 pods, 2 healthy, 0 unhealthy; 1 workload wants pods and has none: deployment\/mixed-db wants 2 replicas, 0 pods exist \(FailedCreate: pods "mixed-db-/,
+    );
+    expect(r.summary).toContain('serviceaccount "missing" not found');
+    expect(r.summary).not.toContain('mixed-web wants');
+    const diag = r.logs.find((l) => l.workload === 'Deployment/mixed-db');
+    expect(diag).toBeDefined();
+    expect(writesSince(before)).toEqual([]);
+
+    // Without the permission to list workloads: the pods alone decide (pass), and the summary says what was not checked.
+    const blind = await runHook('pod-check', ['--release=mixed', '--grace=1', '--timeout=20'], { KUBECONFIG: noWlKc });
+    expect(blind.code).toBe(0);
+    expect(blind.summary).toContain(
+      '2 pods, 2 healthy, 0 unhealthy; workloads not checked (forbidden: cannot list deployments.apps',
+    );
+
+    // The stuck one gone: the healthy workload alone passes, with nothing said of workloads.
+    c.cluster.delete(c.cluster.rt('apps', 'deployments')!, NS, 'mixed-db', {});
+    const alone = await runHook('pod-check', ['--release=mixed', '--grace=1', '--timeout=20'], { KUBECONFIG: kc });
+    expect(alone.code, alone.summary).toBe(0);
+    expect(alone.summary).toMatch(/^pod-check: 2 pods, 2 healthy, 0 unhealthy \(exit 0\)$/);
+    c.cluster.delete(c.cluster.rt('apps', 'deployments')!, NS, 'mixed-web', {});
+  });
+
   it('no pods when the deadline cuts the grace short: exit 50 with the time actually waited, never a pass', async () => {
     const r = await runHook('pod-check', ['--release=nothing', '--grace=30', '--timeout=5'], { KUBECONFIG: kc });
     expect(r.code).toBe(50);

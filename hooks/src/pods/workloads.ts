@@ -1,9 +1,9 @@
 /**
- * When a release has no pods at all: which of its workloads want pods anyway. Zero pods is healthy only when nothing
- * asks for any; a Deployment that wants 2 replicas and has none is stuck before its pods exist (a ResourceQuota, an
- * admission webhook or policy, a missing ServiceAccount), which no pod status can show (pure helpers).
+ * Which of a release's workloads want pods and have none. A Deployment that wants 2 replicas and has none is stuck
+ * before its pods exist (a ResourceQuota, an admission webhook or policy, a missing ServiceAccount), which no pod
+ * status can show: with no pods at all, or beside other workloads whose pods are healthy (pure helpers).
  */
-import { findCondition, type Workload } from '../k8s/types.js';
+import { findCondition, type Pod, type Workload } from '../k8s/types.js';
 
 /** The workload kinds that own long-running pods and that pod-check can list. */
 export const POD_OWNER_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet'] as const;
@@ -45,13 +45,61 @@ function hint(kind: PodOwnerKind, w: Workload, namespace: string): string {
   return `check quota / admission (kubectl describe ${kind.toLowerCase()} -n ${namespace} ${name})`;
 }
 
+interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: { key: string; operator: string; values?: string[] }[];
+}
+
 /**
- * The workloads (of a selection that matched no pod) that want pods. Workloads being deleted, scaled to zero or (a
+ * Whether `labels` match a workload's `spec.selector` (matchLabels and matchExpressions, ANDed, as the apiserver
+ * matches them). Undefined when the selector is missing, empty or has an operator we do not know: the caller cannot
+ * tell which pods are the workload's.
+ */
+export function selectorMatches(selector: unknown, labels: Readonly<Record<string, string>>): boolean | undefined {
+  if (selector === null || typeof selector !== 'object') return undefined;
+  const { matchLabels = {}, matchExpressions = [] } = selector as LabelSelector;
+  if (Object.keys(matchLabels).length === 0 && matchExpressions.length === 0) return undefined;
+  let matches = Object.entries(matchLabels).every(([k, v]) => labels[k] === v);
+  for (const { key, operator, values = [] } of matchExpressions) {
+    const has = Object.hasOwn(labels, key);
+    const value = labels[key];
+    if (operator === 'In') matches &&= has && values.includes(value as string);
+    else if (operator === 'NotIn') matches &&= !has || !values.includes(value as string);
+    else if (operator === 'Exists') matches &&= has;
+    else if (operator === 'DoesNotExist') matches &&= !has;
+    else return undefined;
+  }
+  return matches;
+}
+
+/** Pods the workload's own status counts (a Deployment's or StatefulSet's replicas, a DaemonSet's scheduled pods). */
+function podsInStatus(kind: PodOwnerKind, w: Workload): number {
+  return num(kind === 'DaemonSet' ? w.status?.currentNumberScheduled : w.status?.replicas) ?? 0;
+}
+
+/**
+ * Whether a workload has pods, beside the release's `pods`: one of them matches its selector, or its own status
+ * counts some. Both must say none for a shortfall, so that neither a pod template without the release label nor a
+ * status the controller has not written yet makes a healthy workload look stuck.
+ */
+function hasPods(kind: PodOwnerKind, w: Workload, pods: readonly Pod[]): boolean {
+  if (podsInStatus(kind, w) > 0) return true;
+  for (const pod of pods) {
+    const match = selectorMatches(w.spec?.selector, pod.metadata?.labels ?? {});
+    if (match !== false) return true; // matches, or we cannot tell: not a shortfall
+  }
+  return false;
+}
+
+/**
+ * The workloads of a selection that want pods and have none. `pods`: the pods the selection matched; empty (no
+ * pods at all) means every workload that wants pods has none. Workloads being deleted, scaled to zero or (a
  * DaemonSet) with no node to run on are fine.
  */
 export function podShortfalls(
   found: readonly { kind: PodOwnerKind; items: readonly Workload[] }[],
   namespace: string,
+  pods: readonly Pod[] = [],
 ): Shortfall[] {
   const out: Shortfall[] = [];
   for (const { kind, items } of found) {
@@ -59,6 +107,7 @@ export function podShortfalls(
       if (w.metadata?.deletionTimestamp !== undefined) continue;
       const wants = desiredPods(kind, w);
       if (wants <= 0) continue;
+      if (pods.length > 0 && hasPods(kind, w, pods)) continue;
       const name = w.metadata?.name ?? '?';
       const failure = findCondition(w.status?.conditions, 'ReplicaFailure');
       const cause =

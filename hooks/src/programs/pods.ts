@@ -254,12 +254,14 @@ async function execute(
 const seconds = (ms: number): string => (Math.max(0, ms) / 1000).toFixed(1);
 
 /**
- * Zero pods: lists the selection's Deployments, StatefulSets and DaemonSets (apps `list`), and returns those that want
- * pods. Without that RBAC rule the answer is unknown: `forbidden` carries the 403 message and the caller says so.
+ * Lists the selection's Deployments, StatefulSets and DaemonSets (apps `list`), and returns those that want pods and
+ * have none (`pods`: the selection's pods; none at all when empty). Without that RBAC rule the answer is unknown:
+ * `forbidden` carries the 403 message and the caller says so.
  */
 async function findShortfalls(
   ctx: Context,
   selector: string,
+  pods: readonly Pod[] = [],
 ): Promise<{ shortfalls: Shortfall[]; forbidden?: string }> {
   const found: { kind: PodOwnerKind; items: Workload[] }[] = [];
   try {
@@ -275,7 +277,32 @@ async function findShortfalls(
       return { shortfalls: [], forbidden: err.message };
     throw err;
   }
-  return { shortfalls: podShortfalls(found, ctx.namespace) };
+  return { shortfalls: podShortfalls(found, ctx.namespace, pods) };
+}
+
+/**
+ * Pods exist: which workloads of the release still have none. They get until the grace ends to create them, as a
+ * release without pods does (a controller may be slow right after the install); a quota or an admission policy
+ * keeps them at none.
+ */
+async function stuckWorkloads(
+  ctx: Context,
+  selector: string,
+  snap: Snapshot,
+  graceUntil: number,
+): Promise<{ shortfalls: Shortfall[]; forbidden?: string }> {
+  const pods = [...snap.pods.values()];
+  let found = await findShortfalls(ctx, selector, pods);
+  while (found.shortfalls.length > 0 && ctx.clock.now() < graceUntil && !ctx.deadline.expired()) {
+    await ctx.clock.sleep(Math.min(1000, Math.max(0, graceUntil - ctx.clock.now())), ctx.deadline.signal);
+    found = await findShortfalls(ctx, selector, pods);
+  }
+  if (found.forbidden)
+    ctx.log.warn(
+      { err: found.forbidden },
+      'cannot tell whether a Deployment/StatefulSet/DaemonSet of the release has no pods: listing them is forbidden',
+    );
+  return found;
 }
 
 /** Logs each workload that wants pods with its recent Events (FailedCreate and the like), and prints a table. */
@@ -379,7 +406,7 @@ export const podCheck: ProgramDef = {
     [0, 'all pods healthy at the end (or no pods, and no Deployment/StatefulSet/DaemonSet of the release wants any)'],
     [
       HOOK_EXIT_CODES.E_PODS_UNHEALTHY,
-      'unhealthy pods remain (summary names classes and pods), or no pods exist while a workload wants some',
+      'unhealthy pods remain (summary names classes and pods), or a workload wants pods and has none',
     ],
     ...COMMON_EXIT_CODES,
   ],
@@ -446,19 +473,33 @@ export const podCheck: ProgramDef = {
       }
     }
     printTable(ctx, snap);
+    const stuck = ctx.deadline.expired() ? { shortfalls: [] } : await stuckWorkloads(ctx, selector, snap, graceUntil);
+    if (stuck.shortfalls.length > 0) await reportShortfalls(ctx, stuck.shortfalls);
+    const workloads =
+      stuck.shortfalls.length > 0
+        ? `; ${stuck.shortfalls.length} ${stuck.shortfalls.length === 1 ? 'workload wants pods and has' : 'workloads want pods and have'} none: ${stuck.shortfalls
+            .slice(0, 3)
+            .map((x) => x.message)
+            .join('; ')}${stuck.shortfalls.length > 3 ? '; ...' : ''}`
+        : stuck.forbidden
+          ? `; workloads not checked (${stuck.forbidden})`
+          : '';
     const bad = failing(snap);
     const warn = snap.verdicts.filter((v) => v.severity === 'warn').length;
     const total = snap.verdicts.filter((v) => v.class !== 'Terminating').length;
     const head = `${total} pods, ${total - bad.length - warn} healthy, ${bad.length} unhealthy${warn ? `, ${warn} warnings` : ''}`;
     if (bad.length === 0)
-      return { code: 0, summary: `${head}${warn ? ` (${classCounts(snap.verdicts)})` : ''}${actionsDone}` };
+      return {
+        code: stuck.shortfalls.length > 0 ? HOOK_EXIT_CODES.E_PODS_UNHEALTHY : 0,
+        summary: `${head}${warn ? ` (${classCounts(snap.verdicts)})` : ''}${actionsDone}${workloads}`,
+      };
     const names = bad
       .slice(0, 5)
       .map((v) => `${v.pod} ${v.class}`)
       .join(', ');
     return {
       code: HOOK_EXIT_CODES.E_PODS_UNHEALTHY,
-      summary: `${head} (${classCounts(snap.verdicts)}: ${names}${bad.length > 5 ? ', ...' : ''})${actionsDone}`,
+      summary: `${head} (${classCounts(snap.verdicts)}: ${names}${bad.length > 5 ? ', ...' : ''})${actionsDone}${workloads}`,
     };
   },
 };
