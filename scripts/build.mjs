@@ -14,11 +14,13 @@ import {
   copyFileSync,
   existsSync,
   mkdirSync,
+  mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -109,15 +111,58 @@ async function buildPostRendererLoader() {
   });
   const cache = join(root, 'dist/post-renderer.code-cache');
   rmSync(cache, { force: true });
-  const run = spawnSync(
-    process.execPath,
-    [join(root, 'dist/post-renderer.cjs'), '--plan', join(root, 'plan.yaml'), '--release', 'tier1-database'],
-    { input: CODE_CACHE_SAMPLE, env: { ...process.env, HELM_TIERS_WRITE_CODE_CACHE: cache }, encoding: 'utf8' },
-  );
-  if (run.status !== 0 || !existsSync(cache)) {
-    throw new Error(`the post-renderer failed on the code-cache sample (exit ${run.status}): ${run.stderr}`);
+  // A plan of its own (the user's plan.yaml may be absent or name other releases), and none of the caller's
+  // NODE_OPTIONS: V8 refuses a cache made under other V8 flags, so a builder's `--max-old-space-size` would ship a
+  // cache no Helm run could use.
+  const tmp = mkdtempSync(join(tmpdir(), 'helm-tiers-build-'));
+  const plan = join(tmp, 'plan.yaml');
+  writeFileSync(plan, CODE_CACHE_PLAN);
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS;
+  const sample = (extra) =>
+    spawnSync(
+      process.execPath,
+      [join(root, 'dist/post-renderer.cjs'), '--plan', plan, '--release', 'sample-api', '--log-file', join(tmp, 'log')],
+      { input: CODE_CACHE_SAMPLE, env: { ...env, ...extra }, encoding: 'utf8' },
+    );
+  try {
+    const made = sample({ HELM_TIERS_WRITE_CODE_CACHE: cache });
+    if (made.status !== 0 || !existsSync(cache)) {
+      throw new Error(`the post-renderer failed on the code-cache sample (exit ${made.status}): ${made.stderr}`);
+    }
+    // The cache must be one a run of this Node accepts, or the speed it is for silently never happens.
+    const used = sample({ HELM_TIERS_CODE_CACHE_REPORT: '1' });
+    if (used.status !== 0 || !used.stderr.includes('code cache used')) {
+      rmSync(cache, { force: true });
+      throw new Error(`the code cache just made is not used: ${used.stderr}`);
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
   }
 }
+
+/** The plan of the code-cache run: block YAML as users write it (the `yaml` parse of it is what gets cached). */
+const CODE_CACHE_PLAN = `apiVersion: helm-tiers.io/v1alpha1
+kind: DeploymentPlan
+name: sample
+namespace: apps
+chart: ./charts/master-chart
+components:
+  - name: database
+    release: sample-database
+    tier: 1
+    values:
+      database:
+        enabled: true
+  - name: api
+    release: sample-api
+    tier: 2
+    dependsOn: [database]
+    values:
+      api:
+        enabled: true
+        replicas: 2
+`;
 
 /** What the code-cache run renders: the shapes every release has (objects, pod templates, a List). */
 const CODE_CACHE_SAMPLE = `---

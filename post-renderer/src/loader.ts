@@ -5,20 +5,27 @@
  * Why: Helm starts the post-renderer on every install and upgrade, and compiling the bundle (the `yaml` library
  * for the plan, the scanner) was a fifth of a 2,000-object run. `npm run build` runs the post-renderer once on a
  * sample render and stores the bytecode of every function that ran (post-renderer.code-cache). The cache is used
- * only when it was made from this very bundle (its header holds the bundle's hash, baked in here at build time)
- * and V8 accepts it (the same V8 version and flags, checked by V8 itself). Otherwise the bundle compiles from
- * source as any script does: same behaviour, a few tens of milliseconds slower. After a Node upgrade
- * `npm run build` makes a new cache. A post-renderer run never writes the cache: concurrent `helm` runs share it.
+ * only when it was made from this very bundle (its header holds the bundle's hash, baked in here at build time),
+ * its bytes are the ones written (a CRC-32 in the header, about 2 ms with loading zlib: V8 release builds do not
+ * check a cache's payload, and a damaged one crashes the process), and V8 accepts it (the same V8 version and flags, checked by V8 itself).
+ * Otherwise the bundle compiles from source as any script does: same behaviour, a few tens of milliseconds slower.
+ * After a Node upgrade `npm run build` makes a new cache. A post-renderer run never writes the cache: concurrent
+ * `helm` runs share it.
+ *
+ * The bundle gets the CommonJS wrapper's five arguments (exports, require, module, __filename, __dirname), which is
+ * all an esbuild CommonJS bundle of ours uses: not `this`, `require.main`, `module.id` or a native `import()`
+ * (`vm.Script` has no dynamic-import callback here).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Script } from 'node:vm';
+import { crc32 } from 'node:zlib';
 
 /** sha256 (hex, first 32 characters) of post-renderer-main.cjs, defined by scripts/build.mjs. */
 declare const MAIN_BUNDLE_HASH: string;
 
-const CODE_CACHE_MAGIC = 'helm-tiers code cache v1';
-/** Set by scripts/build.mjs only: the file to write the code cache to when this run exits. */
+const CODE_CACHE_MAGIC = 'helm-tiers code cache v2';
+/** Set by scripts/build.mjs only: the file to write the code cache to when this run exits successfully. */
 const WRITE_CODE_CACHE_ENV = 'HELM_TIERS_WRITE_CODE_CACHE';
 /** Set (to anything) by tests and the benchmark: one stderr line saying whether the cache was used, and why not. */
 const REPORT_CODE_CACHE_ENV = 'HELM_TIERS_CODE_CACHE_REPORT';
@@ -31,9 +38,14 @@ type ModuleWrapper = (
   dirname: string,
 ) => void;
 
-type CacheRead = { data: Buffer; status?: undefined } | { data?: undefined; status: 'absent' | 'stale' };
+type CacheStatus = 'absent' | 'stale' | 'corrupt';
+type CacheRead = { data: Buffer; status?: undefined } | { data?: undefined; status: CacheStatus };
 
-function readCache(file: string, header: Buffer): CacheRead {
+/** `<magic> <bundle hash>` then ` <crc32 of the payload, 8 hex digits>\n`, then the payload. */
+const bundleHeader = `${CODE_CACHE_MAGIC} ${MAIN_BUNDLE_HASH} `;
+const CRC_DIGITS = 8;
+
+function readCache(file: string): CacheRead {
   let data: Buffer;
   try {
     data = readFileSync(file);
@@ -41,14 +53,25 @@ function readCache(file: string, header: Buffer): CacheRead {
     return { status: 'absent' }; // never built, or removed: compile from source
   }
   // Made from another bundle (a build that stopped half way, files copied from two builds): never used.
-  if (!data.subarray(0, header.length).equals(header)) return { status: 'stale' };
-  return { data: data.subarray(header.length) };
+  if (data.toString('latin1', 0, bundleHeader.length) !== bundleHeader) return { status: 'stale' };
+  const headerEnd = bundleHeader.length + CRC_DIGITS + 1;
+  const payload = data.subarray(headerEnd);
+  const expected = data.toString('latin1', bundleHeader.length, headerEnd - 1);
+  if (payload.length === 0 || crc32(payload).toString(16).padStart(CRC_DIGITS, '0') !== expected)
+    return { status: 'corrupt' };
+  return { data: payload };
+}
+
+function writeCache(file: string, payload: Buffer): void {
+  const header = Buffer.from(`${bundleHeader}${crc32(payload).toString(16).padStart(CRC_DIGITS, '0')}\n`, 'latin1');
+  // Whole or not at all: a reader never sees a half-written file.
+  const partial = `${file}.${process.pid}.partial`;
+  writeFileSync(partial, Buffer.concat([header, payload]));
+  renameSync(partial, file);
 }
 
 const mainFile = join(__dirname, 'post-renderer-main.cjs');
-const header = Buffer.from(`${CODE_CACHE_MAGIC} ${MAIN_BUNDLE_HASH}\n`);
-// The CommonJS wrapper Node itself puts around a module: the bundle runs as if `require`d.
-const cache = readCache(join(__dirname, 'post-renderer.code-cache'), header);
+const cache = readCache(join(__dirname, 'post-renderer.code-cache'));
 const script = new Script(
   `(function (exports, require, module, __filename, __dirname) {${readFileSync(mainFile, 'utf8')}\n})`,
   { filename: mainFile, cachedData: cache.data },
@@ -60,9 +83,10 @@ if (process.env[REPORT_CODE_CACHE_ENV]) {
 }
 const cacheOut = process.env[WRITE_CODE_CACHE_ENV];
 if (cacheOut) {
-  // After the run: the cache then holds every function the run compiled, not only the top level.
-  process.once('exit', () => {
-    writeFileSync(cacheOut, Buffer.concat([header, script.createCachedData()]));
+  // After the run: the cache then holds every function the run compiled, not only the top level. Only after a
+  // successful run: a failed one compiled its error path, not the render.
+  process.once('exit', (code) => {
+    if (code === 0) writeCache(cacheOut, script.createCachedData());
   });
 }
 const main = script.runInThisContext() as ModuleWrapper;

@@ -3,9 +3,10 @@
  * plugin's command on Linux and macOS), and the loader that runs the bundle with V8's code cache. Every variant
  * must write exactly what the bundle writes; the cache may only ever make it faster.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { exec } from '../../core/tools.js';
 import { PLAN, PLUGIN_DIR, POST_RENDERER_BIN, requireBuild, ROOT } from '../helpers/helm.js';
@@ -99,6 +100,10 @@ describe('the launcher', () => {
       expect(r.code, `${link}: ${r.stderr}`).toBe(0);
       expect(r.stdout, link).toBe(expected);
     }
+    // `sh <bare name>` from the link's own folder: $0 has no slash.
+    const bare = await exec('sh', ['relative', ...ARGS], { input: INPUT, env: baseEnv(), cwd: join(dir, 'bin') });
+    expect(bare.code, bare.stderr).toBe(0);
+    expect(bare.stdout).toBe(expected);
   });
 
   it("the Helm 4 plugin's copy runs the plugin folder's own bundle (the folder alone, moved anywhere)", async () => {
@@ -130,17 +135,59 @@ describe('the code cache', () => {
     expect(cacheLine(r.stderr)).toBe('used');
   });
 
+  /** The header as the loader checks it: the bundle part, then the payload's CRC-32 (8 hex digits) and a newline. */
+  const withPayload = (cache: Buffer, payload: Buffer): Buffer => {
+    const bundlePart = cache.subarray(0, cache.indexOf(10) - 8);
+    const crc = Buffer.from(`${crc32(payload).toString(16).padStart(8, '0')}\n`);
+    return Buffer.concat([bundlePart, crc, payload]);
+  };
+  const payloadOf = (cache: Buffer) => cache.subarray(cache.indexOf(10) + 1);
+
   it.each([
     ['absent', undefined],
     // The header names another bundle: never handed to V8, whatever it holds.
-    ['stale', (c: Buffer) => Buffer.from(c.toString('latin1').replace(/v1 [0-9a-f]{8}/, 'v1 00000000'), 'latin1')],
-    // The right header, bytes V8 refuses (as after a Node upgrade).
-    ['rejected', (c: Buffer) => Buffer.concat([c.subarray(0, c.indexOf(10) + 1), Buffer.alloc(4096, 7)])],
+    ['stale', (c: Buffer) => Buffer.from(c.toString('latin1').replace(/v2 [0-9a-f]{8}/, 'v2 00000000'), 'latin1')],
+    // Damaged bytes under an intact header: V8 release builds do not check them and would crash (SIGTRAP).
+    [
+      'corrupt',
+      (c: Buffer) => {
+        const damaged = Buffer.from(c);
+        for (let i = c.indexOf(10) + 5000; i < c.indexOf(10) + 6000; i++) damaged[i] = (damaged[i] as number) ^ 0x5a;
+        return damaged;
+      },
+    ],
+    // A payload that is whole (its CRC matches) but that V8 refuses, as after a Node upgrade.
+    ['rejected', (c: Buffer) => withPayload(c, Buffer.alloc(4096, 7))],
   ] as const)('%s: the bundle compiles from source and writes the same', async (status, mutate) => {
     const dir = copyWithCache(mutate);
     const r = await exec('node', [join(dir, 'post-renderer.cjs'), ...ARGS], { input: INPUT, env: baseEnv() });
     expect(r.code, r.stderr).toBe(0);
     expect(cacheLine(r.stderr)).toBe(status);
+    expect(r.stdout).toBe(expected);
+  });
+
+  it('the header check is the one the loader makes: the untouched cache rebuilt from its parts is used', async () => {
+    const dir = copyWithCache((c) => withPayload(c, Buffer.from(payloadOf(c))));
+    const r = await exec('node', [join(dir, 'post-renderer.cjs'), ...ARGS], { input: INPUT, env: baseEnv() });
+    expect(cacheLine(r.stderr)).toBe('used');
+  });
+
+  it('is written only by a successful run (HELM_TIERS_WRITE_CODE_CACHE, the build), and that one is used', async () => {
+    const dir = copyWithCache(undefined);
+    const cache = join(dir, 'post-renderer.code-cache');
+    const write = (input: string) =>
+      exec('node', [join(dir, 'post-renderer.cjs'), ...ARGS], {
+        input,
+        env: baseEnv({ HELM_TIERS_WRITE_CODE_CACHE: cache }),
+      });
+    const failed = await write('apiVersion: v1\nkind: ConfigMap\nmetadata: [unclosed\n');
+    expect(failed.code).not.toBe(0);
+    expect(existsSync(cache)).toBe(false);
+    const ok = await write(INPUT);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(existsSync(cache)).toBe(true);
+    const r = await exec('node', [join(dir, 'post-renderer.cjs'), ...ARGS], { input: INPUT, env: baseEnv() });
+    expect(cacheLine(r.stderr)).toBe('used');
     expect(r.stdout).toBe(expected);
   });
 
