@@ -1,7 +1,7 @@
 // Zero pods: which workloads of the selection want pods anyway (hooks/src/pods/workloads.ts).
 import { describe, expect, it } from 'vitest';
 import type { Workload } from '../../hooks/src/k8s/types.js';
-import { desiredPods, podShortfalls, selectorMatches } from '../../hooks/src/pods/workloads.js';
+import { describeShortfalls, desiredPods, podShortfalls, selectorMatches } from '../../hooks/src/pods/workloads.js';
 
 const w = (name: string, spec: Record<string, unknown> = {}, status: Workload['status'] = {}): Workload => ({
   metadata: { name, uid: `uid-${name}` },
@@ -39,6 +39,7 @@ describe('podShortfalls', () => {
         { kind: 'DaemonSet', items: [w('agent', {}, { desiredNumberScheduled: 1 })] },
       ],
       'apps',
+      [],
     );
     expect(out.map((s) => s.message)).toEqual([
       'deployment/api wants 2 replicas, 0 pods exist (FailedCreate: pods "api-7d9-x" is forbidden: exceeded quota: compute): check quota / admission (kubectl describe rs -n apps -l app=api)',
@@ -60,8 +61,14 @@ describe('podShortfalls', () => {
           { kind: 'DaemonSet', items: [w('agent', {}, { desiredNumberScheduled: 0 })] },
         ],
         'apps',
+        [],
       ),
     ).toEqual([]);
+  });
+
+  it('with no pods in the selection, a workload whose own status counts pods is not stuck (its pods lack the label)', () => {
+    const unlabelled = w('web', { replicas: 2 }, { replicas: 2 });
+    expect(podShortfalls([{ kind: 'Deployment', items: [unlabelled] }], 'apps', [])).toEqual([]);
   });
 });
 
@@ -91,6 +98,21 @@ describe('podShortfalls beside pods (a release with some pods)', () => {
       w('odd', { replicas: 2, selector: { matchExpressions: [{ key: 'app', operator: 'Gt', values: ['1'] }] } }),
     ];
     expect(podShortfalls([{ kind: 'Deployment', items: unreadable }], 'apps', [pod({ other: 'x' })])).toEqual([]);
+  });
+});
+
+describe('describeShortfalls', () => {
+  it('counts them and names the first three', () => {
+    const one = podShortfalls([{ kind: 'StatefulSet', items: [w('db')] }], 'apps', []);
+    expect(describeShortfalls(one)).toBe(
+      '1 workload wants pods and has none: statefulset/db wants 1 replica, 0 pods exist: check quota / admission (kubectl describe statefulset -n apps db)',
+    );
+    const four = podShortfalls([{ kind: 'StatefulSet', items: ['a', 'b', 'c', 'd'].map((n) => w(n)) }], 'apps', []);
+    const text = describeShortfalls(four);
+    expect(text).toMatch(
+      /^4 workloads want pods and have none: statefulset\/a .*; statefulset\/b .*; statefulset\/c .*; \.\.\.$/,
+    );
+    expect(text).not.toContain('statefulset/d');
   });
 });
 

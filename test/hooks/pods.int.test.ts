@@ -465,7 +465,7 @@ describe('pod-check against the simulated cluster', () => {
       KUBECONFIG: fixKc,
     });
     expect(r.code).toBe(30);
-    const waited = /^pod-check: 0 pods after (\d+\.\d) s, but 1 workload wants pods: /.exec(r.summary);
+    const waited = /^pod-check: 0 pods after (\d+\.\d) s, but 1 workload wants pods and has none: /.exec(r.summary);
     expect(waited, r.summary).not.toBeNull();
     expect(Number(waited![1])).toBeGreaterThanOrEqual(1);
     expect(Number(waited![1])).toBeLessThan(10);
@@ -524,6 +524,35 @@ describe('pod-check against the simulated cluster', () => {
     expect(alone.code, alone.summary).toBe(0);
     expect(alone.summary).toMatch(/^pod-check: 2 pods, 2 healthy, 0 unhealthy \(exit 0\)$/);
     c.cluster.delete(c.cluster.rt('apps', 'deployments')!, NS, 'mixed-web', {});
+  });
+
+  it('a workload that gets its pods within the grace passes, and its pods are judged with the others', async () => {
+    create(c, 'apps', 'deployments', deployment(NS, 'late-web', 'late2'));
+    const d = deployment(NS, 'late-db', 'late2') as ReturnType<typeof deployment> & {
+      spec: { template: { spec: Record<string, unknown> } };
+    };
+    d.spec.template.spec.serviceAccountName = 'late-sa';
+    create(c, 'apps', 'deployments', d);
+    let settled = false;
+    for (let i = 0; i < 200 && !settled; i++) {
+      const db = c.store.get('apps/deployments', NS, 'late-db') as { status?: { conditions?: { type: string }[] } };
+      const web = c.store.get('apps/deployments', NS, 'late-web') as { status?: { readyReplicas?: number } };
+      settled =
+        (db.status?.conditions?.some((x) => x.type === 'ReplicaFailure') ?? false) && web.status?.readyReplicas === 2;
+      if (!settled) await new Promise((res) => setTimeout(res, 50));
+    }
+    expect(settled).toBe(true);
+    const h = startHook('pod-check', ['--release=late2', '--grace=15', '--timeout=40'], { KUBECONFIG: kc });
+    await h.waitFor('waiting for workloads that have no pods yet');
+    // The missing ServiceAccount appears: the ReplicaSet's next pass creates the pods.
+    create(c, '', 'serviceaccounts', {
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name: 'late-sa', namespace: NS },
+    });
+    expect(await h.exit).toBe(0);
+    expect(h.output()).toMatch(/pod-check: 4 pods, 4 healthy, 0 unhealthy \(exit 0\)/);
+    for (const name of ['late-web', 'late-db']) c.cluster.delete(c.cluster.rt('apps', 'deployments')!, NS, name, {});
   });
 
   it('no pods when the deadline cuts the grace short: exit 50 with the time actually waited, never a pass', async () => {

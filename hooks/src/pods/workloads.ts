@@ -78,36 +78,30 @@ function podsInStatus(kind: PodOwnerKind, w: Workload): number {
 }
 
 /**
- * Whether a workload has pods, beside the release's `pods`: one of them matches its selector, or its own status
- * counts some. Both must say none for a shortfall, so that neither a pod template without the release label nor a
- * status the controller has not written yet makes a healthy workload look stuck.
+ * Whether a workload has pods: its own status counts some, or one of the selection's `pods` matches its selector.
+ * Both must say none for a shortfall, so that neither a pod template without the release label nor a status the
+ * controller has not written yet makes a healthy workload look stuck. A selector we cannot read counts as matching.
  */
 function hasPods(kind: PodOwnerKind, w: Workload, pods: readonly Pod[]): boolean {
   if (podsInStatus(kind, w) > 0) return true;
-  for (const pod of pods) {
-    const match = selectorMatches(w.spec?.selector, pod.metadata?.labels ?? {});
-    if (match !== false) return true; // matches, or we cannot tell: not a shortfall
-  }
-  return false;
+  return pods.some((pod) => selectorMatches(w.spec?.selector, pod.metadata?.labels ?? {}) !== false);
 }
 
 /**
- * The workloads of a selection that want pods and have none. `pods`: the pods the selection matched; empty (no
- * pods at all) means every workload that wants pods has none. Workloads being deleted, scaled to zero or (a
- * DaemonSet) with no node to run on are fine.
+ * The workloads of a selection that want pods and have none. `pods`: the pods the selection matched (empty: none
+ * at all). Workloads being deleted, scaled to zero or (a DaemonSet) with no node to run on are fine.
  */
 export function podShortfalls(
   found: readonly { kind: PodOwnerKind; items: readonly Workload[] }[],
   namespace: string,
-  pods: readonly Pod[] = [],
+  pods: readonly Pod[],
 ): Shortfall[] {
   const out: Shortfall[] = [];
   for (const { kind, items } of found) {
     for (const w of items) {
       if (w.metadata?.deletionTimestamp !== undefined) continue;
       const wants = desiredPods(kind, w);
-      if (wants <= 0) continue;
-      if (pods.length > 0 && hasPods(kind, w, pods)) continue;
+      if (wants <= 0 || hasPods(kind, w, pods)) continue;
       const name = w.metadata?.name ?? '?';
       const failure = findCondition(w.status?.conditions, 'ReplicaFailure');
       const cause =
@@ -129,4 +123,14 @@ export function podShortfalls(
     }
   }
   return out;
+}
+
+/** One line for a summary: how many workloads are stuck, and the first three of them. */
+export function describeShortfalls(shortfalls: readonly Shortfall[]): string {
+  const n = shortfalls.length;
+  const first = shortfalls
+    .slice(0, 3)
+    .map((s) => s.message)
+    .join('; ');
+  return `${n} ${n === 1 ? 'workload wants pods and has' : 'workloads want pods and have'} none: ${first}${n > 3 ? '; ...' : ''}`;
 }

@@ -10,7 +10,13 @@ import type { Pod, Workload } from '../k8s/types.js';
 import { classifyPod, type Owner, type PodVerdict } from '../pods/classify.js';
 import { describePod, logTargets, recentEvents } from '../pods/diagnose.js';
 import { describeAction, planRemediation, type Action } from '../pods/remediate.js';
-import { POD_OWNER_KINDS, podShortfalls, type PodOwnerKind, type Shortfall } from '../pods/workloads.js';
+import {
+  describeShortfalls,
+  POD_OWNER_KINDS,
+  podShortfalls,
+  type PodOwnerKind,
+  type Shortfall,
+} from '../pods/workloads.js';
 import { COMMON_EXIT_CODES, runProgram, type ProgramDef } from '../program.js';
 import { formatTable } from '../table.js';
 
@@ -253,56 +259,71 @@ async function execute(
 
 const seconds = (ms: number): string => (Math.max(0, ms) / 1000).toFixed(1);
 
+/** The selection's Deployments, StatefulSets and DaemonSets, or why they could not be listed. */
+interface WorkloadLists {
+  lists: { kind: PodOwnerKind; items: Workload[] }[];
+  /** Why they are not known: the 403 message (no `list` on them: custom RBAC, an older chart), or the deadline. */
+  unchecked?: string;
+}
+
 /**
- * Lists the selection's Deployments, StatefulSets and DaemonSets (apps `list`), and returns those that want pods and
- * have none (`pods`: the selection's pods; none at all when empty). Without that RBAC rule the answer is unknown:
- * `forbidden` carries the 403 message and the caller says so.
+ * Lists the selection's Deployments, StatefulSets and DaemonSets (apps `list`). Without that RBAC rule the answer is
+ * unknown: `unchecked` carries the 403 message, logged once here, and the caller's summary says so. Any other API
+ * error (after the client's retries) fails the check as every other call does.
  */
-async function findShortfalls(
-  ctx: Context,
-  selector: string,
-  pods: readonly Pod[] = [],
-): Promise<{ shortfalls: Shortfall[]; forbidden?: string }> {
-  const found: { kind: PodOwnerKind; items: Workload[] }[] = [];
+async function listWorkloadsOf(ctx: Context, selector: string): Promise<WorkloadLists> {
+  if (ctx.deadline.expired()) return { lists: [], unchecked: 'the deadline was reached first' };
+  const lists: WorkloadLists['lists'] = [];
   try {
     for (const kind of POD_OWNER_KINDS)
-      found.push({
+      lists.push({
         kind,
         items: await listAll((token) =>
           ctx.kube.listWorkloads(kind, ctx.namespace, { labelSelector: selector, limit: PAGE, continueToken: token }),
         ),
       });
   } catch (err) {
-    if (err instanceof HookError && err.code === HookErrorCodes.FORBIDDEN)
-      return { shortfalls: [], forbidden: err.message };
-    throw err;
-  }
-  return { shortfalls: podShortfalls(found, ctx.namespace, pods) };
-}
-
-/**
- * Pods exist: which workloads of the release still have none. They get until the grace ends to create them, as a
- * release without pods does (a controller may be slow right after the install); a quota or an admission policy
- * keeps them at none.
- */
-async function stuckWorkloads(
-  ctx: Context,
-  selector: string,
-  snap: Snapshot,
-  graceUntil: number,
-): Promise<{ shortfalls: Shortfall[]; forbidden?: string }> {
-  const pods = [...snap.pods.values()];
-  let found = await findShortfalls(ctx, selector, pods);
-  while (found.shortfalls.length > 0 && ctx.clock.now() < graceUntil && !ctx.deadline.expired()) {
-    await ctx.clock.sleep(Math.min(1000, Math.max(0, graceUntil - ctx.clock.now())), ctx.deadline.signal);
-    found = await findShortfalls(ctx, selector, pods);
-  }
-  if (found.forbidden)
+    if (!(err instanceof HookError && err.code === HookErrorCodes.FORBIDDEN)) throw err;
     ctx.log.warn(
-      { err: found.forbidden },
+      { err: err.message },
       'cannot tell whether a Deployment/StatefulSet/DaemonSet of the release has no pods: listing them is forbidden',
     );
-  return found;
+    return { lists: [], unchecked: err.message };
+  }
+  return { lists };
+}
+
+const podsOf = (snap: Snapshot): Pod[] => [...snap.pods.values()];
+
+/**
+ * Pods exist: workloads of the release that have none yet get the rest of the grace to create them, as a release
+ * without pods does (a controller may be slow right after the install). The pods are listed again while waiting,
+ * so that pods that appear are judged like the others. Returns the last pod snapshot and workload lists.
+ */
+async function waitForStuckWorkloads(
+  ctx: Context,
+  selector: string,
+  first: Snapshot,
+  graceUntil: number,
+): Promise<{ snap: Snapshot; workloads: WorkloadLists }> {
+  let snap = first;
+  let workloads = await listWorkloadsOf(ctx, selector);
+  let stuck = podShortfalls(workloads.lists, ctx.namespace, podsOf(snap));
+  let delay = 1000;
+  if (stuck.length > 0 && ctx.clock.now() < graceUntil)
+    ctx.log.info({ workloads: stuck.map((x) => `${x.kind}/${x.name}`) }, 'waiting for workloads that have no pods yet');
+  while (stuck.length > 0 && ctx.clock.now() < graceUntil && !ctx.deadline.expired()) {
+    await ctx.clock.sleep(
+      Math.min(delay, Math.max(0, graceUntil - ctx.clock.now()), ctx.deadline.remaining()),
+      ctx.deadline.signal,
+    );
+    delay = Math.min(5000, delay * 2);
+    if (ctx.deadline.expired()) break;
+    snap = await snapshot(ctx, selector);
+    workloads = await listWorkloadsOf(ctx, selector);
+    stuck = podShortfalls(workloads.lists, ctx.namespace, podsOf(snap));
+  }
+  return { snap, workloads };
 }
 
 /** Logs each workload that wants pods with its recent Events (FailedCreate and the like), and prints a table. */
@@ -348,24 +369,16 @@ async function noPods(
     };
   const waitedS = waited();
   const cutShort = waitUntil < startedAt + graceMs;
-  const { shortfalls, forbidden } = await findShortfalls(ctx, selector);
+  const workloads = await listWorkloadsOf(ctx, selector);
+  const shortfalls = podShortfalls(workloads.lists, ctx.namespace, []);
   if (shortfalls.length > 0) {
     await reportShortfalls(ctx, shortfalls);
-    const first = shortfalls
-      .slice(0, 3)
-      .map((s) => s.message)
-      .join('; ');
     return {
       code: HOOK_EXIT_CODES.E_PODS_UNHEALTHY,
-      summary: `0 pods after ${waitedS} s, but ${shortfalls.length} ${shortfalls.length === 1 ? 'workload wants' : 'workloads want'} pods: ${first}${shortfalls.length > 3 ? '; ...' : ''}`,
+      summary: `0 pods after ${waitedS} s, but ${describeShortfalls(shortfalls)}`,
     };
   }
-  const unchecked = forbidden ? `; workloads not checked (${forbidden})` : '';
-  if (forbidden)
-    ctx.log.warn(
-      { err: forbidden },
-      'cannot tell whether a Deployment/StatefulSet/DaemonSet wants pods that do not exist: listing them is forbidden',
-    );
+  const unchecked = workloads.unchecked ? `; workloads not checked (${workloads.unchecked})` : '';
   if (cutShort)
     return {
       code: HOOK_EXIT_CODES.E_TIMEOUT,
@@ -373,7 +386,7 @@ async function noPods(
     };
   return {
     code: 0,
-    summary: `${none} (waited ${waitedS} s)${forbidden ? unchecked : '; no Deployment, StatefulSet or DaemonSet of it wants pods'}`,
+    summary: `${none} (waited ${waitedS} s)${unchecked || '; no Deployment, StatefulSet or DaemonSet of it wants pods'}`,
   };
 }
 
@@ -403,10 +416,13 @@ export const podCheck: ProgramDef = {
     "Post-install check of a release's pods (label <prefix>release=<release>, paged). Waits --grace seconds, classifies unhealthy pods, logs diagnostics (describe, events, current/previous logs). With --auto-fix restarts only what a restart can fix and only controller-owned pods (eviction, or rollout restart when most of a workload's pods are bad), then verifies until the deadline.",
   flags: POD_CHECK_FLAGS,
   exitCodes: [
-    [0, 'all pods healthy at the end (or no pods, and no Deployment/StatefulSet/DaemonSet of the release wants any)'],
+    [
+      0,
+      'all pods healthy at the end and no Deployment/StatefulSet/DaemonSet of the release without the pods it wants (or no pods, and none wants any)',
+    ],
     [
       HOOK_EXIT_CODES.E_PODS_UNHEALTHY,
-      'unhealthy pods remain (summary names classes and pods), or a workload wants pods and has none',
+      'unhealthy pods remain (summary names classes and pods), or a workload of the release wants pods and has none',
     ],
     ...COMMON_EXIT_CODES,
   ],
@@ -439,8 +455,10 @@ export const podCheck: ProgramDef = {
     // Right after an install the controllers may not have created the pods yet: zero pods also waits for the grace.
     const startedAt = ctx.clock.now();
     const graceUntil = Math.min(startedAt + graceMs, verifyUntil);
-    let snap = await pollUntilHealthy(ctx, selector, graceUntil, undefined, true);
-    if (snap.verdicts.length === 0) return noPods(ctx, selector, startedAt, graceMs, graceUntil);
+    const first = await pollUntilHealthy(ctx, selector, graceUntil, undefined, true);
+    if (first.verdicts.length === 0) return noPods(ctx, selector, startedAt, graceMs, graceUntil);
+    const waited = await waitForStuckWorkloads(ctx, selector, first, graceUntil);
+    let snap = waited.snap;
     let actionsDone = '';
     if (failing(snap).length > 0 && !ctx.deadline.expired()) {
       // Pods that are only slow (pulling, starting, probes not yet passing) get the rest of the deadline.
@@ -473,16 +491,14 @@ export const podCheck: ProgramDef = {
       }
     }
     printTable(ctx, snap);
-    const stuck = ctx.deadline.expired() ? { shortfalls: [] } : await stuckWorkloads(ctx, selector, snap, graceUntil);
-    if (stuck.shortfalls.length > 0) await reportShortfalls(ctx, stuck.shortfalls);
+    // The workloads as listed at the end of the grace, against the pods as they are now.
+    const stuck = podShortfalls(waited.workloads.lists, ctx.namespace, podsOf(snap));
+    if (stuck.length > 0) await reportShortfalls(ctx, stuck);
     const workloads =
-      stuck.shortfalls.length > 0
-        ? `; ${stuck.shortfalls.length} ${stuck.shortfalls.length === 1 ? 'workload wants pods and has' : 'workloads want pods and have'} none: ${stuck.shortfalls
-            .slice(0, 3)
-            .map((x) => x.message)
-            .join('; ')}${stuck.shortfalls.length > 3 ? '; ...' : ''}`
-        : stuck.forbidden
-          ? `; workloads not checked (${stuck.forbidden})`
+      stuck.length > 0
+        ? `; ${describeShortfalls(stuck)}`
+        : waited.workloads.unchecked
+          ? `; workloads not checked (${waited.workloads.unchecked})`
           : '';
     const bad = failing(snap);
     const warn = snap.verdicts.filter((v) => v.severity === 'warn').length;
@@ -490,7 +506,7 @@ export const podCheck: ProgramDef = {
     const head = `${total} pods, ${total - bad.length - warn} healthy, ${bad.length} unhealthy${warn ? `, ${warn} warnings` : ''}`;
     if (bad.length === 0)
       return {
-        code: stuck.shortfalls.length > 0 ? HOOK_EXIT_CODES.E_PODS_UNHEALTHY : 0,
+        code: stuck.length > 0 ? HOOK_EXIT_CODES.E_PODS_UNHEALTHY : 0,
         summary: `${head}${warn ? ` (${classCounts(snap.verdicts)})` : ''}${actionsDone}${workloads}`,
       };
     const names = bad
