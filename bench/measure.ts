@@ -18,11 +18,6 @@ function vmHwm(pid: number): number {
   }
 }
 
-/**
- * stdin from `inputFile`; stdout counted and discarded. Peak RSS is sampled every `rssEveryMs` (default 2 ms) and on
- * each stdout chunk; `false` samples nothing (peakRssBytes 0): on 2 cores the 2 ms sampling costs a 0.2 s process
- * 30–60 ms of wall time, so short runs are timed unsampled and their RSS taken from a separate sampled run.
- */
 /** process.env with `changes` applied; an undefined value removes the variable. */
 function withEnv(changes: Readonly<Record<string, string | undefined>>): NodeJS.ProcessEnv {
   const removed = new Set(Object.keys(changes).filter((k) => changes[k] === undefined));
@@ -31,6 +26,11 @@ function withEnv(changes: Readonly<Record<string, string | undefined>>): NodeJS.
   );
 }
 
+/**
+ * stdin from `inputFile`; stdout counted and discarded. Peak RSS is sampled every `rssEveryMs` (default 2 ms) and on
+ * each stdout chunk; `false` samples nothing (peakRssBytes 0): on 2 cores the 2 ms sampling costs a 0.2 s process
+ * 30–60 ms of wall time, so short runs are timed unsampled and their RSS taken from a separate sampled run.
+ */
 export function measure(
   cmd: string,
   args: readonly string[],

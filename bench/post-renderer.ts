@@ -144,7 +144,7 @@ export async function benchPostRenderer(sizes = [1000, 2000, 20000], kustomizeMa
   type Command = [string, string[], string | undefined, Record<string, string | undefined>?];
   const withoutExtraCa = { NODE_EXTRA_CA_CERTS: undefined };
   const short: Command[] = [
-    ['node', ['-e', '0'], undefined, withoutExtraCa],
+    ['node', ['--v8-pool-size=1', '-e', '0'], undefined, withoutExtraCa],
     ['node', ['-e', '0'], undefined],
     [LAUNCHER, OURS_ARGS, one],
     ...inputs.flatMap(({ input }): Command[] => [
