@@ -272,7 +272,11 @@ interface WorkloadLists {
  * error (after the client's retries) fails the check as every other call does.
  */
 async function listWorkloadsOf(ctx: Context, selector: string): Promise<WorkloadLists> {
-  if (ctx.deadline.expired()) return { lists: [], unchecked: 'the deadline was reached first' };
+  if (ctx.deadline.expired())
+    return {
+      lists: [],
+      unchecked: ctx.deadline.signal.aborted ? 'terminated first' : 'the deadline was reached first',
+    };
   const lists: WorkloadLists['lists'] = [];
   try {
     for (const kind of POD_OWNER_KINDS)
@@ -458,7 +462,11 @@ export const podCheck: ProgramDef = {
     const first = await pollUntilHealthy(ctx, selector, graceUntil, undefined, true);
     if (first.verdicts.length === 0) return noPods(ctx, selector, startedAt, graceMs, graceUntil);
     const waited = await waitForStuckWorkloads(ctx, selector, first, graceUntil);
-    let snap = waited.snap;
+    // Pods listed again while waiting get what the first ones got: the rest of the grace to become healthy.
+    let snap =
+      waited.snap !== first && ctx.clock.now() < graceUntil
+        ? await pollUntilHealthy(ctx, selector, graceUntil)
+        : waited.snap;
     let actionsDone = '';
     if (failing(snap).length > 0 && !ctx.deadline.expired()) {
       // Pods that are only slow (pulling, starting, probes not yet passing) get the rest of the deadline.
