@@ -116,7 +116,6 @@ async function buildPostRendererLoader() {
   // cache no Helm run could use.
   const tmp = mkdtempSync(join(tmpdir(), 'helm-tiers-build-'));
   const plan = join(tmp, 'plan.yaml');
-  writeFileSync(plan, CODE_CACHE_PLAN);
   const env = { ...process.env };
   delete env.NODE_OPTIONS;
   const sample = (extra) =>
@@ -126,9 +125,11 @@ async function buildPostRendererLoader() {
       { input: CODE_CACHE_SAMPLE, env: { ...env, ...extra }, encoding: 'utf8' },
     );
   try {
+    writeFileSync(plan, CODE_CACHE_PLAN);
     const made = sample({ HELM_TIERS_WRITE_CODE_CACHE: cache });
     if (made.status !== 0 || !existsSync(cache)) {
-      throw new Error(`the post-renderer failed on the code-cache sample (exit ${made.status}): ${made.stderr}`);
+      const why = made.error ? made.error.message : `exit ${made.status}: ${made.stderr}`;
+      throw new Error(`the post-renderer failed on the code-cache sample (${why})`);
     }
     // The cache must be one a run of this Node accepts, or the speed it is for silently never happens.
     const used = sample({ HELM_TIERS_CODE_CACHE_REPORT: '1' });

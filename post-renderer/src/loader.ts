@@ -16,7 +16,7 @@
  * all an esbuild CommonJS bundle of ours uses: not `this`, `require.main`, `module.id` or a native `import()`
  * (`vm.Script` has no dynamic-import callback here).
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Script } from 'node:vm';
 import { crc32 } from 'node:zlib';
@@ -66,8 +66,12 @@ function writeCache(file: string, payload: Buffer): void {
   const header = Buffer.from(`${bundleHeader}${crc32(payload).toString(16).padStart(CRC_DIGITS, '0')}\n`, 'latin1');
   // Whole or not at all: a reader never sees a half-written file.
   const partial = `${file}.${process.pid}.partial`;
-  writeFileSync(partial, Buffer.concat([header, payload]));
-  renameSync(partial, file);
+  try {
+    writeFileSync(partial, Buffer.concat([header, payload]));
+    renameSync(partial, file);
+  } finally {
+    rmSync(partial, { force: true });
+  }
 }
 
 const mainFile = join(__dirname, 'post-renderer-main.cjs');
