@@ -71,12 +71,17 @@ describe('pod-check against the simulated cluster', () => {
 
   const podsOf = (release: string) =>
     (c.store.list('/pods', NS) as SimPod[]).filter((p) => p.metadata.labels?.['helm-tiers.io/release'] === release);
-  /** Waits (at most 10 s) until the release's pods satisfy `ok`. */
-  const until = async (release: string, what: string, ok: (pods: SimPod[]) => boolean) => {
+  /** Polls `ok` every 50 ms for at most 10 s; whether it came true. */
+  const eventually = async (ok: () => boolean) => {
     for (let i = 0; i < 200; i++) {
-      if (ok(podsOf(release))) return;
+      if (ok()) return true;
       await new Promise((res) => setTimeout(res, 50));
     }
+    return ok();
+  };
+  /** Waits (at most 10 s) until the release's pods satisfy `ok`. */
+  const until = async (release: string, what: string, ok: (pods: SimPod[]) => boolean) => {
+    if (await eventually(() => ok(podsOf(release)))) return;
     throw new Error(`${release}: not ${what} within 10 s: ${JSON.stringify(podsOf(release).map((p) => p.status))}`);
   };
   const writesSince = (before: number) =>
@@ -87,23 +92,35 @@ describe('pod-check against the simulated cluster', () => {
   const diagnosis = (r: { logs: Record<string, unknown>[] }, cls: string) =>
     r.logs.find((l) => l.class === cls && typeof l.describe === 'string') as Diagnosis | undefined;
 
+  /** A Deployment whose pods cannot be created: its ServiceAccount `sa` does not exist (FailedCreate). */
+  const createStuck = (name: string, release: string, sa = 'missing') => {
+    const d = deployment(NS, name, release) as ReturnType<typeof deployment> & {
+      spec: { template: { spec: Record<string, unknown> } };
+    };
+    d.spec.template.spec.serviceAccountName = sa;
+    create(c, 'apps', 'deployments', d);
+  };
+  const deploymentStatus = (name: string) =>
+    (c.store.get('apps/deployments', NS, name) as { status?: Record<string, unknown> }).status ?? {};
+  const replicaFailure = (name: string) =>
+    ((deploymentStatus(name).conditions as { type: string }[] | undefined) ?? []).some(
+      (x) => x.type === 'ReplicaFailure',
+    );
+
   /** Waits until a pod of the release shows CrashLoopBackOff (the scenario's pods would recover on their own later). */
   const untilCrashLooping = async (release: string) => {
-    for (let i = 0; i < 200; i++) {
-      const pods = c.store.list('/pods', NS) as {
-        metadata: { labels?: Record<string, string> };
-        status?: { containerStatuses?: { state?: { waiting?: { reason?: string } } }[] };
-      }[];
-      if (
-        pods.some(
-          (p) =>
-            p.metadata.labels?.['helm-tiers.io/release'] === release &&
-            p.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CrashLoopBackOff',
-        )
-      )
-        return;
-      await new Promise((res) => setTimeout(res, 50));
-    }
+    const crashLooping = () =>
+      (
+        c.store.list('/pods', NS) as {
+          metadata: { labels?: Record<string, string> };
+          status?: { containerStatuses?: { state?: { waiting?: { reason?: string } } }[] };
+        }[]
+      ).some(
+        (p) =>
+          p.metadata.labels?.['helm-tiers.io/release'] === release &&
+          p.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CrashLoopBackOff',
+      );
+    if (await eventually(crashLooping)) return;
     throw new Error(`${release}: no pod reached CrashLoopBackOff within 10 s`);
   };
 
@@ -447,19 +464,9 @@ describe('pod-check against the simulated cluster', () => {
   });
 
   it('no pods while a Deployment wants 2 replicas (pod creation forbidden): exit 30 naming the workload, the cause and where to look', async () => {
-    const d = deployment(NS, 'nosa', 'nosa') as ReturnType<typeof deployment> & {
-      spec: { template: { spec: Record<string, unknown> } };
-    };
-    d.spec.template.spec.serviceAccountName = 'missing';
-    create(c, 'apps', 'deployments', d);
-    let failing = false;
-    for (let i = 0; i < 200 && !failing; i++) {
-      const dep = c.store.get('apps/deployments', NS, 'nosa') as { status?: { conditions?: { type: string }[] } };
-      failing = dep.status?.conditions?.some((x) => x.type === 'ReplicaFailure') ?? false;
-      if (!failing) await new Promise((res) => setTimeout(res, 50));
-    }
+    createStuck('nosa', 'nosa');
     // As the real controllers: the ReplicaSet's FailedCreate shows as ReplicaFailure on the Deployment.
-    expect(failing).toBe(true);
+    expect(await eventually(() => replicaFailure('nosa'))).toBe(true);
     const before = c.requests.length;
     const r = await runHook('pod-check', ['--release=nosa', '--grace=1', '--timeout=20', '--auto-fix'], {
       KUBECONFIG: fixKc,
@@ -485,20 +492,10 @@ describe('pod-check against the simulated cluster', () => {
 
   it('one workload healthy, another of the release stuck at no pods (creation forbidden): exit 30 naming the stuck one', async () => {
     create(c, 'apps', 'deployments', deployment(NS, 'mixed-web', 'mixed'));
-    const d = deployment(NS, 'mixed-db', 'mixed') as ReturnType<typeof deployment> & {
-      spec: { template: { spec: Record<string, unknown> } };
-    };
-    d.spec.template.spec.serviceAccountName = 'missing';
-    create(c, 'apps', 'deployments', d);
-    let settled = false;
-    for (let i = 0; i < 200 && !settled; i++) {
-      const db = c.store.get('apps/deployments', NS, 'mixed-db') as { status?: { conditions?: { type: string }[] } };
-      const web = c.store.get('apps/deployments', NS, 'mixed-web') as { status?: { readyReplicas?: number } };
-      settled =
-        (db.status?.conditions?.some((x) => x.type === 'ReplicaFailure') ?? false) && web.status?.readyReplicas === 2;
-      if (!settled) await new Promise((res) => setTimeout(res, 50));
-    }
-    expect(settled).toBe(true);
+    createStuck('mixed-db', 'mixed');
+    expect(
+      await eventually(() => replicaFailure('mixed-db') && deploymentStatus('mixed-web').readyReplicas === 2),
+    ).toBe(true);
     const before = c.requests.length;
     const r = await runHook('pod-check', ['--release=mixed', '--grace=1', '--timeout=20'], { KUBECONFIG: kc });
     expect(r.code, r.summary).toBe(30);
@@ -528,20 +525,10 @@ describe('pod-check against the simulated cluster', () => {
 
   it('a workload that gets its pods within the grace passes, and its pods are judged with the others', async () => {
     create(c, 'apps', 'deployments', deployment(NS, 'late-web', 'late2'));
-    const d = deployment(NS, 'late-db', 'late2') as ReturnType<typeof deployment> & {
-      spec: { template: { spec: Record<string, unknown> } };
-    };
-    d.spec.template.spec.serviceAccountName = 'late-sa';
-    create(c, 'apps', 'deployments', d);
-    let settled = false;
-    for (let i = 0; i < 200 && !settled; i++) {
-      const db = c.store.get('apps/deployments', NS, 'late-db') as { status?: { conditions?: { type: string }[] } };
-      const web = c.store.get('apps/deployments', NS, 'late-web') as { status?: { readyReplicas?: number } };
-      settled =
-        (db.status?.conditions?.some((x) => x.type === 'ReplicaFailure') ?? false) && web.status?.readyReplicas === 2;
-      if (!settled) await new Promise((res) => setTimeout(res, 50));
-    }
-    expect(settled).toBe(true);
+    createStuck('late-db', 'late2', 'late-sa');
+    expect(await eventually(() => replicaFailure('late-db') && deploymentStatus('late-web').readyReplicas === 2)).toBe(
+      true,
+    );
     const h = startHook('pod-check', ['--release=late2', '--grace=15', '--timeout=40'], { KUBECONFIG: kc });
     await h.waitFor('waiting for workloads that have no pods yet');
     // The missing ServiceAccount appears: the ReplicaSet's next pass creates the pods.
