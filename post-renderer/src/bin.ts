@@ -49,19 +49,12 @@ run({
   argv: process.argv.slice(2),
   env: process.env,
   cwd: process.cwd(),
-})
-  .then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: unknown) => {
-      fdSink(2).write(`helm-tiers post-render: ${String(err)}\n`);
-      process.exitCode = 70;
-    },
-  )
-  .finally(() => {
-    // Everything is written: stdout, stderr and the log file are written synchronously. Ending here skips tearing
-    // down the heap and waiting for V8's background compiler threads: 10 ms of a 2,000-object run.
-    // eslint-disable-next-line no-restricted-properties -- the bin entry point, after the last synchronous write
-    process.exit();
-  });
+}).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    fdSink(2).write(`helm-tiers post-render: ${String(err)}\n`);
+    process.exitCode = 70;
+  },
+);

@@ -93,6 +93,13 @@ if (cacheOut) {
     if (code === 0) writeCache(cacheOut, script.createCachedData());
   });
 }
+// When the bundle's work is done (it writes stdout, stderr and its log file synchronously, and sets exitCode), end
+// at once: Node would otherwise tear the heap down and wait for V8's background compiler threads, 10 ms of a
+// 2,000-object run. `exit` handlers (the cache writer above) still run.
+process.once('beforeExit', () => {
+  // eslint-disable-next-line no-restricted-properties -- the entry point, once nothing is left to do
+  process.exit();
+});
 const main = script.runInThisContext() as ModuleWrapper;
 const mainModule = { exports: {} };
 main(mainModule.exports, require, mainModule, mainFile, dirname(mainFile));
