@@ -2,7 +2,7 @@
 // Builds the single-file CommonJS bundles in dist/ with esbuild.
 //   dist/helm-tiers.cjs            the CLI (plan, post-render, flux, demo)
 //   dist/post-renderer.cjs         the post-renderer alone (small: fast cold start on every helm upgrade): a loader
-//                                  (post-renderer/src/loader.ts) that runs post-renderer-main.cjs with V8's code
+//                                  (post-renderer/src/bin/loader.ts) that runs post-renderer-main.cjs with V8's code
 //                                  cache post-renderer.code-cache, made here by one run on a sample render
 //   dist/helm-plugin/tiers/        the Helm 4 postrenderer/v1 plugin (plugin.yaml, the launcher, those three files)
 //   dist/hooks/<name>.cjs          one bundle per hooks/src/bin/<name>.ts
@@ -30,7 +30,7 @@ const quiet = process.argv.includes('--quiet');
 const entries = [
   { in: 'cli/main.ts', out: 'dist/helm-tiers.cjs' },
   // Run by dist/post-renderer.cjs (the loader, built below once this bundle's hash is known): no shebang.
-  { in: 'post-renderer/src/bin.ts', out: 'dist/post-renderer-main.cjs', shebang: false },
+  { in: 'post-renderer/src/bin/main.ts', out: 'dist/post-renderer-main.cjs', shebang: false },
 ];
 const hookBins = join(root, 'hooks/src/bin');
 if (existsSync(hookBins)) {
@@ -99,7 +99,7 @@ async function buildPostRendererLoader() {
   const hash = createHash('sha256').update(main).digest('hex').slice(0, 32);
   await build({
     absWorkingDir: root,
-    entryPoints: ['post-renderer/src/loader.ts'],
+    entryPoints: ['post-renderer/src/bin/loader.ts'],
     outfile: 'dist/post-renderer.cjs',
     bundle: true,
     platform: 'node',

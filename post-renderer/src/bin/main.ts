@@ -1,7 +1,8 @@
-// Entry point of dist/post-renderer.cjs (Helm 3 executable, Helm 4 plugin): wires the process to run().
+// The post-renderer bundle (dist/post-renderer-main.cjs, run by the loader dist/post-renderer.cjs): wires the
+// process to run().
 import { readFileSync, writeSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { run, type TextSink } from './run.js';
+import { run, type TextSink } from '../run.js';
 
 /** Helm pipes the whole render: read it in one call (no chunk list + concat: a third less peak memory). */
 function stdin(): string | Readable {

@@ -1,5 +1,5 @@
 /**
- * Entry point of dist/post-renderer.cjs: runs the post-renderer bundle (post-renderer-main.cjs, built from bin.ts)
+ * Entry point of dist/post-renderer.cjs: runs the post-renderer bundle (post-renderer-main.cjs, built from bin/main.ts)
  * with V8's code cache, so that a run does not compile the bundle again.
  *
  * Why: Helm starts the post-renderer on every install and upgrade, and compiling the bundle (the `yaml` library
