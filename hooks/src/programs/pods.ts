@@ -110,15 +110,20 @@ async function pollUntilHealthy(
       ctx.log.info({ pods: snap.verdicts.length, unhealthy: failing(snap).length }, 'waiting for pods');
       lastKey = key;
     }
-    await ctx.clock.sleep(
-      Math.min(delay, Math.max(0, until - ctx.clock.now()), ctx.deadline.remaining()),
-      ctx.deadline.signal,
-    );
-    delay = Math.min(5000, delay * 2);
+    delay = await backOff(ctx, delay, until);
     if (ctx.deadline.expired()) break;
     snap = await snapshot(ctx, selector);
   }
   return snap;
+}
+
+/** Sleeps `delay` ms (never past `until` or the deadline) and returns the next delay: doubled, at most 5 s. */
+async function backOff(ctx: Context, delay: number, until: number): Promise<number> {
+  await ctx.clock.sleep(
+    Math.min(delay, Math.max(0, until - ctx.clock.now()), ctx.deadline.remaining()),
+    ctx.deadline.signal,
+  );
+  return Math.min(5000, delay * 2);
 }
 
 /** Recent Events of an object, or one line saying why they are unavailable (diagnostics never fail the check). */
@@ -317,11 +322,7 @@ async function waitForStuckWorkloads(
   if (stuck.length > 0 && ctx.clock.now() < graceUntil)
     ctx.log.info({ workloads: stuck.map((x) => `${x.kind}/${x.name}`) }, 'waiting for workloads that have no pods yet');
   while (stuck.length > 0 && ctx.clock.now() < graceUntil && !ctx.deadline.expired()) {
-    await ctx.clock.sleep(
-      Math.min(delay, Math.max(0, graceUntil - ctx.clock.now()), ctx.deadline.remaining()),
-      ctx.deadline.signal,
-    );
-    delay = Math.min(5000, delay * 2);
+    delay = await backOff(ctx, delay, graceUntil);
     if (ctx.deadline.expired()) break;
     snap = await snapshot(ctx, selector);
     workloads = await listWorkloadsOf(ctx, selector);
