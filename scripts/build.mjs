@@ -118,11 +118,12 @@ async function buildPostRendererLoader() {
   const plan = join(tmp, 'plan.yaml');
   const env = { ...process.env };
   delete env.NODE_OPTIONS;
+  const input = await primeCorpus();
   const sample = (extra) =>
     spawnSync(
       process.execPath,
       [join(root, 'dist/post-renderer.cjs'), '--plan', plan, '--release', 'sample-api', '--log-file', join(tmp, 'log')],
-      { input: CODE_CACHE_SAMPLE, env: { ...env, ...extra }, encoding: 'utf8' },
+      { input, env: { ...env, ...extra }, encoding: 'utf8' },
     );
   try {
     writeFileSync(plan, CODE_CACHE_PLAN);
@@ -165,41 +166,26 @@ components:
         replicas: 2
 `;
 
-/** What the code-cache run renders: the shapes every release has (objects, pod templates, a List). */
-const CODE_CACHE_SAMPLE = `---
-# Source: sample/templates/deployment.yaml
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: sample
-  labels:
-    app.kubernetes.io/name: sample
-spec:
-  selector:
-    matchLabels:
-      app.kubernetes.io/name: sample
-  template:
-    metadata:
-      labels:
-        app.kubernetes.io/name: sample
-    spec:
-      containers:
-        - name: sample
-          image: "registry.example.com/sample:1.0.0"
-          args: ["--port=8080"]
----
-# Source: sample/templates/list.yaml
-apiVersion: v1
-kind: List
-items:
-  - apiVersion: v1
-    kind: ConfigMap
-    metadata:
-      name: sample
-    data:
-      config: |
-        key=value
-`;
+/**
+ * What the code-cache run renders: the scanner's priming corpus (post-renderer/src/prime.ts), which holds every
+ * shape the scanner handles (pod templates, Lists, block scalars, flow sequences, quoted keys), so that their
+ * functions are compiled into the cache. Taken from the source, not copied.
+ */
+async function primeCorpus() {
+  const out = await build({
+    absWorkingDir: root,
+    entryPoints: ['post-renderer/src/prime.ts'],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    write: false,
+    logLevel: 'warning',
+  });
+  const mod = { exports: {} };
+  new Function('module', 'exports', out.outputFiles[0].text)(mod, mod.exports);
+  if (typeof mod.exports.PRIME_CORPUS !== 'string') throw new Error('post-renderer/src/prime.ts has no PRIME_CORPUS');
+  return mod.exports.PRIME_CORPUS;
+}
 
 if (results.every((r) => r.status === 'fulfilled') && existsSync(join(root, 'dist/post-renderer-main.cjs'))) {
   results.push(...(await Promise.allSettled([buildPostRendererLoader()])));
