@@ -454,7 +454,7 @@ describe('pod-check against the simulated cluster', () => {
     const r = await runHook('pod-check', ['--release=nothing', '--grace=1', '--timeout=20'], { KUBECONFIG: kc });
     expect(r.code).toBe(0);
     const m =
-      /^pod-check: no pods match helm-tiers\.io\/release=nothing,!helm-tiers\.io\/hook in apps \(waited (\d+\.\d) s\); no Deployment, StatefulSet or DaemonSet of it wants pods \(exit 0\)$/.exec(
+      /^pod-check: no pods match helm-tiers\.io\/release=nothing,!helm-tiers\.io\/hook in apps \(waited (\d+\.\d) s\); no Deployment, StatefulSet or DaemonSet of it lacks the pods it wants \(exit 0\)$/.exec(
         r.summary,
       );
     expect(m, r.summary).not.toBeNull();

@@ -391,7 +391,7 @@ async function noPods(
     };
   return {
     code: 0,
-    summary: `${none} (waited ${waitedS} s)${unchecked || '; no Deployment, StatefulSet or DaemonSet of it wants pods'}`,
+    summary: `${none} (waited ${waitedS} s)${unchecked || '; no Deployment, StatefulSet or DaemonSet of it lacks the pods it wants'}`,
   };
 }
 
