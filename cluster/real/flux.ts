@@ -1,0 +1,360 @@
+/**
+ * Flux's source-controller and helm-controller as local processes against a Kubernetes API server (a real one:
+ * cluster/real/control-plane.ts), built from Go modules by `npm run setup:flux` (scripts/setup-flux.mjs).
+ *
+ * `startFlux` installs the Flux CRDs (server-side apply: they are too large for the last-applied annotation),
+ * creates the runtime namespace and starts both controllers on distinct loopback ports; helm-controller downloads
+ * chart artifacts from source-controller's storage server at 127.0.0.1. Everything the controllers write (artifact
+ * storage, HOME, TMPDIR, logs) lives in one temp folder that `stop()` removes.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+
+import { ErrorCodes, HelmTiersError } from '../../core/errors.js';
+
+const execFileAsync = promisify(execFile);
+
+const repoRoot = resolve(import.meta.dirname, '..', '..');
+
+/** The Flux release pinned by the flux CLI's wrapper module (tools/flux/cli/go.mod), e.g. `2.9.5`. */
+export function pinnedFluxVersion(root: string = repoRoot): string | undefined {
+  try {
+    const mod = readFileSync(join(root, 'tools', 'flux', 'cli', 'go.mod'), 'utf8');
+    return /^\s*github\.com\/fluxcd\/flux2\/v2\s+v(\d+\.\d+\.\d+)\b/m.exec(mod)?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Where `npm run setup:flux` puts source-controller, helm-controller and flux: .tools/flux/<version>/bin. */
+export function fluxBinDir(root: string = repoRoot): string {
+  return join(root, '.tools', 'flux', pinnedFluxVersion(root) ?? 'unknown', 'bin');
+}
+
+/** The binaries setup:flux builds; the ones missing from `binDir`. */
+export function missingFluxBinaries(binDir: string = fluxBinDir()): string[] {
+  return ['source-controller', 'helm-controller', 'flux'].filter((b) => !existsSync(join(binDir, b)));
+}
+
+/** The Flux CRDs (source-controller v1.9's six source kinds and HelmRelease) in the shared test data. */
+export function fluxCrdDir(root: string = repoRoot): string {
+  return join(resolve(root, '../shared'), 'crds', 'flux');
+}
+
+/** kubectl 1.34 from `npm ci` (scripts/setup-tools.mjs). */
+export const KUBECTL = join(repoRoot, '.tools', 'helm4', 'kubectl');
+
+export interface FluxOptions {
+  kubeconfig: string;
+  /** Folder with source-controller and helm-controller; default `fluxBinDir()`. */
+  binDir?: string;
+  /** RUNTIME_NAMESPACE of both controllers; created if missing. */
+  namespace?: string;
+  /** helm-controller's wait before it looks at a HelmRelease's dependencies again (upstream default 30s). */
+  requeueDependency?: string;
+  /** Controller log level. */
+  logLevel?: 'debug' | 'info';
+  /** Progress lines. */
+  log?: (line: string) => void;
+  /** Bound on the CRD wait and on each controller's /readyz wait, in ms (default 90 s). */
+  readyTimeoutMs?: number;
+}
+
+export type FluxComponent = 'source' | 'helm';
+
+export interface Flux {
+  namespace: string;
+  /** source-controller's `--storage-path`. */
+  storageDir: string;
+  /** `http://127.0.0.1:<port>`: source-controller's artifact server (`--storage-adv-addr`). */
+  storageUrl: string;
+  /** Log files (JSON lines); they live in the temp folder, so read them before `stop()`. */
+  logs: Record<FluxComponent, string>;
+  pids: Record<FluxComponent, number>;
+  /** The last `lines` lines of a controller's log. */
+  tail(component: FluxComponent, lines?: number): string;
+  /** SIGTERM both controllers, SIGKILL after a grace period, then remove the temp folder. Idempotent. */
+  stop(): Promise<void>;
+}
+
+function toolError(message: string, cause?: unknown): HelmTiersError {
+  return new HelmTiersError(ErrorCodes.TOOL, message, {}, cause === undefined ? undefined : { cause });
+}
+
+async function kubectl(kubeconfig: string, args: string[], timeoutMs: number): Promise<string> {
+  try {
+    const { stdout } = await execFileAsync(KUBECTL, [`--kubeconfig=${kubeconfig}`, ...args], {
+      encoding: 'utf8',
+      timeout: timeoutMs,
+      maxBuffer: 64 << 20,
+    });
+    return stdout;
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw toolError(`kubectl ${args.join(' ')} failed: ${(e.stderr ?? e.message).trim()}`, err);
+  }
+}
+
+/**
+ * Applies the Flux CRDs server-side and waits until each is Established; creates the namespace. Exported for
+ * callers that want the API types without the controllers.
+ */
+export async function installFluxCrds(kubeconfig: string, namespace: string, timeoutMs = 90_000): Promise<string[]> {
+  const dir = fluxCrdDir();
+  if (!existsSync(dir)) throw toolError(`Flux CRDs not found: ${dir} (the shared test data folder)`);
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()
+    .map((f) => join(dir, f));
+  const fileArgs = files.flatMap((f) => ['-f', f]);
+  const applied = await kubectl(
+    kubeconfig,
+    ['apply', '--server-side', '--force-conflicts', '--field-manager=helm-tiers', '-o', 'name', ...fileArgs],
+    timeoutMs,
+  );
+  const names = applied.split('\n').filter((n) => n.startsWith('customresourcedefinition'));
+  await kubectl(
+    kubeconfig,
+    ['wait', '--for=condition=Established', `--timeout=${Math.ceil(timeoutMs / 1000)}s`, ...names],
+    timeoutMs + 5000,
+  );
+  const ns = JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
+  await kubectlStdin(kubeconfig, ['apply', '--server-side', '--field-manager=helm-tiers', '-f', '-'], ns, timeoutMs);
+  return names;
+}
+
+function kubectlStdin(kubeconfig: string, args: string[], input: string, timeoutMs: number): Promise<string> {
+  const child = execFileAsync(KUBECTL, [`--kubeconfig=${kubeconfig}`, ...args], {
+    encoding: 'utf8',
+    timeout: timeoutMs,
+  });
+  child.child.stdin?.end(input);
+  return child.then(
+    (r) => r.stdout,
+    (err: unknown) => {
+      const e = err as { stderr?: string; message: string };
+      throw toolError(`kubectl ${args.join(' ')} failed: ${(e.stderr ?? e.message).trim()}`, err);
+    },
+  );
+}
+
+/**
+ * Distinct free loopback ports: all listeners stay open until every port is known, so no two are equal. A port can
+ * still be taken by someone else before the controller binds it; the controller then exits and its log says so.
+ */
+export async function fluxFreePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<ReturnType<typeof createServer>>((done, fail) => {
+          const s = createServer();
+          s.once('error', fail);
+          s.listen(0, '127.0.0.1', () => {
+            done(s);
+          });
+        }),
+    ),
+  );
+  const ports = servers.map((s) => (s.address() as AddressInfo).port);
+  await Promise.all(
+    servers.map(
+      (s) =>
+        new Promise<void>((done) => {
+          s.close(() => {
+            done();
+          });
+        }),
+    ),
+  );
+  return ports;
+}
+
+interface Controller {
+  name: string;
+  proc: ChildProcess;
+  logFile: string;
+  exited: Promise<void>;
+  hasExited(): boolean;
+}
+
+function tailOf(file: string, lines: number): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+function startController(name: string, bin: string, args: string[], logFile: string, env: NodeJS.ProcessEnv) {
+  const fd = openSync(logFile, 'a');
+  let proc: ChildProcess;
+  try {
+    proc = spawn(bin, args, { stdio: ['ignore', fd, fd], env });
+  } finally {
+    closeSync(fd);
+  }
+  let done = false;
+  const exited = new Promise<void>((settle) => {
+    proc.once('exit', () => {
+      done = true;
+      settle();
+    });
+    proc.once('error', () => {
+      done = true;
+      settle();
+    });
+  });
+  const c: Controller = { name, proc, logFile, exited, hasExited: () => done };
+  return c;
+}
+
+function httpStatus(url: string): Promise<number> {
+  return new Promise((done) => {
+    const req = request(url, { timeout: 2000 }, (res) => {
+      res.resume();
+      done(res.statusCode ?? 0);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => {
+      done(0);
+    });
+    req.end();
+  });
+}
+
+async function waitReady(c: Controller, url: string, deadline: number): Promise<void> {
+  for (;;) {
+    if (c.hasExited()) {
+      throw toolError(`${c.name} exited during startup; last lines of ${c.logFile}:\n${tailOf(c.logFile, 30)}`);
+    }
+    if ((await httpStatus(url)) === 200) return;
+    if (Date.now() > deadline) {
+      throw toolError(`${c.name} not ready at ${url} in time; last lines of ${c.logFile}:\n${tailOf(c.logFile, 30)}`);
+    }
+    await sleep(250);
+  }
+}
+
+async function stopController(c: Controller, graceMs: number): Promise<void> {
+  if (c.hasExited()) return;
+  c.proc.kill('SIGTERM');
+  const timer = sleep(graceMs).then(() => 'timeout' as const);
+  if ((await Promise.race([c.exited.then(() => 'exited' as const), timer])) === 'timeout') {
+    c.proc.kill('SIGKILL');
+    await c.exited;
+  }
+}
+
+export async function startFlux(opts: FluxOptions): Promise<Flux> {
+  const binDir = opts.binDir ?? fluxBinDir();
+  const namespace = opts.namespace ?? 'flux-system';
+  const log = opts.log ?? (() => undefined);
+  const timeoutMs = opts.readyTimeoutMs ?? 90_000;
+  const missing = missingFluxBinaries(binDir).filter((b) => b !== 'flux');
+  if (missing.length) {
+    throw toolError(`${missing.join(', ')} not found in ${binDir}: run \`npm run setup:flux\``);
+  }
+  if (!existsSync(KUBECTL)) throw toolError(`${KUBECTL} not found: run \`npm ci\` (scripts/setup-tools.mjs)`);
+
+  const names = await installFluxCrds(opts.kubeconfig, namespace, timeoutMs);
+  log(`flux: ${names.length} CRDs established, namespace ${namespace}`);
+
+  const dir = mkdtempSync(join(tmpdir(), 'flux-'));
+  const storageDir = join(dir, 'storage');
+  for (const d of [storageDir, join(dir, 'home'), join(dir, 'tmp')]) mkdirSync(d);
+  const logs: Record<FluxComponent, string> = {
+    source: join(dir, 'source-controller.log'),
+    helm: join(dir, 'helm-controller.log'),
+  };
+  const [scMetrics, scHealth, scStorage, hcMetrics, hcHealth] = await fluxFreePorts(5);
+  const storageAddr = `127.0.0.1:${String(scStorage)}`;
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    KUBECONFIG: resolve(opts.kubeconfig),
+    RUNTIME_NAMESPACE: namespace,
+    // Helm's and Go's caches and temp files land here, not in the user's HOME or /tmp.
+    HOME: join(dir, 'home'),
+    TMPDIR: join(dir, 'tmp'),
+  };
+  const common = [
+    `--log-level=${opts.logLevel ?? 'debug'}`,
+    '--log-encoding=json',
+    // pkg/runtime/leaderelection's flag (there is no --leader-elect); one replica needs no lease.
+    '--enable-leader-election=false',
+    '--watch-all-namespaces=true',
+    `--requeue-dependency=${opts.requeueDependency ?? '5s'}`,
+  ];
+  const controllers: Controller[] = [];
+  let stopped = false;
+  // If this process dies without stop(), the controllers must not outlive it.
+  const killOnExit = () => {
+    for (const c of controllers) if (!c.hasExited()) c.proc.kill('SIGKILL');
+  };
+  process.once('exit', killOnExit);
+
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    // helm-controller first: it downloads from source-controller's storage server.
+    for (const c of [...controllers].reverse()) await stopController(c, 5000);
+    process.removeListener('exit', killOnExit);
+    rmSync(dir, { recursive: true, force: true });
+  };
+
+  try {
+    const source = startController(
+      'source-controller',
+      join(binDir, 'source-controller'),
+      [
+        ...common,
+        `--metrics-addr=127.0.0.1:${String(scMetrics)}`,
+        `--health-addr=127.0.0.1:${String(scHealth)}`,
+        `--storage-path=${storageDir}`,
+        `--storage-addr=${storageAddr}`,
+        `--storage-adv-addr=${storageAddr}`,
+      ],
+      logs.source,
+      env,
+    );
+    controllers.push(source);
+    const helm = startController(
+      'helm-controller',
+      join(binDir, 'helm-controller'),
+      [
+        ...common,
+        `--metrics-addr=127.0.0.1:${String(hcMetrics)}`,
+        `--health-addr=127.0.0.1:${String(hcHealth)}`,
+        // Upstream waits up to 600 s for running reconciles on SIGTERM; tests stop mid-install.
+        '--graceful-shutdown-timeout=3s',
+      ],
+      logs.helm,
+      env,
+    );
+    controllers.push(helm);
+    const deadline = Date.now() + timeoutMs;
+    await waitReady(source, `http://127.0.0.1:${String(scHealth)}/readyz`, deadline);
+    await waitReady(helm, `http://127.0.0.1:${String(hcHealth)}/readyz`, deadline);
+    log(
+      `flux: source-controller (pid ${String(source.proc.pid)}) and helm-controller (pid ${String(helm.proc.pid)}) ready`,
+    );
+    return {
+      namespace,
+      storageDir,
+      storageUrl: `http://${storageAddr}`,
+      logs,
+      pids: { source: source.proc.pid ?? -1, helm: helm.proc.pid ?? -1 },
+      tail: (component, lines = 40) => tailOf(logs[component], lines),
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
