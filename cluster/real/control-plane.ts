@@ -187,20 +187,35 @@ function kubeconfigYaml(server: string, caData: string, user: string, token: str
 const live = new Set<{ children: Child[]; dir: string }>();
 let exitHandlerInstalled = false;
 
+function killAll(): void {
+  for (const cp of live) {
+    for (const c of cp.children) c.signal('SIGKILL');
+    try {
+      rmSync(cp.dir, { recursive: true, force: true });
+    } catch {
+      // Best effort while the process dies.
+    }
+  }
+  live.clear();
+}
+
 function installExitHandler(): void {
   if (exitHandlerInstalled) return;
   exitHandlerInstalled = true;
   // 'exit' handlers must be synchronous: SIGKILL is all that can be done, then the folder goes.
-  process.on('exit', () => {
-    for (const cp of live) {
-      for (const c of cp.children) c.signal('SIGKILL');
-      try {
-        rmSync(cp.dir, { recursive: true, force: true });
-      } catch {
-        // Best effort while the process dies.
+  process.on('exit', killAll);
+  // A signal that would kill the caller emits no 'exit'. Clean up, then let the signal do what it would have done:
+  // when nobody else listens, re-raise it with the default action restored; otherwise leave it to the listeners.
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    const onSignal = (): void => {
+      killAll();
+      if (process.listenerCount(sig) === 1) {
+        process.removeListener(sig, onSignal);
+        process.kill(process.pid, sig);
       }
-    }
-  });
+    };
+    process.on(sig, onSignal);
+  }
 }
 
 function childEnv(): NodeJS.ProcessEnv {

@@ -1,7 +1,7 @@
 // The control-plane launcher's own behaviour (port retry, failure reports, bounded waits, clean-up), with stand-in
 // binaries: small scripts in place of etcd and the Kubernetes components. Needs no Go build, so it always runs.
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -128,40 +128,50 @@ exec '${process.execPath}' '${etcd}' "$@"`,
     expect(readdirSync(parent)).toEqual([]);
   });
 
-  it("kills the components and removes the folder when the caller exits without stop() ('exit' handler)", async () => {
-    const work = tempDir('exit-');
-    const pidFile = join(work, 'etcd.pid');
-    const binDir = fakeBinDir({ etcd: `echo $$ > '${pidFile}'; exec sleep 600` });
-    const parent = tempDir('exit-parent-');
-    // A separate Node process that starts a control plane and exits while it is still starting.
-    const entry = join(work, 'caller.ts');
-    writeFileSync(
-      entry,
-      `import { startControlPlane } from ${JSON.stringify(join(root, 'cluster/real/control-plane.js'))};
+  for (const [how, ending, expected] of [
+    ['exits without stop() (the exit handler)', 'process.exit(0)', { code: 0, signal: null }],
+    [
+      'is killed by SIGTERM (the signal handler)',
+      "process.kill(process.pid, 'SIGTERM')",
+      { code: null, signal: 'SIGTERM' },
+    ],
+  ] as const) {
+    it(`kills the components and removes the folder when the caller ${how}`, async () => {
+      const work = tempDir('exit-');
+      const pidFile = join(work, 'etcd.pid');
+      const binDir = fakeBinDir({ etcd: `echo $$ > '${pidFile}'; exec sleep 600` });
+      const parent = tempDir('exit-parent-');
+      // A separate Node process that starts a control plane and ends while it is still starting.
+      const entry = join(work, 'caller.ts');
+      writeFileSync(
+        entry,
+        `import { startControlPlane } from ${JSON.stringify(join(root, 'cluster/real/control-plane.js'))};
 import { existsSync } from 'node:fs';
 void startControlPlane({ binDir: ${JSON.stringify(binDir)}, tmpParent: ${JSON.stringify(parent)} }).catch(() => {});
-const timer = setInterval(() => { if (existsSync(${JSON.stringify(pidFile)})) { clearInterval(timer); process.exit(0); } }, 50);
+const timer = setInterval(() => { if (existsSync(${JSON.stringify(pidFile)})) { clearInterval(timer); ${ending}; } }, 50);
 `,
-    );
-    const bundle = join(work, 'caller.mjs');
-    await build({
-      entryPoints: [entry],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      outfile: bundle,
-      logLevel: 'error',
+      );
+      const bundle = join(work, 'caller.mjs');
+      await build({
+        entryPoints: [entry],
+        bundle: true,
+        platform: 'node',
+        format: 'esm',
+        outfile: bundle,
+        logLevel: 'error',
+      });
+      const ended = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => {
+        spawn(process.execPath, [bundle], { stdio: 'inherit' }).on('exit', (code, signal) => {
+          done({ code, signal });
+        });
+      });
+      expect(ended).toEqual(expected);
+      const pid = Number(readFileSync(pidFile, 'utf8'));
+      strays.push(pid);
+      // SIGKILL is sent before the caller ends; the kernel may take a moment to reap the orphan.
+      for (let i = 0; i < 50 && isRunning(pid); i++) await sleep(100);
+      expect(isRunning(pid)).toBe(false);
+      expect(readdirSync(parent)).toEqual([]);
     });
-    const code = await new Promise<number | null>((done) => {
-      spawn(process.execPath, [bundle], { stdio: 'inherit' }).on('exit', done);
-    });
-    expect(code).toBe(0);
-    const pid = Number(readFileSync(pidFile, 'utf8'));
-    strays.push(pid);
-    // SIGKILL is sent before the caller exits; the kernel may take a moment to reap the orphan.
-    for (let i = 0; i < 50 && isRunning(pid); i++) await sleep(100);
-    expect(isRunning(pid)).toBe(false);
-    expect(readdirSync(parent)).toEqual([]);
-    expect(existsSync(pidFile)).toBe(true);
-  });
+  }
 });
