@@ -271,9 +271,11 @@ export function checkOnlyAddedKeys(inObjs: readonly Obj[], outObjs: readonly Obj
             ? 'missing from OUT'
             : map === 'labels' || map === 'annotations'
               ? `the chart's ${map === 'labels' ? 'label' : 'annotation'} value was changed`
-              : typeName(d.before) === typeName(d.after)
-                ? 'changed'
-                : `changed type (${typeName(d.before)} → ${typeName(d.after)})`;
+              : Array.isArray(d.before) && Array.isArray(d.after)
+                ? `a list of ${d.before.length} items became one of ${d.after.length}`
+                : typeName(d.before) === typeName(d.after)
+                  ? 'changed'
+                  : `changed type (${typeName(d.before)} → ${typeName(d.after)})`;
       failures.push({ invariant: 2, object, field, message, before: d.before, after: d.after });
     }
     // Non-vacuity: the keys must be there, or the comparison above proves nothing.

@@ -3,7 +3,7 @@
  * executable, the file on stdin), and the Flux way (the HelmRelease's kustomize patches over the render verbatim,
  * built by the real kustomize inside kubectl, as helm-controller builds its in-memory kustomization).
  */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exec } from '../../core/tools.js';
@@ -35,26 +35,37 @@ export async function ensureBuilt(root: string): Promise<void> {
   if (r.code !== 0) throw new PathError(`npm run build failed (exit ${r.code}): ${r.stderr}`);
 }
 
-/** The plan with `partOfLabel: true` added at the top level, in a fresh temporary folder. */
-export function partOfPlan(planFile: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'helm-tiers-conformance-plan-'));
-  const file = join(dir, 'plan.yaml');
-  writeFileSync(file, `partOfLabel: true\n${readFileSync(planFile, 'utf8')}`);
-  return file;
+/** Runs `fn` with a fresh temporary folder, removed afterwards (renders are megabytes: do not leave them behind). */
+async function inTempDir<T>(prefix: string, fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  try {
+    return await fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
-export function postRendererPath(root: string, name: string, plan: string, partOf: boolean): PathSpec {
+/**
+ * The built post-renderer as Helm 3 runs it: `--plan <plan> --release monitoring`, the render on stdin. With
+ * `partOfLabel`, the plan is a copy with `partOfLabel: true` added at the top level.
+ */
+export function postRendererPath(root: string, name: string, planFile: string, partOfLabel: boolean): PathSpec {
   const bin = join(root, 'post-renderer/bin/helm-tiers-post-renderer');
   return {
     name,
-    partOf,
-    run: async (render) => {
-      const home = mkdtempSync(join(tmpdir(), 'helm-tiers-conformance-pr-'));
-      const env = { ...process.env, HOME: home, XDG_STATE_HOME: home, HELM_TIERS_LOG_FILE: join(home, 'pr.log') };
-      const r = await exec(bin, ['--plan', plan, '--release', RELEASE], { env, input: render });
-      if (r.code !== 0) throw new PathError(`${name}: the post-renderer exited ${r.code}: ${r.stderr.trim()}`);
-      return r.stdout;
-    },
+    partOf: partOfLabel,
+    run: (render) =>
+      inTempDir('helm-tiers-conformance-pr-', async (home) => {
+        let plan = planFile;
+        if (partOfLabel) {
+          plan = join(home, 'plan.yaml');
+          writeFileSync(plan, `partOfLabel: true\n${readFileSync(planFile, 'utf8')}`);
+        }
+        const env = { ...process.env, HOME: home, XDG_STATE_HOME: home, HELM_TIERS_LOG_FILE: join(home, 'pr.log') };
+        const r = await exec(bin, ['--plan', plan, '--release', RELEASE], { env, input: render });
+        if (r.code !== 0) throw new PathError(`${name}: the post-renderer exited ${r.code}: ${r.stderr.trim()}`);
+        return r.stdout;
+      }),
   };
 }
 
@@ -74,21 +85,21 @@ export function fluxPath(name: string, kubectl: string, patches: () => Promise<u
     name,
     // A strategic merge cannot add a label only where it is absent: the patches must not carry part-of at all.
     partOf: false,
-    run: async (render) => {
-      const dir = mkdtempSync(join(tmpdir(), 'helm-tiers-conformance-flux-'));
-      writeFileSync(join(dir, 'render.yaml'), render);
-      // JSON is YAML: no YAML library between the patches as the HelmRelease holds them and kustomize.
-      const kustomization = {
-        apiVersion: 'kustomize.config.k8s.io/v1beta1',
-        kind: 'Kustomization',
-        resources: ['render.yaml'],
-        patches: await patches(),
-      };
-      writeFileSync(join(dir, 'kustomization.yaml'), JSON.stringify(kustomization, null, 2));
-      if (!existsSync(kubectl)) throw new PathError(`${kubectl} is missing: run \`npm run setup\``);
-      const r = await exec(kubectl, ['kustomize', dir]);
-      if (r.code !== 0) throw new PathError(`${name}: kubectl kustomize exited ${r.code}: ${r.stderr.trim()}`);
-      return r.stdout;
-    },
+    run: (render) =>
+      inTempDir('helm-tiers-conformance-flux-', async (dir) => {
+        writeFileSync(join(dir, 'render.yaml'), render);
+        // JSON is YAML: no YAML library between the patches as the HelmRelease holds them and kustomize.
+        const kustomization = {
+          apiVersion: 'kustomize.config.k8s.io/v1beta1',
+          kind: 'Kustomization',
+          resources: ['render.yaml'],
+          patches: await patches(),
+        };
+        writeFileSync(join(dir, 'kustomization.yaml'), JSON.stringify(kustomization, null, 2));
+        if (!existsSync(kubectl)) throw new PathError(`${kubectl} is missing: run \`npm run setup\``);
+        const r = await exec(kubectl, ['kustomize', dir]);
+        if (r.code !== 0) throw new PathError(`${name}: kubectl kustomize exited ${r.code}: ${r.stderr.trim()}`);
+        return r.stdout;
+      }),
   };
 }
