@@ -12,7 +12,8 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { identityFor, tierMetadata } from '../plan/metadata.js';
+import { entryMap, tierMetadata } from '../core/labels.js';
+import { identityFor } from '../plan/metadata.js';
 import { readPlanFile } from '../plan/read.js';
 import { fluxLikeKustomization, kustomizePatches } from '../flux/patches.js';
 import { fastPostRender, fullPostRender, type FastPathProbe } from '../post-renderer/src/render.js';
@@ -78,8 +79,8 @@ function kustomizeDir(input: string, n: number, setup: KustomizeSetup): string {
             apiVersion: 'kustomize.config.k8s.io/v1beta1',
             kind: 'Kustomization',
             resources: ['render.yaml'],
-            labels: [{ pairs: Object.fromEntries(meta.labels), includeSelectors: false, includeTemplates: true }],
-            commonAnnotations: Object.fromEntries(meta.annotations),
+            labels: [{ pairs: entryMap(meta.labels), includeSelectors: false, includeTemplates: true }],
+            commonAnnotations: entryMap(meta.annotations),
           },
           null,
           2,

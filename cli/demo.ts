@@ -8,7 +8,8 @@ import type { Writable } from 'node:stream';
 import { parseAllDocuments } from 'yaml';
 import { ErrorCodes, HelmTiersError } from '../core/errors.js';
 import { exec, findProjectRoot, isolatedHelmEnv, toolchain, type HelmMajor } from '../core/tools.js';
-import { labelKeys, releaseValues } from '../plan/metadata.js';
+import { labelKeys } from '../core/labels.js';
+import { releaseValues } from '../plan/metadata.js';
 import { planLevels, type Component, type Plan } from '../plan/plan.js';
 
 export interface DemoOptions {

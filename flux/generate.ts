@@ -16,7 +16,8 @@
 import { posix } from 'node:path';
 import { Document } from 'yaml';
 import { ErrorCodes, HelmTiersError } from '../core/errors.js';
-import { identityFor, labelKeys, mergeValues, PART_OF_LABEL, releaseValues, tierMetadata } from '../plan/metadata.js';
+import { labelKeys, tierMetadata } from '../core/labels.js';
+import { identityFor, mergeValues, releaseValues } from '../plan/metadata.js';
 import {
   dependencyReleases,
   DNS1123_LABEL,
@@ -181,7 +182,7 @@ function helmRelease(plan: Plan, c: Component, o: FluxOptions, gitRepositoryName
     metadata: {
       name: c.release,
       namespace: o.namespace,
-      labels: { [k.tier]: String(c.tier), [k.component]: c.name, [PART_OF_LABEL]: plan.name },
+      labels: { [k.tier]: String(c.tier), [k.component]: c.name, [k.plan]: plan.name },
     },
     spec,
   };
@@ -202,7 +203,11 @@ export function generateFluxResources(plan: Plan, options: Partial<FluxOptions> 
       namespaces
         .map((ns, i) =>
           yamlText(
-            { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { [PART_OF_LABEL]: plan.name } } },
+            {
+              apiVersion: 'v1',
+              kind: 'Namespace',
+              metadata: { name: ns, labels: { [labelKeys(plan.labelPrefix).plan]: plan.name } },
+            },
             i === 0 ? header : '',
           ),
         )

@@ -7,14 +7,24 @@
  * creates missing maps (`labels`, `annotations`, template `metadata`), which a JSON6902 `add` would not.
  */
 import { stringify } from 'yaml';
-import { WORKLOADS, type InjectionMetadata } from '../post-renderer/src/targets.js';
+import { entryMap, WORKLOADS, type Entries, type TierMetadata } from '../core/labels.js';
 
 export interface KustomizePatch {
   readonly patch: string;
   readonly target: { readonly group?: string; readonly kind: string };
 }
 
-const toMap = (entries: InjectionMetadata['labels']) => Object.fromEntries(entries);
+/**
+ * A strategic merge sets a key whatever the object holds, so the patches carry only the keys that are always
+ * written: a key added only where absent (`app.kubernetes.io/part-of` with `partOfLabel`) cannot be expressed
+ * (kustomize has no "add if absent"; a JSON patch `test` would fail the whole release), and is left out.
+ */
+const toMap = (entries: Entries) => entryMap(entries.filter(([, , mode]) => mode !== 'ifAbsent'));
+
+/** The keys the Flux path cannot write (see `toMap`). */
+export function keysFluxCannotWrite(meta: TierMetadata): string[] {
+  return [...meta.labels, ...meta.annotations].filter(([, , mode]) => mode === 'ifAbsent').map(([k]) => k);
+}
 
 /** Regex for kustomize's target selector, anchored so `Job` never selects `CronJob`. */
 const anyOf = (list: readonly string[]) => `^(${list.join('|')})$`;
@@ -31,7 +41,7 @@ function smp(body: Record<string, unknown>): string {
   );
 }
 
-export function kustomizePatches(meta: InjectionMetadata): KustomizePatch[] {
+export function kustomizePatches(meta: TierMetadata): KustomizePatch[] {
   const labels = toMap(meta.labels);
   const podTemplate = { metadata: { labels } };
   return [

@@ -5,10 +5,10 @@
  */
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode, type YAMLMap } from 'yaml';
 import { ErrorCodes, HelmTiersError } from '../core/errors.js';
+import { DEFAULT_LABEL_PREFIX, PART_OF_LABEL } from '../core/labels.js';
 
 export const PLAN_API_VERSION = 'helm-tiers.io/v1alpha1';
 export const PLAN_KIND = 'DeploymentPlan';
-export const DEFAULT_LABEL_PREFIX = 'helm-tiers.io/';
 export const DEFAULT_NAMESPACE = 'default';
 
 export type Values = Record<string, unknown>;
@@ -31,10 +31,12 @@ export interface Component {
 }
 
 export interface Plan {
-  /** Becomes `app.kubernetes.io/part-of`. */
+  /** The `<labelPrefix>plan` label (and `app.kubernetes.io/part-of` where absent, with `partOfLabel`). */
   readonly name: string;
   readonly namespace: string;
   readonly labelPrefix: string;
+  /** Also add `app.kubernetes.io/part-of: <name>` to objects that have none (post-renderer only). */
+  readonly partOfLabel: boolean;
   readonly chart: string;
   readonly components: readonly Component[];
   /** The file the plan came from, for messages. */
@@ -49,7 +51,16 @@ const CRD_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?
 /** Helm refuses release names longer than 53 characters (they end up in Secret names and labels). */
 const MAX_RELEASE_NAME = 53;
 
-const PLAN_KEYS = new Set(['apiVersion', 'kind', 'name', 'namespace', 'labelPrefix', 'chart', 'components']);
+const PLAN_KEYS = new Set([
+  'apiVersion',
+  'kind',
+  'name',
+  'namespace',
+  'labelPrefix',
+  'partOfLabel',
+  'chart',
+  'components',
+]);
 const COMPONENT_KEYS = new Set([
   'name',
   'release',
@@ -133,7 +144,7 @@ export function parsePlan(text: string, file = 'plan.yaml'): Plan {
 
   const name = str(root, 'name', 'name');
   if (name.length > 63 || !LABEL_VALUE.test(name)) {
-    fail(`"${name}" is not a valid label value (app.kubernetes.io/part-of)`, get(root, 'name'), 'name');
+    fail(`"${name}" is not a valid label value (the plan label)`, get(root, 'name'), 'name');
   }
   const namespace = str(root, 'namespace', 'namespace', DEFAULT_NAMESPACE);
   if (namespace.length > 63 || !DNS1123_LABEL.test(namespace)) {
@@ -148,6 +159,11 @@ export function parsePlan(text: string, file = 'plan.yaml'): Plan {
       'labelPrefix',
     );
   }
+  const partOfNode = get(root, 'partOfLabel');
+  if (partOfNode !== undefined && !(isScalar(partOfNode) && typeof partOfNode.value === 'boolean')) {
+    fail(`"partOfLabel" must be true or false (adds ${PART_OF_LABEL} where absent)`, partOfNode, 'partOfLabel');
+  }
+  const partOfLabel = partOfNode !== undefined && (partOfNode as { value: boolean }).value;
   const chart = str(root, 'chart', 'chart', '');
 
   const componentsNode = get(root, 'components');
@@ -272,7 +288,7 @@ export function parsePlan(text: string, file = 'plan.yaml'): Plan {
     }
   }
 
-  return { name, namespace, labelPrefix, chart, components, file };
+  return { name, namespace, labelPrefix, partOfLabel, chart, components, file };
 }
 
 /** A dependency cycle as a closed path of component names (first = last), or undefined. */

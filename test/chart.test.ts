@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { mergeValues } from '../plan/metadata.js';
+import { entryMap, labelKeys, PART_OF_LABEL, tierMetadata } from '../core/labels.js';
+import { identityFor, mergeValues } from '../plan/metadata.js';
 import type { Values } from '../plan/plan.js';
 import {
   chartDir,
@@ -34,7 +35,6 @@ import { bundle, ensureBundles, RBAC as HOOK_RBAC } from './hooks/support.js';
 
 const plan = loadExamplePlan();
 const RELEASES = plan.components.map((c) => c.release);
-const COMPONENT_OF = new Map(plan.components.map((c) => [c.release, c.name]));
 const HELM_TIMEOUT = 300;
 const RBAC_KINDS = new Set(['ServiceAccount', 'Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding']);
 const CLUSTER_KINDS = new Set(['ClusterRole', 'ClusterRoleBinding', 'ClusterPolicy']);
@@ -60,6 +60,8 @@ const VARIANTS: Record<string, { overrides: Values; extra: string[] }> = {
   // The cluster already serves the CRDs: the guarded custom resources are rendered.
   crds: { overrides: {}, extra: ALL_APIS },
   auto: { overrides: { global: { autoInstallCRDs: true, autoFixPods: true } }, extra: [] },
+  // The plan's partOfLabel: the hook objects also carry app.kubernetes.io/part-of.
+  partOf: { overrides: { global: { tiers: { partOfLabel: true } } }, extra: [] },
 };
 
 beforeAll(async () => {
@@ -87,6 +89,10 @@ function rendered(major: Major, release: string, variant = 'plan'): K8sObject[] 
   expect(r.code).toBe(0);
   return r.objects;
 }
+
+/** The entries of `map` whose keys are listed. */
+const pick = (map: Record<string, string> | undefined, keys: readonly string[]) =>
+  Object.fromEntries(Object.entries(map ?? {}).filter(([k]) => keys.includes(k)));
 
 const jobArgs = (o: K8sObject | undefined): string[] => o?.spec?.template?.spec.containers[0]?.args ?? [];
 const argValue = (args: string[], flag: string): string | undefined =>
@@ -374,12 +380,37 @@ describe.each(MAJORS)('master chart on %s', (major) => {
         expect(timeout).toBeLessThan(job.spec?.activeDeadlineSeconds ?? 0);
         expect(job.spec?.template?.spec.restartPolicy).toBe('Never');
         expect(job.spec?.template?.spec.containers[0]?.image).toBe('ghcr.io/helm-tiers/hooks:0.1.0');
-        // Helm 3 never post-renders hooks: the chart labels them itself, plus a marker to tell them from workloads.
-        const labels = job.spec?.template?.metadata?.labels ?? {};
-        expect(labels['helm-tiers.io/release']).toBe(release);
-        expect(labels['helm-tiers.io/component']).toBe(COMPONENT_OF.get(release));
-        expect(labels['helm-tiers.io/hook']).toBe(job.metadata.name.slice(release.length + 1));
       }
+  });
+
+  // Helm 3 never post-renders hooks: the chart labels them itself, with exactly the label contract's keys and
+  // values (core/labels.ts), plus the hook marker that tells them from workloads.
+  it.each([false, true])('labels every hook object with the label contract (partOfLabel: %s)', (partOfLabel) => {
+    for (const release of RELEASES) {
+      const meta = tierMetadata(identityFor({ ...plan, partOfLabel }, release));
+      const keys = labelKeys(plan.labelPrefix);
+      const labels = entryMap(meta.labels);
+      const annotations = entryMap(meta.annotations);
+      const hooks = rendered(major, release, partOfLabel ? 'partOf' : 'plan').filter(isHook);
+      expect(hooks.length, release).toBeGreaterThan(0);
+      for (const o of hooks) {
+        const id = `${release} ${o.kind}/${o.metadata.name}`;
+        const hook = o.metadata.labels?.[keys.hook];
+        expect(hook, id).toMatch(/^(pre|post)-/);
+        expect({ id, labels: pick(o.metadata.labels, [...Object.keys(labels), PART_OF_LABEL]) }).toEqual({
+          id,
+          labels,
+        });
+        expect({ id, annotations: pick(o.metadata.annotations, Object.keys(annotations)) }).toEqual({
+          id,
+          annotations,
+        });
+        if (o.kind !== 'Job') continue;
+        const podLabels = o.spec?.template?.metadata?.labels;
+        expect({ id, labels: pick(podLabels, [...Object.keys(labels), PART_OF_LABEL]) }).toEqual({ id, labels });
+        expect(podLabels?.[keys.hook], id).toBe(hook);
+      }
+    }
   });
 
   it.each(Object.keys(VARIANTS))('orders hook RBAC before the Jobs that use it (%s)', (variant) => {

@@ -5,10 +5,16 @@
  */
 import { Document, type Document as YamlDocument } from 'yaml';
 import { ErrorCodes, HelmTiersError } from '../../core/errors.js';
-import { isListDocument, targetsFor, type InjectionMetadata } from './targets.js';
+import type { TierMetadata } from '../../core/labels.js';
+import { isListDocument, targetsFor } from './targets.js';
 
-export type ConflictPolicy = 'overwrite' | 'error';
+/**
+ * What happens when an object already holds another value for one of our keys: `error` refuses the render
+ * (E_CONFLICT), `keep` leaves the chart's value and warns. Never overwrite: the chart's value may be selected on.
+ */
+export type ConflictPolicy = 'error' | 'keep';
 
+/** A key under our prefix that an object already holds with another value. */
 export interface Conflict {
   /** Dotted path of the map, e.g. `metadata.labels`; prefixed with `items[3].` inside a List. */
   readonly field: string;
@@ -45,18 +51,25 @@ function walk(obj: Obj, path: readonly string[], mustExist: number, fieldPrefix:
   return node;
 }
 
-/** Writes our keys into one Kubernetes object (a plain object). Mutates `obj`; returns the conflicts it resolved. */
-export function injectIntoObject(obj: Obj, meta: InjectionMetadata, fieldPrefix = ''): Conflict[] {
+/**
+ * Writes our keys into one Kubernetes object (a plain object). Mutates `obj`; returns the conflicts, whose keys
+ * keep the chart's value. A key added only where absent is left alone wherever present.
+ */
+export function injectIntoObject(obj: Obj, meta: TierMetadata, fieldPrefix = ''): Conflict[] {
   const conflicts: Conflict[] = [];
   const kind = typeof obj.kind === 'string' ? obj.kind : '';
   const apiVersion = typeof obj.apiVersion === 'string' ? obj.apiVersion : '';
   for (const target of targetsFor(apiVersion, kind, meta)) {
     const node = walk(obj, target.path, target.mustExist, fieldPrefix);
     if (!node) continue;
-    for (const [key, value] of target.entries) {
+    for (const [key, value, mode] of target.entries) {
       const existing = node[key];
-      if (existing !== undefined && existing !== null && text(existing) !== value) {
-        conflicts.push({ field: fieldPrefix + target.path.join('.'), key, existing: text(existing), ours: value });
+      if (existing !== undefined && existing !== null) {
+        if (mode === 'ifAbsent') continue;
+        if (text(existing) !== value) {
+          conflicts.push({ field: fieldPrefix + target.path.join('.'), key, existing: text(existing), ours: value });
+          continue;
+        }
       }
       node[key] = value;
     }
@@ -85,7 +98,7 @@ const isKubernetesObject = (v: unknown): v is Obj => isObj(v) && nonEmptyString(
  * The document model: a copy of a document's value with our keys written into each item of a List (targets.ts
  * `isListDocument`; a List without items holds no object), else into the object itself.
  */
-export function injectIntoValue(input: unknown, meta: InjectionMetadata): { value: unknown; conflicts: Conflict[] } {
+export function injectIntoValue(input: unknown, meta: TierMetadata): { value: unknown; conflicts: Conflict[] } {
   const value = untangle(input);
   if (!isObj(value)) return { value, conflicts: [] };
   const kind = nonEmptyString(value.kind) ? value.kind : '';
@@ -104,7 +117,7 @@ export function injectIntoValue(input: unknown, meta: InjectionMetadata): { valu
  * only, without `---` or the comments before it, which the caller keeps as they were (render.ts). Aliases and
  * merge keys are resolved (their targets are copied), so writing labels into one place can never change another.
  */
-export function rewriteDocument(doc: YamlDocument, meta: InjectionMetadata): { text: string; conflicts: Conflict[] } {
+export function rewriteDocument(doc: YamlDocument, meta: TierMetadata): { text: string; conflicts: Conflict[] } {
   const { value, conflicts } = injectIntoValue(doc.toJS({ maxAliasCount: 10_000 }), meta);
   const out = new Document(value, { version: '1.1', aliasDuplicateObjects: false });
   if (out.directives) out.directives.docStart = null;

@@ -10,8 +10,10 @@
  * (77 → 67 ms, medians of 25 interleaved runs). It never touches the output: its own scanner, its own insertions,
  * thrown away. A test keeps every document of it on the fast path, so it keeps exercising the branches it is for.
  */
-import { scanDocument, splitDocuments, createScanner } from './scan.js';
-import type { InjectionMetadata } from './targets.js';
+import type { TierMetadata } from '../../core/labels.js';
+import { InsertionPlanner, scanAndPlan } from './insertions.js';
+import { DocScanner } from './scan.js';
+import { splitDocuments } from './stream.js';
 
 /** Below this input size the whole render is a few milliseconds: priming would cost more than it saves. */
 export const PRIME_MIN_INPUT = 256 * 1024;
@@ -164,11 +166,12 @@ spec:
 `;
 
 /** Scans the corpus ROUNDS times with the metadata of the real render (the same insertion texts and targets). */
-export function primeScanner(meta: InjectionMetadata): void {
+export function primeScanner(meta: TierMetadata): void {
   const bounds = splitDocuments(PRIME_CORPUS) as number[];
   for (let round = 0; round < ROUNDS; round++) {
-    const scanner = createScanner(PRIME_CORPUS);
+    const planner = new InsertionPlanner(PRIME_CORPUS, meta);
+    const scanner = new DocScanner(PRIME_CORPUS, planner.wanted);
     for (let i = 0; i + 1 < bounds.length; i++)
-      scanDocument(PRIME_CORPUS, bounds[i] as number, bounds[i + 1] as number, meta, scanner);
+      scanAndPlan(scanner, planner, bounds[i] as number, bounds[i + 1] as number);
   }
 }

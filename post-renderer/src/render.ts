@@ -1,22 +1,35 @@
 /**
  * The post-renderer's pure core: Helm's rendered stream in, the same stream with our labels and annotations out.
  * No I/O. Either the whole output or a located error: never partial output.
+ *
+ * Stages: stream.ts splits the stream into documents; scan.ts scans each (the fast path) and insertions.ts plans
+ * its edits; a document the scanner is unsure of is parsed alone by the full path (gocompat.ts: as go-yaml reads
+ * it) and tree-edits.ts plans its edits on the parse tree (model.ts re-serializes the rare document that cannot be
+ * edited in place); edits.ts applies the edits. Errors always come from the full path, with its locations.
  */
-import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type YAMLMap } from 'yaml';
-type ParsedDocument = Document.Parsed;
+import { isMap, isScalar, isSeq, type Document, type LineCounter, type YAMLMap } from 'yaml';
 import { ErrorCodes, HelmTiersError, type SourceLocation } from '../../core/errors.js';
-import { applyEdits, editObject, hasAlias, NeedsModel, type Edit, type EditContext } from './edit.js';
+import type { TierMetadata } from '../../core/labels.js';
+import { applyEdits, applyEditsInto, sortEdits, type Edit } from './edits.js';
+import { inputOffset, parseGoCompatible, unpadEdits, type GoParse } from './gocompat.js';
+import { InsertionPlanner, scanAndPlan } from './insertions.js';
 import { rewriteDocument, type Conflict, type ConflictPolicy } from './model.js';
+import { MAX_NESTING_DEPTH } from './nesting.js';
+import { isNullNode, isObjectNode, stringField } from './nodes.js';
 import { primeScanner, PRIME_MIN_INPUT } from './prime.js';
-import { createScanner, fastPathApplies, hasContent, scanDocument, splitAtEndMarkers, splitDocuments } from './scan.js';
-import { isListDocument, type InjectionMetadata } from './targets.js';
+import { DocScanner } from './scan.js';
+import { hasContent, splitAtEndMarkers, splitDocuments } from './stream.js';
+import { isListDocument } from './targets.js';
+import { editObject, hasAlias, NeedsModel, type EditContext } from './tree-edits.js';
+
+type ParsedDocument = Document.Parsed;
 
 /** Helm 4 tags every document with this annotation; it must survive (Helm renames documents without it). */
 export const HELM4_FILENAME_ANNOTATION = 'postrenderer.helm.sh/postrender-filename';
 
 export interface PostRenderOptions {
-  readonly meta: InjectionMetadata;
-  /** What to do when an object already has a different value for one of our keys. Default: overwrite + warn. */
+  readonly meta: TierMetadata;
+  /** A key of ours that an object already holds with another value: refuse (default) or keep the chart's. */
   readonly onConflict?: ConflictPolicy | undefined;
   /** Accept a stream without objects (a release that renders only hooks). Default: refuse. */
   readonly allowEmpty?: boolean | undefined;
@@ -41,11 +54,11 @@ export interface PostRenderResult {
 const SOURCE_COMMENT = /^#\s*Source:\s*(.+?)\s*$/m;
 
 /**
- * YAML 1.1 (ADR 0001), duplicate keys left to edit.ts (refused on our paths only), and plain error messages: the
- * parser's "at line N, column M" counts from the start of the stream, our locations from the template's first line.
+ * YAML 1.1 (ADR 0001), duplicate keys left to tree-edits.ts (refused on our paths only), and plain error messages:
+ * the parser's "at line N, column M" counts from the start of the stream, our locations from the template's first
+ * line.
  */
-const PARSE_OPTIONS = (lineCounter: LineCounter) =>
-  ({ version: '1.1', uniqueKeys: false, prettyErrors: false, lineCounter }) as const;
+const PARSE_OPTIONS = { version: '1.1', uniqueKeys: false, prettyErrors: false } as const;
 
 /** The file a document came from: Helm 3's `# Source:` comment or Helm 4's filename annotation. */
 function documentFile(doc: ParsedDocument, source: string, start: number): string | undefined {
@@ -61,20 +74,6 @@ function documentFile(doc: ParsedDocument, source: string, start: number): strin
     }
   }
   return undefined;
-}
-
-function stringField(map: YAMLMap, key: string): string | undefined {
-  const node = map.get(key, true);
-  return isScalar(node) && typeof node.value === 'string' && node.value !== '' ? node.value : undefined;
-}
-
-/** A Kubernetes object: a mapping with a non-empty string apiVersion and kind (an item of a List). */
-function isObjectNode(node: unknown): boolean {
-  return isMap(node) && stringField(node, 'kind') !== undefined && stringField(node, 'apiVersion') !== undefined;
-}
-
-function isNullNode(node: unknown): boolean {
-  return node === undefined || node === null || (isScalar(node) && node.value === null);
 }
 
 export function postRender(input: string, options: PostRenderOptions): PostRenderResult {
@@ -102,26 +101,26 @@ interface DocumentsResult {
 }
 
 /**
- * The fast path (scan.ts) for the documents it is sure about, the full path for each of the others, parsed
- * alone (documents split by the YAML rules: `---`, `...`, directives with the document they precede), so one odd
- * document (an alias, a merge key, `metadata: {}`) costs the parse of that document only. Undefined when the whole
- * stream must take the full path: stream-level features (CRLF, a BOM, `%TAG`), a document that does not parse
- * alone as exactly one, or any error at all, so that errors are always the full path's, with its codes and
- * locations.
+ * The fast path (scan.ts, insertions.ts) for the documents it is sure about, the full path for each of the
+ * others, parsed alone (documents split by the YAML rules: `---`, `...`, directives with the document they
+ * precede), so one odd document (an alias, a merge key, `metadata: {}`) costs the parse of that document only.
+ * Undefined when the whole stream must take the full path: stream-level features (a BOM, CR line ends, `%TAG`), a
+ * document that does not parse alone as exactly one, or any error at all, so that errors are always the full
+ * path's, with its codes and locations.
  */
 export function fastPostRender(
   input: string,
   options: PostRenderOptions,
   probe?: FastPathProbe,
 ): PostRenderResult | undefined {
-  if (!fastPathApplies(options.meta)) return undefined;
   const bounds = splitDocuments(input);
   if (!bounds) return undefined;
   if (input.length >= PRIME_MIN_INPUT) {
     primeScanner(options.meta);
     if (probe) probe.primed = true;
   }
-  const scanner = createScanner(input);
+  const planner = new InsertionPlanner(input, options.meta);
+  const scanner = new DocScanner(input, planner.wanted);
   const chunks: string[] = [];
   const warnings: PostRenderWarning[] = [];
   let objects = 0;
@@ -130,14 +129,14 @@ export function fastPostRender(
   let documents = 0;
   let cursor = 0;
   const scan = (start: number, end: number): boolean => {
-    const scanned = scanDocument(input, start, end, options.meta, scanner);
-    if (!scanned) return false;
+    const fast = scanAndPlan(scanner, planner, start, end);
+    if (!fast) return false;
     if (probe) probe.scanned++;
     documents++;
-    objects += scanned.objects;
-    for (const ins of scanned.insertions) {
-      chunks.push(input.slice(cursor, ins.pos), ins.text);
-      cursor = ins.pos;
+    objects += fast.objects;
+    for (const e of fast.edits) {
+      chunks.push(input.slice(cursor, e.start), e.text);
+      cursor = e.end;
     }
     return true;
   };
@@ -147,7 +146,8 @@ export function fastPostRender(
     const full = renderAlone(slice, documents, options);
     if (!full) return false;
     documents++;
-    chunks.push(input.slice(cursor, start), applyEdits(slice, full.edits));
+    chunks.push(input.slice(cursor, start));
+    applyEditsInto(chunks, slice, 0, slice.length, sortEdits(full.edits));
     cursor = end;
     objects += full.objects;
     rewritten += full.rewritten;
@@ -189,42 +189,65 @@ export function fastPostRender(
  * content line to its last, see `bodyEdit`), so they are the edits the full path makes on the whole stream.
  */
 function renderAlone(slice: string, index: number, options: PostRenderOptions): DocumentsResult | undefined {
-  const lineCounter = new LineCounter();
-  const parsed = parseAllDocuments(slice, PARSE_OPTIONS(lineCounter));
-  if (!Array.isArray(parsed) || parsed.length !== 1 || (parsed[0] as ParsedDocument).errors.length > 0)
-    return undefined;
+  const parse = parseGoCompatible(slice, PARSE_OPTIONS);
+  if (parse.tooDeep || parse.docs.length !== 1 || (parse.docs[0] as ParsedDocument).errors.length > 0) return undefined;
   try {
-    return renderDocuments(slice, parsed, lineCounter, '\n', options, index);
+    return renderDocuments(slice, parse, '\n', options, index);
   } catch {
     // Whatever went wrong, the full path over the whole stream reports it with the stream's locations.
     return undefined;
   }
 }
 
-/** The full path: the whole stream parsed with the `yaml` library, edits planned from the parse tree. */
+/** The full path: the whole stream parsed as go-yaml reads it, edits planned from the parse tree. */
 export function fullPostRender(input: string, options: PostRenderOptions): PostRenderResult {
-  const lineCounter = new LineCounter();
-  const parsed = parseAllDocuments(input, PARSE_OPTIONS(lineCounter));
-  const docs: ParsedDocument[] = Array.isArray(parsed) ? parsed : [];
+  const parse = parseGoCompatible(input, PARSE_OPTIONS);
   const eol = input.includes('\r\n') ? '\r\n' : '\n';
-  const { edits, warnings, objects, rewritten } = renderDocuments(input, docs, lineCounter, eol, options, 0);
+  if (parse.tooDeep) throw tooDeepError(input, parse);
+  const { edits, warnings, objects, rewritten } = renderDocuments(input, parse, eol, options, 0);
   if (objects === 0 && !options.allowEmpty) {
     throw new HelmTiersError(ErrorCodes.INPUT_EMPTY, 'the input holds no Kubernetes objects');
   }
   const output = applyEdits(input, edits);
-  return { output, warnings, stats: { documents: docs.length, objects, rewritten } };
+  return { output, warnings, stats: { documents: parse.docs.length, objects, rewritten } };
 }
 
-/** Plans the edits for parsed documents of `input`; `firstIndex` is the stream index of `docs[0]`. */
+/** The located error for a document nested past the bound (nesting.ts), as `renderDocuments` locates errors. */
+function tooDeepError(input: string, parse: GoParse): HelmTiersError {
+  const { document, start, offset } = parse.tooDeep as NonNullable<GoParse['tooDeep']>;
+  const head = parse.text.slice(start, offset);
+  const file = SOURCE_COMMENT.exec(head)?.[1] ?? FILENAME_ANNOTATION.exec(head)?.[1];
+  const base = documentFirstLine(start, parse.text, parse.lineCounter, document === 0);
+  const pos = parse.lineCounter.linePos(offset);
+  return new HelmTiersError(
+    ErrorCodes.INPUT_YAML,
+    `invalid YAML: nested deeper than ${MAX_NESTING_DEPTH} collections (go-yaml itself stops at 10000)`,
+    { file, document: document + 1, line: pos.line - base + 1, column: inputColumn(parse, offset, pos.col) },
+  );
+}
+
+/** Helm 4's filename annotation as a line of text (for a document that is not composed). */
+const FILENAME_ANNOTATION = /^\s*["']?postrenderer\.helm\.sh\/postrender-filename["']?:\s*["']?([^"'\n]+?)["']?\s*$/m;
+
+/** The input's column (1-based) of an offset of the padded text at padded column `col`: this line's pads out. */
+function inputColumn(parse: GoParse, offset: number, col: number): number {
+  const lineStart = offset - (col - 1);
+  return inputOffset(parse.pads, offset) - inputOffset(parse.pads, lineStart) + 1;
+}
+
+/**
+ * Plans the edits for the parsed documents of `input` (offsets of the input: the pads gocompat.ts added are taken
+ * out again); `firstIndex` is the stream index of the first document.
+ */
 function renderDocuments(
   input: string,
-  docs: ParsedDocument[],
-  lineCounter: LineCounter,
+  parse: GoParse,
   eol: string,
   options: PostRenderOptions,
   firstIndex: number,
 ): DocumentsResult {
-  const policy = options.onConflict ?? 'overwrite';
+  const policy = options.onConflict ?? 'error';
+  const { text, lineCounter, docs } = parse;
   const edits: Edit[] = [];
   const warnings: PostRenderWarning[] = [];
   let objects = 0;
@@ -232,16 +255,17 @@ function renderDocuments(
 
   docs.forEach((doc, index) => {
     // Comments before a document's first line belong to it: look from the end of the previous document.
-    const file = documentFile(doc, input, index === 0 ? 0 : (docs[index - 1] as ParsedDocument).range[2]);
+    const file = documentFile(doc, text, index === 0 ? 0 : (docs[index - 1] as ParsedDocument).range[2]);
     const where = (extra: SourceLocation = {}): SourceLocation => ({
       file,
       document: firstIndex + index + 1,
       ...extra,
     });
-    const base = documentFirstLine(doc, input, lineCounter, firstIndex + index === 0);
+    const base = documentFirstLine(doc.range[0], text, lineCounter, firstIndex + index === 0);
     const at = (offset: number | undefined, field?: string): SourceLocation => {
       const pos = offset === undefined ? undefined : lineCounter.linePos(offset);
-      return where({ line: pos && Math.max(1, pos.line - base + 1), column: pos?.col, field });
+      const column = pos && inputColumn(parse, offset as number, pos.col);
+      return where({ line: pos && Math.max(1, pos.line - base + 1), column, field });
     };
     const error = doc.errors[0];
     if (error) {
@@ -289,13 +313,13 @@ function renderDocuments(
     }
     objects += targets.length;
 
-    const ctx: EditContext = { source: input, lineCounter, eol, edits: [], conflicts: [] };
+    const ctx: EditContext = { source: text, lineCounter, eol, edits: [], conflicts: [] };
     let conflicts: Conflict[];
     try {
       if (hasAlias(root)) throw new NeedsModel('aliases');
       if (targets.some((t) => lacksMetadata(t.map))) throw new NeedsModel('metadata missing or empty');
       for (const t of targets) editObject(ctx, t.map, t, options.meta, t.prefix);
-      edits.push(...ctx.edits);
+      edits.push(...unpadEdits(parse.pads, ctx.edits));
       conflicts = ctx.conflicts;
     } catch (err) {
       if (!(err instanceof NeedsModel)) {
@@ -307,20 +331,20 @@ function renderDocuments(
       }
       const re = rewriteWithLocation(doc, options.meta, where);
       rewritten++;
-      edits.push(bodyEdit(input, root, re.text, eol));
+      edits.push(...unpadEdits(parse.pads, [bodyEdit(text, root, re.text, eol)]));
       conflicts = re.conflicts;
       warnings.push({ message: `re-serialized through the YAML document model (${err.reason})`, location: where() });
     }
     for (const c of conflicts) {
-      const message = `${c.field}["${c.key}"] was "${c.existing}", set to "${c.ours}"`;
+      const message = `${c.field}["${c.key}"] is "${c.existing}" in the chart, the plan gives "${c.ours}"`;
       if (policy === 'error') {
         throw new HelmTiersError(
           ErrorCodes.CONFLICT,
-          message.replace('set to', 'helm-tiers would set'),
+          `${message}: refusing to change a value the chart rendered (--on-conflict=keep keeps the chart's)`,
           where({ field: c.field }),
         );
       }
-      warnings.push({ message, location: where({ field: c.field }) });
+      warnings.push({ message: `${message}: kept the chart's`, location: where({ field: c.field }) });
     }
   });
 
@@ -344,12 +368,12 @@ function lacksMetadata(obj: YAMLMap): boolean {
  * it): the parser's document range starts after the template's leading comment lines, lines of the template.
  */
 function documentFirstLine(
-  doc: ParsedDocument,
+  documentStart: number,
   source: string,
   lineCounter: LineCounter,
   firstOfStream: boolean,
 ): number {
-  let offset = firstOfStream && !source.startsWith('---', doc.range[0]) ? 0 : doc.range[0];
+  let offset = firstOfStream && !source.startsWith('---', documentStart) ? 0 : documentStart;
   const skipLine = (re: RegExp) => {
     const end = source.indexOf('\n', offset);
     const line = source.slice(offset, end < 0 ? source.length : end);
@@ -381,11 +405,7 @@ function requireField(
   return value;
 }
 
-function rewriteWithLocation(
-  doc: ParsedDocument,
-  meta: InjectionMetadata,
-  where: (l?: SourceLocation) => SourceLocation,
-) {
+function rewriteWithLocation(doc: ParsedDocument, meta: TierMetadata, where: (l?: SourceLocation) => SourceLocation) {
   try {
     return rewriteDocument(doc, meta);
   } catch (err) {
@@ -431,7 +451,7 @@ function bodyEdit(source: string, root: YAMLMap, text: string, eol: string): Edi
   // Without a line break at the end of the replaced text (end of input), none after the body either.
   let body = source.charCodeAt(end - 1) === 10 ? text : text.replace(/\n$/, '');
   if (eol !== '\n') body = body.replace(/\n/g, eol);
-  return { start, end, text: prefix + body };
+  return { start, end, text: prefix + body, order: 0 };
 }
 
 /**

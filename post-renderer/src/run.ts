@@ -8,26 +8,30 @@ import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import minimist from 'minimist';
 import { ErrorCodes, exitCodeFor, formatError, formatLocation, HelmTiersError } from '../../core/errors.js';
-import { identityFor, tierMetadata, type TierIdentity } from '../../plan/metadata.js';
-import { DEFAULT_LABEL_PREFIX, parsePlan } from '../../plan/plan.js';
+import { DEFAULT_LABEL_PREFIX, tierMetadata, type TierIdentity } from '../../core/labels.js';
+import { identityFor } from '../../plan/metadata.js';
+import { parsePlan } from '../../plan/plan.js';
 import { readPlanFile } from '../../plan/read.js';
 import type { ConflictPolicy } from './model.js';
 import { postRender } from './render.js';
 
 export const USAGE = `Usage: helm-tiers post-render (--plan FILE --release NAME | --release NAME --component NAME --tier N
-                                [--part-of NAME] [--depends-on REL1,REL2] [--label-prefix PREFIX/]) [options]
+                                [--plan-name NAME] [--part-of-label] [--depends-on REL1,REL2]
+                                [--label-prefix PREFIX/]) [options]
 
 Reads Helm's rendered manifests on stdin and writes them to stdout with tier labels and annotations added.
+Only keys under the label prefix are added; no value the chart rendered is ever changed.
 
   --plan FILE          deployment plan (env HELM_TIERS_PLAN)
   --release NAME       the Helm release being rendered (a release or component name of the plan)
-  --component, --tier, --part-of, --depends-on, --label-prefix
+  --component, --tier, --plan-name, --part-of-label, --depends-on, --label-prefix
                        explicit identity instead of a plan, checked by the plan's rules
-                       (--depends-on lists release names)
+                       (--depends-on lists release names; --plan-name defaults to the component;
+                       --part-of-label adds app.kubernetes.io/part-of: <plan name> where absent)
   --argocd             also write argocd.argoproj.io/sync-wave (the tier)
   --kapp               also write kapp.k14s.io/change-group and change-rule (from dependsOn)
-  --on-conflict MODE   overwrite (default: replace and warn) or error, when an object already has
-                       a different value for one of our keys
+  --on-conflict MODE   error (default: refuse, E_CONFLICT) or keep (keep the chart's value and warn),
+                       when an object already has another value for one of our keys
   --allow-empty        accept a render without objects (a release holding only hooks)
   --log-file FILE      where diagnostics are also appended (env HELM_TIERS_LOG_FILE; default
                        $XDG_STATE_HOME/helm-tiers/post-renderer.log, i.e. ~/.local/state/...):
@@ -53,13 +57,13 @@ const STRING_FLAGS = [
   'release',
   'component',
   'tier',
-  'part-of',
+  'plan-name',
   'depends-on',
   'label-prefix',
   'on-conflict',
   'log-file',
 ];
-const BOOLEAN_FLAGS = ['argocd', 'kapp', 'allow-empty', 'help'];
+const BOOLEAN_FLAGS = ['argocd', 'kapp', 'allow-empty', 'part-of-label', 'help'];
 
 export function parseArgs(argv: readonly string[], env: Env, cwd: string): Options | 'help' {
   const unknown: string[] = [];
@@ -78,9 +82,10 @@ export function parseArgs(argv: readonly string[], env: Env, cwd: string): Optio
     if (Array.isArray(v)) throw new HelmTiersError(ErrorCodes.USAGE, `--${k} given more than once`);
     return typeof v === 'string' && v !== '' ? v : undefined;
   };
-  const onConflict = str('on-conflict') ?? 'overwrite';
-  if (onConflict !== 'overwrite' && onConflict !== 'error') {
-    throw new HelmTiersError(ErrorCodes.USAGE, `--on-conflict must be overwrite or error, not "${onConflict}"`);
+  const onConflict = str('on-conflict') ?? 'error';
+  if (onConflict !== 'keep' && onConflict !== 'error') {
+    const why = onConflict === 'overwrite' ? ' (overwrite is gone: it changed values charts rendered)' : '';
+    throw new HelmTiersError(ErrorCodes.USAGE, `--on-conflict must be error or keep, not "${onConflict}"${why}`);
   }
   const release = str('release');
   if (!release) throw new HelmTiersError(ErrorCodes.USAGE, '--release is required');
@@ -100,7 +105,8 @@ export function parseArgs(argv: readonly string[], env: Env, cwd: string): Optio
       release,
       component,
       tier: Number(tierText),
-      partOf: str('part-of'),
+      plan: str('plan-name'),
+      partOfLabel: Boolean(args['part-of-label']),
       dependsOn: (str('depends-on') ?? '').split(',').filter(Boolean),
       labelPrefix: str('label-prefix'),
     });
@@ -114,7 +120,7 @@ export function parseArgs(argv: readonly string[], env: Env, cwd: string): Optio
 
 /** Which flag gave the value a plan field holds in the one-release plan of `explicitIdentity`. */
 function flagFor(field: string | undefined): string {
-  if (field === 'name') return '--part-of';
+  if (field === 'name') return '--plan-name';
   if (field === 'labelPrefix') return '--label-prefix';
   if (field === 'components[0].name') return '--component';
   if (field === 'components[0].release') return '--release';
@@ -127,10 +133,10 @@ function flagFor(field: string | undefined): string {
  * component per `--depends-on` release, so each of those is checked as a release name) that `parsePlan` validates.
  * Its errors keep the plan path's code (E_PLAN_INVALID for the same mistake) and name the flag instead of the field.
  * A dependency on itself or a repeated one is checked here first, only for the message: the plan refuses both too,
- * but would name a stand-in component instead of the flag. Without `--part-of` the component
+ * but would name a stand-in component instead of the flag. Without `--plan-name` the component
  * name is the plan name (already checked as the component's, by the same rule).
  */
-function explicitIdentity(id: Omit<TierIdentity, 'partOf'> & { readonly partOf: string | undefined }): TierIdentity {
+function explicitIdentity(id: Omit<TierIdentity, 'plan'> & { readonly plan: string | undefined }): TierIdentity {
   const invalid = (message: string, flag: string) =>
     new HelmTiersError(ErrorCodes.PLAN_INVALID, message, { field: flag });
   id.dependsOn.forEach((dep, i) => {
@@ -140,7 +146,7 @@ function explicitIdentity(id: Omit<TierIdentity, 'partOf'> & { readonly partOf: 
   // Component names of the dependency stand-ins: distinct, valid, never the real component's name.
   const standIn = (i: number) => (`d${i}` === id.component ? `e${i}` : `d${i}`);
   const plan = {
-    name: id.partOf ?? 'p',
+    name: id.plan ?? 'p',
     labelPrefix: id.labelPrefix ?? DEFAULT_LABEL_PREFIX,
     chart: '.',
     components: [
@@ -155,7 +161,7 @@ function explicitIdentity(id: Omit<TierIdentity, 'partOf'> & { readonly partOf: 
     if (!(err instanceof HelmTiersError)) throw err;
     throw new HelmTiersError(err.code, err.message, { field: flagFor(err.location.field) }, { cause: err });
   }
-  return { ...id, partOf: id.partOf ?? id.component, labelPrefix: plan.labelPrefix };
+  return { ...id, plan: id.plan ?? id.component, labelPrefix: plan.labelPrefix };
 }
 
 async function readAll(stream: Readable | string): Promise<string> {

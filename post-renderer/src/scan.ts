@@ -1,62 +1,75 @@
 /**
- * The fast path: a validating line scanner for the block-style YAML that Helm emits.
+ * The fast path's scanner: a validating line scanner for the block-style YAML that Helm 3 templates and Helm 4's
+ * go-yaml re-serialization emit.
  *
- * It accepts a deliberately small subset of YAML (block mappings and sequences, single-line plain and quoted
- * scalars, single-line flow collections, `|`/`>` block scalars, comments) and refuses (returns undefined, "fall
- * back") on anything else, so that whatever it accepts is valid YAML that the `yaml` library parses into the same
- * structure. For an accepted document it plans exactly the insertions edit.ts would make: edit.ts inserts new
- * lines at the start of the line after the last content of a block mapping, at the column of its first key, and
- * that is all the fast path ever does (documents where edit.ts would replace, overwrite or warn fall back).
+ * It accepts a deliberately small subset of YAML (block mappings and sequences, plain scalars folded over lines,
+ * quoted scalars over one line or several, one-line flow collections, `|`/`>` block scalars, comments) and refuses
+ * ("falls back") on anything else, so that whatever it accepts is valid YAML that the full path (the `yaml`
+ * library behind the go-yaml compatibility pass, gocompat.ts) parses into the same structure. It records only the
+ * mappings on the paths the post-renderer writes (a trie built from the label contract's workload paths), and
+ * for those, where each entry's value lies; insertions.ts plans the edits from that.
  *
  * Why a subset and not a YAML parser: the whole point is speed (every `helm upgrade` runs us), and a subset that
  * bails out early can be checked against the full parser by differential tests (test/post-renderer/scan*.test.ts).
  */
-import {
-  isListDocument,
-  keyText,
-  quote,
-  targetsFor,
-  type Entries,
-  type InjectionMetadata,
-  type Target,
-} from './targets.js';
+import { WORKLOADS } from '../../core/labels.js';
+import { MAX_NESTING_DEPTH } from './nesting.js';
 
 /** Thrown (one shared instance, no stack capture cost on the hot path) when the scanner cannot be sure. */
 class Bail extends Error {}
 const BAIL = new Bail('fall back to the full YAML path');
 
-const enum V {
+export const enum V {
   Null,
   Map,
   Seq,
-  /** A one-line flow sequence (`[80, 443]`); its span is in plainStart/plainEnd. */
+  /** A one-line flow sequence (`[80, 443]`); its span is in valueStart/valueEnd. */
   FlowSeq,
-  Scalar,
+  /** A one-line flow mapping; on a recorded path, `flow` describes it. */
+  FlowMap,
+  /** A one-line plain scalar; its span is in valueStart/valueEnd. */
+  Plain,
+  /** A one-line quoted scalar with nothing to unescape; its content (without the quotes) in valueStart/valueEnd. */
+  Quoted,
   Other,
 }
 
-interface Entry {
+/** A one-line flow mapping on a recorded path. */
+export interface FlowInfo {
+  /** Its keys, when every key can be compared by its text (`bad` otherwise). */
+  readonly keys: string[];
+  /** Offset of the closing brace. */
+  close: number;
+  /** End of its last key or value (-1 when it is empty). */
+  lastEnd: number;
+  bad: boolean;
+}
+
+export interface Entry {
   readonly key: string;
   type: V;
   child: MapInfo | undefined;
   items: (MapInfo | undefined)[] | undefined;
-  /** Value span of a plain scalar (kind and apiVersion are read from it) or of a one-line flow sequence. */
-  plainStart: number;
-  plainEnd: number;
+  /** Value span (see V); for Null, the span of `null`/`~`, or -1 for an empty value. */
+  valueStart: number;
+  valueEnd: number;
+  /** Offset just after the key's colon: where a value is written into an empty null. */
+  readonly colonEnd: number;
+  flow: FlowInfo | undefined;
 }
 
-interface MapInfo {
+export interface MapInfo {
   /** Column of the mapping's keys. */
   readonly col: number;
   readonly entries: Entry[];
   /** Offset of the end (line break or end of input) of the last content line of the mapping's subtree. */
   end: number;
-  /** A key we cannot compare by its text (quoted, merge key) or a duplicate key. */
+  /** A key we cannot compare by its text (quoted with escapes, merge key) or a duplicate key. */
   bad: boolean;
 }
 
 /** An item of a recorded sequence that is certainly no mapping (a scalar, a flow sequence). */
-const NOT_A_MAP: MapInfo = { col: -1, entries: [], end: 0, bad: true };
+export const NOT_A_MAP: MapInfo = { col: -1, entries: [], end: 0, bad: true };
 
 /** Which mappings to record while scanning (all others are only validated). */
 interface Trie {
@@ -65,41 +78,45 @@ interface Trie {
   readonly seqItem?: Trie;
 }
 
-const LEAF: Trie = { map: new Map() };
-const TEMPLATE: Trie = { map: new Map([['metadata', { map: new Map([['labels', LEAF]]) }]]) };
-const OBJECT_KEYS: [string, Trie][] = [
-  [
-    'metadata',
-    {
-      map: new Map([
-        ['labels', LEAF],
-        ['annotations', LEAF],
-      ]),
-    },
-  ],
-  [
-    'spec',
-    {
-      map: new Map([
-        ['template', TEMPLATE],
-        ['jobTemplate', { map: new Map([['spec', { map: new Map([['template', TEMPLATE]]) }]]) }],
-      ]),
-    },
-  ],
-];
-const OBJECT: Trie = { map: new Map(OBJECT_KEYS) };
-const ROOT: Trie = { map: new Map([...OBJECT_KEYS, ['items', { seqItem: OBJECT }]]) };
+type MutableTrie = { map: Map<string, MutableTrie>; seqItem?: MutableTrie };
+
+function trieAt(root: MutableTrie, path: readonly string[]): MutableTrie {
+  let node = root;
+  for (const key of path) {
+    let next = node.map.get(key);
+    if (!next) node.map.set(key, (next = { map: new Map() }));
+    node = next;
+  }
+  return node;
+}
+
+/** The paths every object may be written at: its labels and annotations, and its pod templates' labels. */
+function objectTrie(): MutableTrie {
+  const t: MutableTrie = { map: new Map() };
+  trieAt(t, ['metadata', 'labels']);
+  trieAt(t, ['metadata', 'annotations']);
+  for (const w of WORKLOADS) trieAt(t, [...w.template, 'metadata', 'labels']);
+  return t;
+}
+const OBJECT: Trie = objectTrie();
+const ROOT: Trie = (() => {
+  const t = objectTrie();
+  t.map.set('items', { map: new Map(), seqItem: OBJECT as MutableTrie });
+  return t;
+})();
 
 // Character codes.
-const NL = 10;
 const SP = 32;
 const TAB = 9;
 const HASH = 35;
 const DASH = 45;
 const COLON = 58;
+const QUESTION = 63;
 const DQ = 34;
 const SQ = 39;
-const PERCENT = 37;
+const OPEN_BRACKET = 91;
+const OPEN_BRACE = 123;
+const CLOSE_BRACE = 125;
 
 /** "Not found" for `next`: a small integer past any string's end, so offsets stay small integers (no doubles). */
 const NONE = 0x3fffffff;
@@ -112,40 +129,35 @@ const NEXT_TAB = 2;
  * process that lives a fraction of a second (the scanner's own loops run mostly unoptimized).
  * A plain key in a conservative character set; a double-quoted scalar with valid escapes only (\\U refused: it
  * can name code points the `yaml` library rejects); a single-quoted scalar; a flow sequence of quoted scalars
- * (`args: ["--port=8080", "--v=2"]`, the common case; other flow collections go through `flow`).
+ * (`args: ["--port=8080", "--v=2"]`, the common case; other flow collections go through `flow`). The multi-line
+ * forms also take line breaks (and, double-quoted, escaped line breaks).
  */
 const PLAIN_KEY = /[A-Za-z0-9_$/][-A-Za-z0-9_$./]*/y;
-const DQ_BODY = String.raw`"(?:[^"\\\n]|\\(?:[0abtnvfre "/\\N_LP\t]|x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}))*"`;
+const DQ_ESCAPE = String.raw`\\(?:[0abtnvfre "/\\N_LP\t]|x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4})`;
+const DQ_BODY = String.raw`"(?:[^"\\\n]|${DQ_ESCAPE})*"`;
 const SQ_BODY = String.raw`'(?:[^'\n]|'')*'`;
 const DOUBLE_QUOTED = new RegExp(DQ_BODY, 'y');
 const SINGLE_QUOTED = new RegExp(SQ_BODY, 'y');
+const DOUBLE_QUOTED_LINES = new RegExp(String.raw`"(?:[^"\\]|${DQ_ESCAPE}|\\\n)*"`, 'y');
+const SINGLE_QUOTED_LINES = /'(?:[^']|'')*'/y;
+/** A document marker at the start of a line inside a multi-line scalar: the scalar would end there. */
+const DOCUMENT_MARKER_LINE = /\n(?:---|\.\.\.)(?:[ \t\n]|$)/;
 const QUOTED_ITEM = `(?:${DQ_BODY}|${SQ_BODY})`;
 const QUOTED_FLOW_SEQUENCE = new RegExp(String.raw`\[ *(?:${QUOTED_ITEM} *(?:, *${QUOTED_ITEM} *)*)?\]`, 'y');
+const NULL_WORD = /^(?:~|null|Null|NULL)$/;
 
 /** Plain key characters we accept (a conservative subset: what Kubernetes keys and labels use). */
 const KEY_CHAR = new Uint8Array(128);
 for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_$./-') KEY_CHAR[c.charCodeAt(0)] = 1;
 const KEY_FIRST = new Uint8Array(128);
 for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_$/') KEY_FIRST[c.charCodeAt(0)] = 1;
-/** Characters that cannot start a plain scalar (YAML indicators), besides `-` which is checked separately. */
+/** Characters that cannot start a plain scalar (YAML indicators), besides `-`, `?` and `:` (checked apart). */
 const NOT_PLAIN_FIRST = new Uint8Array(128);
-for (const c of '?:,[]{}#&*!|>\'"%@`') NOT_PLAIN_FIRST[c.charCodeAt(0)] = 1;
+for (const c of ',[]{}#&*!|>\'"%@`') NOT_PLAIN_FIRST[c.charCodeAt(0)] = 1;
 const FLOW_INDICATOR = new Uint8Array(128);
 for (const c of ',[]{}') FLOW_INDICATOR[c.charCodeAt(0)] = 1;
 
-/** YAML 1.1 words that do not resolve to strings (booleans, null): never accepted as kind/apiVersion. */
-const NON_STRING_WORDS = /^(?:y|yes|n|no|true|false|on|off|null)$/i;
-const KIND_TEXT = /^[A-Za-z][A-Za-z0-9]*$/;
-const API_VERSION_TEXT = /^[A-Za-z][-A-Za-z0-9.]*(?:\/[A-Za-z][-A-Za-z0-9.]*)?$/;
-
-/** One planned insertion: `text` at `pos`; ties broken like edit.ts (deeper mapping first, then plan order). */
-export interface Insertion {
-  readonly pos: number;
-  readonly col: number;
-  readonly text: string;
-}
-
-class DocScanner {
+export class DocScanner {
   /** Start of the current line. */
   private pos = 0;
   /** Current line: end (offset of its line break, or the end of the document) and indentation. */
@@ -160,16 +172,14 @@ class DocScanner {
   /** Offset of the end of the last content line consumed. */
   private last = 0;
   private end = 0;
-
   /** Cached results of `next` (the scanner only moves forward, so each stretch of input is searched once). */
   private readonly nextAt = [-1, -1, -1];
-  /** Per stream (one set of metadata): targets by kind, insertion texts by target, depth and column. */
-  private readonly targetCache = new Map<string, Target[]>();
-  /** Keys recorded besides the trie's: kind, apiVersion and the keys we write (one scanner = one metadata). */
-  private readonly wanted = new Set<string>();
-  private readonly textCache = new Map<Target, Map<number, string>>();
 
-  constructor(private readonly src: string) {}
+  /** `wanted`: keys recorded in every recorded mapping besides the trie's (kind, apiVersion, the keys we write). */
+  constructor(
+    readonly src: string,
+    private readonly wanted: ReadonlySet<string>,
+  ) {}
 
   /**
    * The next ` #`, `: ` or tab at or after `p` (NONE when none). Searches start from the rarer character
@@ -227,160 +237,41 @@ class DocScanner {
   }
 
   /**
-   * Scans a document `src[start, end)` (one slice of the stream, possibly starting with `---`). Returns the
-   * number of objects and the insertions, or undefined to fall back.
+   * Scans a document `src[start, end)` (one slice of the stream, possibly starting with `---`). Returns its root
+   * mapping (recorded along the trie), null for a document without content, or undefined to fall back.
    */
-  scan(start: number, end: number, meta: InjectionMetadata, out: Insertion[]): number | undefined {
-    if (this.wanted.size === 0) {
-      for (const k of ['kind', 'apiVersion']) this.wanted.add(k);
-      for (const [k] of [...meta.labels, ...meta.annotations]) this.wanted.add(k);
-    }
+  scan(start: number, end: number): MapInfo | null | undefined {
     this.pos = start;
     this.end = end;
     this.contentAt = -1; // a line found in another slice may end past this one's end
     try {
       // The marker line: exactly `---` (Helm writes nothing after it); leading blank/comment lines may precede it.
-      let sawMarker = false;
-      if (!this.nextContent()) return 0;
+      if (!this.nextContent()) return null;
       const src = this.src;
       if (this.indent === 0 && src.startsWith('---', this.pos) && this.lineEnd - this.pos >= 3) {
         const c = src.charCodeAt(this.pos + 3);
-        if (this.lineEnd === this.pos + 3) sawMarker = true;
-        else if (c === SP || c === TAB) throw BAIL;
-        if (sawMarker) {
+        if (this.lineEnd === this.pos + 3) {
           this.consumeLine();
-          if (!this.nextContent()) return 0;
-        }
+          if (!this.nextContent()) return null;
+        } else if (c === SP || c === TAB) throw BAIL;
       }
       if (this.indent !== 0) throw BAIL;
-      const root = this.parseMap(0, this.pos, ROOT);
+      const root = this.parseMap(0, this.pos, ROOT, 1);
       if (this.nextContent()) throw BAIL;
-      return this.plan(root, meta, out);
+      return root;
     } catch (err) {
       if (err === BAIL) return undefined;
       throw err;
     }
   }
 
-  private plan(root: MapInfo, meta: InjectionMetadata, out: Insertion[]): number | undefined {
-    const kind = this.stringField(root, 'kind', KIND_TEXT);
-    const apiVersion = this.stringField(root, 'apiVersion', API_VERSION_TEXT);
-    if (kind === undefined || apiVersion === undefined) return undefined;
-    if (kind.endsWith('List')) {
-      const items = this.listItems(root);
-      if (isListDocument(kind, items, (item) => this.isObject(item))) {
-        // A List without items (no objects) or with an item that is no object (an error): the full path's.
-        if (!items || items.length === 0) return undefined;
-        for (const item of items) {
-          // isListDocument has checked every item of a `...List` kind already; only `kind: List` skips that.
-          if (!item || (kind === 'List' && !this.isObject(item))) return undefined;
-          const itemKind = this.stringField(item, 'kind', KIND_TEXT) as string;
-          const itemApiVersion = this.stringField(item, 'apiVersion', API_VERSION_TEXT) as string;
-          if (!this.planObject(item, itemApiVersion, itemKind, meta, out)) return undefined;
-        }
-        return items.length;
-      }
-    }
-    return this.planObject(root, apiVersion, kind, meta, out) ? 1 : undefined;
-  }
-
-  /**
-   * The items of the root's `items` when it is a sequence (NOT_A_MAP for those that are certainly no mapping),
-   * undefined when it is absent or no sequence (null, a scalar, a mapping).
-   */
-  private listItems(root: MapInfo): readonly (MapInfo | undefined)[] | undefined {
-    const e = find(root, 'items');
-    if (!e) return undefined;
-    if (e.type === V.Seq) {
-      if (!e.items) throw BAIL;
-      return e.items;
-    }
-    if (e.type === V.FlowSeq) {
-      // `[]` (a List of no objects) and `{` (maybe an object among the items) are the full path's. Otherwise no
-      // item is a mapping: the scanner refuses `a: b` pairs in a flow sequence.
-      const text = this.src.slice(e.plainStart, e.plainEnd);
-      if (text.includes('{') || /^\[ *\]$/.test(text)) throw BAIL;
-      return [NOT_A_MAP];
-    }
-    return undefined;
-  }
-
-  /** Whether an item is an object (a mapping with apiVersion and kind, render.ts `isObjectNode`); bails if unsure. */
-  private isObject(item: MapInfo | undefined): boolean {
-    if (item === NOT_A_MAP) return false;
-    if (!item || item.bad) throw BAIL;
-    if (!find(item, 'kind') || !find(item, 'apiVersion')) return false;
-    if (this.stringField(item, 'kind', KIND_TEXT) === undefined) throw BAIL;
-    if (this.stringField(item, 'apiVersion', API_VERSION_TEXT) === undefined) throw BAIL;
-    return true;
-  }
-
-  private stringField(map: MapInfo, key: string, shape: RegExp): string | undefined {
-    if (map.bad) return undefined;
-    const e = find(map, key);
-    if (!e || e.type !== V.Scalar || e.plainEnd <= e.plainStart) return undefined;
-    const text = this.src.slice(e.plainStart, e.plainEnd);
-    return shape.test(text) && !NON_STRING_WORDS.test(text) ? text : undefined;
-  }
-
-  /** The insertions edit.ts would make for one object, when all of them are plain insertions. */
-  private planObject(
-    obj: MapInfo,
-    apiVersion: string,
-    kind: string,
-    meta: InjectionMetadata,
-    out: Insertion[],
-  ): boolean {
-    // Without metadata the full path takes the document model (see lacksMetadata in render.ts).
-    if (!find(obj, 'metadata')) return false;
-    // Keyed by apiVersion and kind: the pod-template target depends on the group too.
-    const typeKey = `${apiVersion} ${kind}`;
-    let targets = this.targetCache.get(typeKey);
-    if (!targets) {
-      targets = targetsFor(apiVersion, kind, meta);
-      this.targetCache.set(typeKey, targets);
-    }
-    for (const target of targets) {
-      let map = obj;
-      let done = false;
-      for (let depth = 0; depth < target.path.length; depth++) {
-        if (map.bad) return false;
-        const e = find(map, target.path[depth] as string);
-        if (!e) {
-          if (depth >= target.mustExist) out.push(this.insertion(map, target, depth));
-          done = true;
-          break;
-        }
-        if (e.type !== V.Map || !e.child) return false;
-        map = e.child;
-      }
-      if (done) continue;
-      if (map.bad) return false;
-      for (const [key] of target.entries) if (find(map, key)) return false;
-      out.push(this.insertion(map, target, target.path.length));
-    }
-    return true;
-  }
-
-  /** Insert `target.path.slice(depth)` and the entries into `map`; the text depends only on these and the column. */
-  private insertion(map: MapInfo, target: Target, depth: number): Insertion {
-    let texts = this.textCache.get(target);
-    if (!texts) this.textCache.set(target, (texts = new Map<number, string>()));
-    const cacheKey = depth * 65536 + map.col;
-    let text = texts.get(cacheKey);
-    if (text === undefined) {
-      text = blockText(target.path.slice(depth), target.entries, map.col);
-      texts.set(cacheKey, text);
-    }
-    const atEof = map.end >= this.src.length;
-    return { pos: atEof ? this.src.length : map.end + 1, col: map.col, text: atEof ? '\n' + text : text };
-  }
-
   /**
    * A block mapping whose keys are at column `col`; the first key starts at `at` on the current line (after a
-   * sequence dash, or at the indentation). Returns the recorded mapping when `trie` asks for it.
+   * sequence dash, or at the indentation). Returns the recorded mapping when `trie` asks for it. `depth` counts
+   * the collections it is nested in, itself included.
    */
-  private parseMap(col: number, at: number, trie: Trie | undefined): MapInfo {
+  private parseMap(col: number, at: number, trie: Trie | undefined, depth: number): MapInfo {
+    if (depth > MAX_NESTING_DEPTH) throw BAIL;
     const info: MapInfo | undefined = trie?.map ? { col, entries: [], end: 0, bad: false } : undefined;
     const src = this.src;
     let keyStart = at;
@@ -413,7 +304,16 @@ class DocScanner {
         // Only keys that are looked up are kept (edit.ts refuses duplicates of those only): fewer objects.
         if (childTrie || this.wanted.has(key)) {
           if (find(info, key)) info.bad = true;
-          entry = { key, type: V.Null, child: undefined, items: undefined, plainStart: 0, plainEnd: 0 };
+          entry = {
+            key,
+            type: V.Null,
+            child: undefined,
+            items: undefined,
+            valueStart: -1,
+            valueEnd: -1,
+            colonEnd: keyEnd + 1,
+            flow: undefined,
+          };
           info.entries.push(entry);
         }
       }
@@ -421,9 +321,9 @@ class DocScanner {
       if (p >= lineEnd || src.charCodeAt(p) === HASH) {
         // A nested block node on the following lines (or null).
         this.consumeLine();
-        this.nestedBlock(col, true, childTrie, entry);
+        this.nestedBlock(col, true, childTrie, entry, depth);
       } else {
-        this.inlineValue(p, lineEnd, col, entry, true);
+        this.inlineValue(p, lineEnd, col, entry, true, childTrie, depth);
         if (this.nextContent() && this.indent > col) throw BAIL; // continuation of a multi-line scalar, or an error
       }
       // Next key, or the end of this mapping.
@@ -457,8 +357,17 @@ class DocScanner {
     return false;
   }
 
-  /** After `key:` or `-` with nothing else on the line: a block node on the next lines at a deeper indent, or null. */
-  private nestedBlock(col: number, inMap: boolean, trie: Trie | undefined, entry: Entry | undefined): void {
+  /**
+   * After `key:` or `-` with nothing else on the line: a block node on the next lines at a deeper indent (a
+   * mapping, a sequence, or a scalar or flow collection on a line of its own), or null.
+   */
+  private nestedBlock(
+    col: number,
+    inMap: boolean,
+    trie: Trie | undefined,
+    entry: Entry | undefined,
+    depth: number,
+  ): void {
     if (!this.nextContent()) return;
     const ind = this.indent;
     const src = this.src;
@@ -466,23 +375,28 @@ class DocScanner {
     const isDash = src.charCodeAt(first) === DASH && (first + 1 >= this.lineEnd || src.charCodeAt(first + 1) === SP);
     if (ind > col || (inMap && ind === col && isDash)) {
       if (isDash) {
-        const items = this.parseSeq(ind, trie?.seqItem);
+        const items = this.parseSeq(ind, trie?.seqItem, depth + 1);
         if (entry) {
           entry.type = V.Seq;
           entry.items = items;
         }
-      } else {
-        const child = this.parseMap(ind, first, trie);
+      } else if (this.isKeyLine(first, this.lineEnd)) {
+        const child = this.parseMap(ind, first, trie, depth + 1);
         if (entry) {
           entry.type = V.Map;
           entry.child = trie?.map ? child : undefined;
         }
+      } else {
+        // `resources:` then `  {}` below it, or a scalar on its own line.
+        this.inlineValue(first, this.lineEnd, col, entry, inMap, trie, depth);
+        if (this.nextContent() && this.indent > col) throw BAIL;
       }
     }
   }
 
   /** A block sequence whose dashes are at column `col` (the current line is its first entry). */
-  private parseSeq(col: number, itemTrie: Trie | undefined): (MapInfo | undefined)[] | undefined {
+  private parseSeq(col: number, itemTrie: Trie | undefined, depth: number): (MapInfo | undefined)[] | undefined {
+    if (depth > MAX_NESTING_DEPTH) throw BAIL;
     const items: (MapInfo | undefined)[] | undefined = itemTrie ? [] : undefined;
     const src = this.src;
     for (;;) {
@@ -493,14 +407,14 @@ class DocScanner {
       if (p >= lineEnd || src.charCodeAt(p) === HASH) {
         this.consumeLine();
         if (itemTrie) throw BAIL; // objects of a List written as `-` then a mapping below: unusual
-        this.nestedBlock(col, false, undefined, undefined);
+        this.nestedBlock(col, false, undefined, undefined, depth);
       } else if (this.isKeyLine(p, lineEnd)) {
-        item = this.parseMap(p - this.pos, p, itemTrie);
+        item = this.parseMap(p - this.pos, p, itemTrie, depth + 1);
       } else {
         if (src.charCodeAt(p) === DASH && (p + 1 >= lineEnd || src.charCodeAt(p + 1) === SP)) throw BAIL; // `- - x`
         // A scalar or a flow sequence is certainly no object (`items: [80, 443]`); a flow mapping may be one.
-        if (itemTrie && src.charCodeAt(p) !== 123 /* { */) item = NOT_A_MAP;
-        this.inlineValue(p, lineEnd, col + 1, undefined, false);
+        if (itemTrie && src.charCodeAt(p) !== OPEN_BRACE) item = NOT_A_MAP;
+        this.inlineValue(p, lineEnd, col, undefined, false, undefined, depth);
         if (this.nextContent() && this.indent > col) throw BAIL;
       }
       if (items) items.push(item);
@@ -512,13 +426,19 @@ class DocScanner {
     return items;
   }
 
-  /** Whether the text at `p` is a mapping key (`key: ` or `"key": `), without consuming anything. */
+  /**
+   * Whether the text at `p` is a mapping key (`key: ` or `"key": `), without consuming anything. A quoted scalar
+   * that does not close on its line is no key (an implicit key is one line).
+   */
   private isKeyLine(p: number, lineEnd: number): boolean {
     const src = this.src;
     const c0 = src.charCodeAt(p);
     let q = p;
     if (c0 === DQ || c0 === SQ) {
-      q = c0 === DQ ? this.doubleQuoted(p, lineEnd) : this.singleQuoted(p, lineEnd);
+      const re = c0 === DQ ? DOUBLE_QUOTED : SINGLE_QUOTED;
+      re.lastIndex = p;
+      if (!re.test(src) || re.lastIndex > lineEnd) return false;
+      q = re.lastIndex;
     } else {
       if (c0 >= 128 || !KEY_FIRST[c0]) return false;
       q++;
@@ -532,56 +452,110 @@ class DocScanner {
   }
 
   /**
-   * A value that starts on the current line at `p` (after `key: ` or `- `): a scalar, a one-line flow collection
-   * or a block scalar header (whose content lines are consumed here). `parentCol` is the column a block scalar's
-   * content must be indented past.
+   * A value that starts on the current line at `p` (after `key: ` or `- `, or on a line of its own): a scalar, a
+   * one-line flow collection or a block scalar header (whose content lines are consumed here). `parentCol` is the
+   * column a block scalar's content and a plain scalar's continuation lines must be indented past.
    */
-  private inlineValue(p: number, lineEnd: number, parentCol: number, entry: Entry | undefined, inMap: boolean): void {
+  private inlineValue(
+    p: number,
+    lineEnd: number,
+    parentCol: number,
+    entry: Entry | undefined,
+    inMap: boolean,
+    trie: Trie | undefined,
+    depth: number,
+  ): void {
     const src = this.src;
     const c = src.charCodeAt(p);
-    let q: number;
-    if (c === DQ) q = this.doubleQuoted(p, lineEnd);
-    else if (c === SQ) q = this.singleQuoted(p, lineEnd);
-    else if (c === 91 /* [ */ || c === 123 /* { */) {
-      q = this.flow(p, lineEnd);
+    if (c === DQ || c === SQ) {
+      this.quotedValue(p, lineEnd, entry);
+      return;
+    }
+    if (c === OPEN_BRACKET || c === OPEN_BRACE) {
+      // A flow mapping on a path we write into is read key by key; any other flow collection only validated.
+      const flow: FlowInfo | undefined =
+        entry && trie?.map && c === OPEN_BRACE ? { keys: [], close: -1, lastEnd: -1, bad: false } : undefined;
+      const q = this.flow(p, lineEnd, depth + 1, flow);
       if (entry) {
-        entry.type = c === 91 ? V.FlowSeq : V.Other;
-        entry.plainStart = p;
-        entry.plainEnd = q;
+        entry.type = c === OPEN_BRACKET ? V.FlowSeq : V.FlowMap;
+        entry.valueStart = p;
+        entry.valueEnd = q;
+        entry.flow = flow;
       }
-    } else if (c === 124 /* | */ || c === 62 /* > */) {
+      this.trailer(q, lineEnd);
+      this.consumeLine();
+      return;
+    }
+    if (c === 124 /* | */ || c === 62 /* > */) {
       this.blockScalar(p, lineEnd, parentCol);
       if (entry) entry.type = V.Other;
       return;
-    } else {
-      // Plain scalar on one line: no `: ` or trailing `:` before a comment (` #`), no tab.
-      if (c < 128 && NOT_PLAIN_FIRST[c]) throw BAIL;
-      if (c === DASH && (p + 1 >= lineEnd || src.charCodeAt(p + 1) === SP)) throw BAIL;
-      const hash = this.next(NEXT_HASH, p);
-      const stop = hash < lineEnd ? hash : lineEnd;
-      if (this.next(NEXT_COLON_SP, p) < stop || this.next(NEXT_TAB, p) < lineEnd) throw BAIL;
-      let contentEnd = stop;
-      while (contentEnd > p && src.charCodeAt(contentEnd - 1) === SP) contentEnd--;
-      if (src.charCodeAt(contentEnd - 1) === COLON) throw BAIL;
+    }
+    // Plain scalar on one line: no `: ` or trailing `:` before a comment (` #`), no tab.
+    if (c < 128 && NOT_PLAIN_FIRST[c]) throw BAIL;
+    if (c === DASH || c === QUESTION || c === COLON) {
+      // An indicator starts a plain scalar only when a non-space follows (`:node_memory...`, `-1`).
+      if (p + 1 >= lineEnd || src.charCodeAt(p + 1) === SP) throw BAIL;
+    }
+    const hash = this.next(NEXT_HASH, p);
+    const stop = hash < lineEnd ? hash : lineEnd;
+    if (this.next(NEXT_COLON_SP, p) < stop || this.next(NEXT_TAB, p) < lineEnd) throw BAIL;
+    let contentEnd = stop;
+    while (contentEnd > p && src.charCodeAt(contentEnd - 1) === SP) contentEnd--;
+    if (src.charCodeAt(contentEnd - 1) === COLON) throw BAIL;
+    if (entry) {
+      entry.valueStart = p;
+      entry.valueEnd = contentEnd;
+      entry.type = NULL_WORD.test(src.slice(p, contentEnd)) ? V.Null : V.Plain;
+    }
+    this.consumeLine();
+    // Long strings folded over several lines (go-yaml writes them): a mapping value only, without a comment.
+    if (inMap && hash >= lineEnd && this.plainContinuation(parentCol) && entry) entry.type = V.Other;
+  }
+
+  /**
+   * A single- or double-quoted scalar starting at `p`, on this line or continued over the next ones. go-yaml
+   * writes multi-line quoted scalars (Helm 4 re-serializes every template) and does not check the indentation of
+   * their continuation lines: a value that ends with a line break gets its closing quote at column 0. Accepted:
+   * any continuation line but a document marker at column 0 (where the scalar would end). The full path reads the
+   * same text through gocompat.ts.
+   */
+  private quotedValue(p: number, lineEnd: number, entry: Entry | undefined): void {
+    const src = this.src;
+    const double = src.charCodeAt(p) === DQ;
+    const one = double ? DOUBLE_QUOTED : SINGLE_QUOTED;
+    one.lastIndex = p;
+    if (one.test(src) && one.lastIndex <= lineEnd) {
+      const q = one.lastIndex;
       if (entry) {
-        entry.type = V.Scalar;
-        entry.plainStart = p;
-        entry.plainEnd = contentEnd;
+        // Content that needs no unescaping can be compared by its text (a label value we write, a kind).
+        const content = src.slice(p + 1, q - 1);
+        entry.type = content.includes(double ? '\\' : "''") ? V.Other : V.Quoted;
+        entry.valueStart = p + 1;
+        entry.valueEnd = q - 1;
       }
+      this.trailer(q, lineEnd);
       this.consumeLine();
-      // Long strings folded over several lines (go-yaml writes them): a mapping value only, without a comment.
-      if (inMap && hash >= lineEnd && this.plainContinuation(parentCol) && entry) entry.type = V.Other;
       return;
     }
-    if (entry && entry.type === V.Null) entry.type = V.Other; // quoted scalars: not a plain kind/apiVersion
-    this.trailer(q, lineEnd);
-    this.consumeLine();
+    const lines = double ? DOUBLE_QUOTED_LINES : SINGLE_QUOTED_LINES;
+    lines.lastIndex = p;
+    if (!lines.test(src) || lines.lastIndex > this.end) throw BAIL;
+    const q = lines.lastIndex;
+    if (DOCUMENT_MARKER_LINE.test(src.slice(p, q))) throw BAIL;
+    let closeLineEnd = src.indexOf('\n', q);
+    if (closeLineEnd < 0 || closeLineEnd > this.end) closeLineEnd = this.end;
+    this.trailer(q, closeLineEnd);
+    if (entry) entry.type = V.Other;
+    this.last = closeLineEnd;
+    this.pos = closeLineEnd + 1;
+    this.contentAt = -1;
   }
 
   /**
    * Continuation lines of a plain scalar whose key is at column `col`: lines indented past it (blank lines may
-   * come between). Refused: comment lines among or right after them, lines that start like another node or
-   * hold `: `, ` #`, a tab or a final `:`. Returns whether there were any (they are consumed).
+   * come between). Refused: comment lines among or right after them, lines that start with `#` or `: ` or hold
+   * `: `, ` #`, a tab or a final `:`. Returns whether there were any (they are consumed).
    */
   private plainContinuation(col: number): boolean {
     const src = this.src;
@@ -595,7 +569,8 @@ class DocScanner {
       if (i < e) {
         if (i - p <= col) break;
         const c = src.charCodeAt(i);
-        if (c === HASH || c === TAB || c === DASH || (c < 128 && NOT_PLAIN_FIRST[c])) throw BAIL;
+        if (c === HASH || c === TAB) throw BAIL;
+        if (c === COLON && (i + 1 >= e || src.charCodeAt(i + 1) === SP)) throw BAIL;
         if (this.next(NEXT_COLON_SP, i) < e || this.next(NEXT_HASH, i) < e || this.next(NEXT_TAB, i) < e) throw BAIL;
         let ce = e;
         while (ce > i && src.charCodeAt(ce - 1) === SP) ce--;
@@ -606,6 +581,7 @@ class DocScanner {
       }
       p = e + 1;
     }
+    if (any) this.contentAt = -1;
     return any;
   }
 
@@ -621,7 +597,7 @@ class DocScanner {
   /** A double-quoted scalar that closes on this line; returns the offset after the closing quote. */
   private doubleQuoted(p: number, lineEnd: number): number {
     DOUBLE_QUOTED.lastIndex = p;
-    if (!DOUBLE_QUOTED.test(this.src) || DOUBLE_QUOTED.lastIndex > lineEnd) throw BAIL; // multi-line: not for us
+    if (!DOUBLE_QUOTED.test(this.src) || DOUBLE_QUOTED.lastIndex > lineEnd) throw BAIL;
     return DOUBLE_QUOTED.lastIndex;
   }
 
@@ -631,20 +607,30 @@ class DocScanner {
     return SINGLE_QUOTED.lastIndex;
   }
 
-  /** A flow collection that closes on this line, in a conservative subset; returns the offset after it. */
-  private flow(p: number, lineEnd: number): number {
-    QUOTED_FLOW_SEQUENCE.lastIndex = p;
-    if (QUOTED_FLOW_SEQUENCE.test(this.src) && QUOTED_FLOW_SEQUENCE.lastIndex <= lineEnd)
-      return QUOTED_FLOW_SEQUENCE.lastIndex;
+  /**
+   * A flow collection that closes on this line, in a conservative subset; returns the offset after it. `info`
+   * (a flow mapping on a recorded path) receives its keys, its closing brace and the end of its last entry.
+   */
+  private flow(p: number, lineEnd: number, depth: number, info?: FlowInfo): number {
+    if (depth > MAX_NESTING_DEPTH) throw BAIL;
+    if (!info) {
+      QUOTED_FLOW_SEQUENCE.lastIndex = p;
+      if (QUOTED_FLOW_SEQUENCE.test(this.src) && QUOTED_FLOW_SEQUENCE.lastIndex <= lineEnd)
+        return QUOTED_FLOW_SEQUENCE.lastIndex;
+    }
     const src = this.src;
     const open = src.charCodeAt(p);
-    const close = open === 91 ? 93 : 125;
+    const close = open === OPEN_BRACKET ? 93 : CLOSE_BRACE;
     let q = this.skipSpaces(p + 1, lineEnd);
-    if (src.charCodeAt(q) === close && q < lineEnd) return q + 1;
+    if (src.charCodeAt(q) === close && q < lineEnd) {
+      if (info) info.close = q;
+      return q + 1;
+    }
     for (;;) {
-      if (open === 123) {
+      if (open === OPEN_BRACE) {
         // key: a plain word or a quoted scalar, then `: ` and a value
         const c = src.charCodeAt(q);
+        const keyStart = q;
         if (c === DQ) q = this.doubleQuoted(q, lineEnd);
         else if (c === SQ) q = this.singleQuoted(q, lineEnd);
         else {
@@ -652,29 +638,41 @@ class DocScanner {
           q++;
           while (q < lineEnd && src.charCodeAt(q) < 128 && KEY_CHAR[src.charCodeAt(q)]) q++;
         }
+        if (info) {
+          const quoted = c === DQ || c === SQ;
+          const key = quoted ? src.slice(keyStart + 1, q - 1) : src.slice(keyStart, q);
+          if ((quoted && key.includes(c === DQ ? '\\' : "'")) || info.keys.includes(key)) info.bad = true;
+          info.keys.push(key);
+        }
         if (q >= lineEnd || src.charCodeAt(q) !== COLON || src.charCodeAt(q + 1) !== SP) throw BAIL;
         q = this.skipSpaces(q + 1, lineEnd);
       }
-      q = this.flowValue(q, lineEnd);
+      q = this.flowValue(q, lineEnd, depth);
+      if (info) info.lastEnd = q;
       q = this.skipSpaces(q, lineEnd);
       if (q >= lineEnd) throw BAIL;
       const c = src.charCodeAt(q);
-      if (c === close) return q + 1;
+      if (c === close) {
+        if (info) info.close = q;
+        return q + 1;
+      }
       if (c !== 44 /* , */) throw BAIL;
       q = this.skipSpaces(q + 1, lineEnd);
       if (q >= lineEnd || src.charCodeAt(q) === close) throw BAIL; // trailing comma: valid, but keep it simple
     }
   }
 
-  private flowValue(q: number, lineEnd: number): number {
+  /** A value inside a flow collection; returns the offset after it (trailing spaces excluded). */
+  private flowValue(q: number, lineEnd: number, depth: number): number {
     const src = this.src;
     if (q >= lineEnd) throw BAIL;
     const c = src.charCodeAt(q);
     if (c === DQ) return this.doubleQuoted(q, lineEnd);
     if (c === SQ) return this.singleQuoted(q, lineEnd);
-    if (c === 91 || c === 123) return this.flow(q, lineEnd);
+    if (c === OPEN_BRACKET || c === OPEN_BRACE) return this.flow(q, lineEnd, depth + 1);
     if (c < 128 && NOT_PLAIN_FIRST[c]) throw BAIL;
-    if (c === DASH && (q + 1 >= lineEnd || src.charCodeAt(q + 1) === SP)) throw BAIL;
+    if ((c === DASH || c === QUESTION || c === COLON) && (q + 1 >= lineEnd || src.charCodeAt(q + 1) === SP)) throw BAIL;
+    if (c === QUESTION || c === COLON) throw BAIL; // `?x` and `:x` in flow context: keep it simple
     let r = q;
     while (r < lineEnd) {
       const ch = src.charCodeAt(r);
@@ -682,6 +680,7 @@ class DocScanner {
       if (ch === TAB || ch === COLON || ch === HASH) throw BAIL;
       r++;
     }
+    while (r > q && src.charCodeAt(r - 1) === SP) r--;
     return r;
   }
 
@@ -741,128 +740,8 @@ class DocScanner {
   }
 }
 
-function find(map: MapInfo, key: string): Entry | undefined {
+export function find(map: MapInfo, key: string): Entry | undefined {
   const entries = map.entries;
   for (let i = 0; i < entries.length; i++) if ((entries[i] as Entry).key === key) return entries[i];
   return undefined;
-}
-
-/** The lines edit.ts writes into a block mapping at `column`: the maps in `rest`, then the entries. */
-export function blockText(rest: readonly string[], entries: Entries, column: number): string {
-  let out = '';
-  rest.forEach((key, depth) => {
-    out += `${' '.repeat(column + 2 * depth)}${keyText(key)}:\n`;
-  });
-  const pad = ' '.repeat(column + 2 * rest.length);
-  for (const [k, v] of entries) out += `${pad}${keyText(k)}: ${quote(v)}\n`;
-  return out;
-}
-
-/**
- * Stream-level features that send the whole stream to the full path: a BOM, or CR (CRLF line ends are kept in
- * the lines we insert; Helm never writes either, so this costs nothing in practice). The `yaml` library treats
- * other control characters as ordinary content, and so does the scanner. `...` and `%` lines at column 0 are not
- * keys: the scanner refuses their slice, which is then split further (`splitAtEndMarkers`), so they need no
- * search of the whole stream.
- */
-function streamNeedsFullPath(input: string): boolean {
-  return input.charCodeAt(0) === 0xfeff || input.includes('\r');
-}
-
-/**
- * Splits a stream into slices at `---` lines (column 0, then a space, tab, line break or the end): returns the
- * slice starts plus the input length, or undefined when the stream needs the full path. Comment, blank and
- * directive lines before the first marker belong to the first document (as the `yaml` library counts documents).
- * A slice holds one document unless it holds `...` end markers (see `splitAtEndMarkers`).
- */
-export function splitDocuments(input: string): number[] | undefined {
-  if (streamNeedsFullPath(input)) return undefined;
-  const starts: number[] = [];
-  let p = input.startsWith('---') ? 0 : input.indexOf('\n---');
-  if (p > 0) p++;
-  while (p >= 0) {
-    const c = input.charCodeAt(p + 3);
-    if (p + 3 >= input.length || c === NL || c === SP || c === TAB) starts.push(p);
-    const next = input.indexOf('\n---', p + 3);
-    p = next < 0 ? -1 : next + 1;
-  }
-  // Content before the first marker makes a document of its own; comments there belong to the first document.
-  if (starts.length === 0 || hasContent(input, 0, starts[0] as number)) starts.unshift(0);
-  starts[0] = 0;
-  starts.push(input.length);
-  return starts;
-}
-
-/**
- * Whether `src[start, end)` holds more than blank, comment and directive lines. Only for text before a document's
- * `---` (the start of the stream, or after `...`), where a `%` line at column 0 is a directive.
- */
-export function hasContent(src: string, start: number, end: number): boolean {
-  let p = start;
-  while (p < end) {
-    let e = src.indexOf('\n', p);
-    if (e < 0 || e > end) e = end;
-    let i = p;
-    while (i < e && (src.charCodeAt(i) === SP || src.charCodeAt(i) === TAB)) i++;
-    if (i < e && src.charCodeAt(i) !== HASH && !(i === p && src.charCodeAt(i) === PERCENT)) return true;
-    p = e + 1;
-  }
-  return false;
-}
-
-const END_MARKER = /^\.\.\.(?=[ \t\n]|$)/gm;
-const TAG_DIRECTIVE = /^%TAG/m;
-
-/**
- * The documents of `input[start, end)`, a slice between `---` lines that the scanner refused: a new document
- * starts after each `...` end-marker line at column 0. Returns the document starts plus `end`; the last document
- * may be blank, comment and directive lines only (they belong to the document after it: see render.ts). Undefined
- * when the slice holds a `%TAG` directive: the `yaml` library carries tag handles over to the documents after it
- * (YAML 1.1), so the stream must be parsed as a whole.
- */
-export function splitAtEndMarkers(input: string, start: number, end: number): number[] | undefined {
-  const slice = input.slice(start, end);
-  if (TAG_DIRECTIVE.test(slice)) return undefined;
-  const starts = [start];
-  END_MARKER.lastIndex = 0;
-  for (let m = END_MARKER.exec(slice); m; m = END_MARKER.exec(slice)) {
-    const nl = slice.indexOf('\n', m.index);
-    const next = nl < 0 ? end : start + nl + 1;
-    if (next >= end) break;
-    starts.push(next);
-    END_MARKER.lastIndex = next - start;
-  }
-  starts.push(end);
-  return starts;
-}
-
-export interface ScanResult {
-  readonly objects: number;
-  readonly insertions: Insertion[];
-}
-
-/** Plans the insertions for the document `input[start, end)`, or undefined when it must take the full path. */
-export function scanDocument(
-  input: string,
-  start: number,
-  end: number,
-  meta: InjectionMetadata,
-  scanner = new DocScanner(input),
-): ScanResult | undefined {
-  const insertions: Insertion[] = [];
-  const objects = scanner.scan(start, end, meta, insertions);
-  if (objects === undefined) return undefined;
-  // edit.ts order: by offset, then the deeper mapping first, then plan order (sort is stable).
-  if (insertions.length > 1) insertions.sort((a, b) => a.pos - b.pos || b.col - a.col);
-  return { objects, insertions };
-}
-
-export function createScanner(input: string): DocScanner {
-  return new DocScanner(input);
-}
-
-/** The fast path only writes keys it can compare by their text: label/annotation keys, which contain a `/`. */
-export function fastPathApplies(meta: InjectionMetadata): boolean {
-  const keys = [...meta.labels, ...meta.annotations].map(([k]) => k);
-  return keys.every((k) => k.includes('/') && /^[A-Za-z0-9][-A-Za-z0-9_./]*$/.test(k));
 }

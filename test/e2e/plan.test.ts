@@ -3,7 +3,7 @@
 // Jobs run the built hook bundles, and every seed troubleshooting command works with real kubectl 1.34.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeployResult } from '../../demo/deploy.js';
-import { labelKeys } from '../../plan/metadata.js';
+import { labelKeys } from '../../core/labels.js';
 import { dependencyReleases } from '../../plan/plan.js';
 import { INSTALL_TIMEOUT_MS, plan, sharedMissing, startE2E, type E2E } from './support.js';
 
@@ -72,7 +72,7 @@ describe.skipIf(sharedMissing)(`full plan on Helm 4 (RBAC on)${sharedMissing ? `
         [keys.tier]: String(c.tier),
         [keys.component]: c.name,
         [keys.release]: c.release,
-        [keys.partOf]: plan.name,
+        [keys.plan]: plan.name,
       };
       const id = `${o.kind}/${o.metadata.name}`;
       expect({ id, labels: pick(o.metadata.labels, Object.keys(want)) }).toEqual({ id, labels: want });

@@ -7,7 +7,6 @@ import { evaluateCrd, fixHint, outcome } from '../../hooks/src/crd/evaluate.js';
 import {
   applyBody,
   canonicalJson,
-  HASH_ANNOTATION,
   isSubset,
   manifestHash,
   ManifestStore,
@@ -16,6 +15,7 @@ import {
   servedVersions,
 } from '../../hooks/src/crd/manifests.js';
 import { buildRequirements, parseCrdRef } from '../../hooks/src/crd/selection.js';
+import { CRD_MANIFEST_HASH_ANNOTATION } from '../../core/labels.js';
 import { HookError } from '../../hooks/src/errors.js';
 import type { Crd } from '../../hooks/src/k8s/types.js';
 
@@ -193,13 +193,18 @@ describe('CRD manifests', () => {
     };
     expect(matchesManifest(m, undefined)).toBe(false);
     expect(
-      matchesManifest(m, { metadata: { annotations: { [HASH_ANNOTATION]: 'h1' } }, spec: { group: 'other' } }),
+      matchesManifest(m, {
+        metadata: { annotations: { [CRD_MANIFEST_HASH_ANNOTATION]: 'h1' } },
+        spec: { group: 'other' },
+      }),
     ).toBe(true);
     expect(matchesManifest(m, { spec: { group: 'b', conversion: { strategy: 'None' } } })).toBe(true);
     expect(matchesManifest(m, { spec: { group: 'c' } })).toBe(false);
     const body = applyBody(m);
     expect(body.status).toBeUndefined();
-    expect((body.metadata as { annotations: Record<string, string> }).annotations[HASH_ANNOTATION]).toBe('h1');
+    expect((body.metadata as { annotations: Record<string, string> }).annotations[CRD_MANIFEST_HASH_ANNOTATION]).toBe(
+      'h1',
+    );
   });
 
   it('planInstall: creates missing CRDs, upgrades only those lacking a needed served version, keeps newer ones', () => {

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ErrorCodes, HelmTiersError } from '../../core/errors.js';
-import { identityFor, releaseValues, tierMetadata } from '../../plan/metadata.js';
+import { tierMetadata } from '../../core/labels.js';
+import { identityFor, releaseValues } from '../../plan/metadata.js';
 import { parsePlan, planLevels } from '../../plan/plan.js';
 import { describePlan } from '../../cli/plan-command.js';
 import { ROOT } from '../helpers/helm.js';
@@ -48,7 +49,7 @@ describe('the example plan', () => {
       'helm-tiers.io/tier': '3',
       'helm-tiers.io/component': 'api',
       'helm-tiers.io/release': 'tier3-api',
-      'app.kubernetes.io/part-of': 'platform',
+      'helm-tiers.io/plan': 'platform',
     });
     expect(Object.fromEntries(meta.annotations)).toEqual({
       'helm-tiers.io/tier': '3',
@@ -61,7 +62,14 @@ describe('the example plan', () => {
         requiredCRDs: expect.arrayContaining(['clusterpolicies.kyverno.io']),
       },
       global: {
-        tiers: { component: 'kyverno', tier: 0, dependsOn: [], partOf: 'platform', labelPrefix: 'helm-tiers.io/' },
+        tiers: {
+          component: 'kyverno',
+          tier: 0,
+          dependsOn: [],
+          plan: 'platform',
+          partOfLabel: false,
+          labelPrefix: 'helm-tiers.io/',
+        },
       },
     });
     expect(releaseValues(plan, 'tier2-cache')).toMatchObject({ global: { tiers: { dependsOn: ['tier1-database'] } } });

@@ -74,7 +74,7 @@ describe.each([3, 4] as const)('Helm %i', (major) => {
         'helm-tiers.io/tier': '1',
         'helm-tiers.io/component': 'database',
         'helm-tiers.io/release': 'tier1-database',
-        'app.kubernetes.io/part-of': 'platform',
+        'helm-tiers.io/plan': 'platform',
       });
       expect(o.metadata.annotations, `${o.kind} annotations`).toMatchObject({
         'helm-tiers.io/tier': '1',
@@ -195,22 +195,22 @@ describe.each([3, 4] as const)('Helm %i', (major) => {
       );
     });
 
-    it('a conflicting value with --on-conflict=error', async () => {
+    it('a conflicting value: refused (E_CONFLICT) by default, the chart value kept with --on-conflict=keep', async () => {
       const chart = chartWith(
         'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  labels:\n    helm-tiers.io/tier: "7"\n',
       );
-      const ok = await h.helm(['template', 'r', chart, '--post-renderer', h.postRenderer, ...RELEASE_ARGS]);
-      expect(ok.code).toBe(0);
-      expect(parseStream(ok.stdout)[0]).toMatchObject({ metadata: { labels: { 'helm-tiers.io/tier': '1' } } });
-      const strict = await h.helm([
+      const kept = await h.helm([
         'template',
         'r',
         chart,
         '--post-renderer',
         h.postRenderer,
         ...RELEASE_ARGS,
-        ...postRendererArgs('--on-conflict=error'),
+        ...postRendererArgs('--on-conflict=keep'),
       ]);
+      expect(kept.code).toBe(0);
+      expect(parseStream(kept.stdout)[0]).toMatchObject({ metadata: { labels: { 'helm-tiers.io/tier': '7' } } });
+      const strict = await h.helm(['template', 'r', chart, '--post-renderer', h.postRenderer, ...RELEASE_ARGS]);
       expect(strict.code).not.toBe(0);
       expect(major === 3 ? strict.stderr : readFileSync(h.logFile, 'utf8')).toContain(ErrorCodes.CONFLICT);
     });

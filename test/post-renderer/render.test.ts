@@ -5,7 +5,7 @@ import { ANNOTATION_KEYS, LABEL_KEYS, META } from '../helpers/meta.js';
 import { expectedStream, parseStream, stripKeys } from '../helpers/yaml.js';
 import { errorOf } from '../helpers/errors.js';
 
-const render = (input: string, onConflict?: 'overwrite' | 'error') => postRender(input, { meta: META, onConflict });
+const render = (input: string, onConflict?: 'error' | 'keep') => postRender(input, { meta: META, onConflict });
 
 /** Output lines minus input lines, in order: what the post-renderer added (input must be a subsequence). */
 function addedLines(input: string, output: string): string[] {
@@ -23,7 +23,7 @@ function addedLines(input: string, output: string): string[] {
 const LABELS = `    helm-tiers.io/tier: "1"
     helm-tiers.io/component: "database"
     helm-tiers.io/release: "tier1-database"
-    app.kubernetes.io/part-of: "platform"`;
+    helm-tiers.io/plan: "platform"`;
 const ANNOTATIONS = `    helm-tiers.io/tier: "1"
     helm-tiers.io/depends-on: ""`;
 
@@ -185,17 +185,20 @@ items:
     expect(render(inputs[2] as string).output.startsWith('\uFEFF')).toBe(true);
   });
 
-  it('leaves values we already own alone and overwrites conflicting ones with a warning', () => {
+  it('leaves values we already own alone, refuses conflicting ones, or keeps them with a warning', () => {
     const same = `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  labels:\n    helm-tiers.io/tier: "1"\n`;
     expect(render(same).warnings).toEqual([]);
     expect(render(same).output).toContain('    helm-tiers.io/tier: "1"\n    helm-tiers.io/component');
 
     const other = same.replace('"1"', 'three');
-    const { output, warnings } = render(other);
+    const refused = errorOf(() => render(other));
+    expect(refused.code).toBe(ErrorCodes.CONFLICT);
+    expect(refused.location.field).toBe('metadata.labels');
+    const { output, warnings } = render(other, 'keep');
     expect(warnings).toHaveLength(1);
     expect(warnings[0]?.location.field).toBe('metadata.labels');
+    expect(parseStream(output)[0]).toMatchObject({ metadata: { labels: { 'helm-tiers.io/tier': 'three' } } });
     expect(parseStream(output)).toEqual(expectedStream(other, META));
-    expect(errorOf(() => render(other, 'error')).code).toBe(ErrorCodes.CONFLICT);
   });
 
   it('re-serializes only documents with aliases, resolving them so a label never reaches an alias', () => {

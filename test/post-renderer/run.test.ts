@@ -64,7 +64,10 @@ describe('post-renderer shell', () => {
     [['--release', 'bad release!', '--component', 'c', '--tier', '1'], ErrorCodes.PLAN_INVALID],
     [['--release', 'r', '--component', 'a b', '--tier', '1'], ErrorCodes.PLAN_INVALID],
     [['--release', 'r', '--component', 'c', '--tier', '1', '--depends-on', 'x y'], ErrorCodes.PLAN_INVALID],
-    [['--release', 'r', '--component', 'c', '--tier', '1', '--part-of', 'p q'], ErrorCodes.PLAN_INVALID],
+    [['--release', 'r', '--component', 'c', '--tier', '1', '--plan-name', 'p q'], ErrorCodes.PLAN_INVALID],
+    // Gone: it wrote app.kubernetes.io/part-of over the chart's value (--plan-name and --part-of-label instead).
+    [['--release', 'r', '--component', 'c', '--tier', '1', '--part-of', 'p'], ErrorCodes.USAGE],
+    [['--plan', 'plan.yaml', '--release', 'tier1-database', '--on-conflict', 'overwrite'], ErrorCodes.USAGE],
     [['--release', 'r', '--component', 'c', '--tier', '1', '--label-prefix', 'example.com'], ErrorCodes.PLAN_INVALID],
     [['--release', 'r', '--component', 'c', '--tier', '1', '--label-prefix', 'Bad_Prefix/'], ErrorCodes.PLAN_INVALID],
     [['--release', 'r', '--component', 'c', '--tier', '1', '--depends-on', 'a,r'], ErrorCodes.PLAN_INVALID],
@@ -90,7 +93,7 @@ describe('post-renderer shell', () => {
       'release name "bad release!" must be a DNS-1123 label',
       '  - {name: c, release: "bad release!", tier: 1}\n',
     ],
-    ['--part-of', 'p q', '"p q" is not a valid label value', '  - {name: c, release: r, tier: 1}\n', 'name: "p q"\n'],
+    ['--plan-name', 'p q', '"p q" is not a valid label value', '  - {name: c, release: r, tier: 1}\n', 'name: "p q"\n'],
   ])(
     'an invalid %s gets the message and code the plan gives the same value',
     async (flag, value, message, components, top = 'name: p\n') => {
@@ -115,7 +118,20 @@ describe('post-renderer shell', () => {
     const r = await runWith(CM, ['--release', 'd0', '--component', 'd0', '--tier', '0', '--depends-on', 'd1,e0']);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toContain('helm-tiers.io/depends-on: "d1,e0"');
-    expect(r.out).toContain('app.kubernetes.io/part-of: "d0"');
+    expect(r.out).toContain('helm-tiers.io/plan: "d0"');
+    expect(r.out).not.toContain('app.kubernetes.io/part-of');
+    const named = await runWith(CM, ['--release', 'r', '--component', 'c', '--tier', '1', '--plan-name', 'p']);
+    expect(named.out).toContain('helm-tiers.io/plan: "p"');
+    const partOf = await runWith(
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n  labels:\n    app.kubernetes.io/part-of: argocd\n',
+      ['--release', 'r', '--component', 'c', '--tier', '1', '--plan-name', 'p', '--part-of-label'],
+    );
+    expect(partOf.code, partOf.err).toBe(0);
+    // Added where absent; the chart's own value stays.
+    expect(partOf.out.match(/app\.kubernetes\.io\/part-of: .*/g)).toEqual([
+      'app.kubernetes.io/part-of: "p"',
+      'app.kubernetes.io/part-of: argocd',
+    ]);
   });
 
   it('writes nothing to stdout on bad input, and tells Helm 4 users where the log is', async () => {
@@ -134,16 +150,17 @@ describe('post-renderer shell', () => {
     );
   });
 
-  it('logs conflict warnings to stderr and the log file, and still renders', async () => {
-    const r = await runWith('apiVersion: v1\nkind: ConfigMap\nmetadata:\n  labels:\n    helm-tiers.io/tier: "9"\n', [
-      '--plan',
-      PLAN,
-      '--release',
-      'tier1-database',
-    ]);
-    expect(r.code).toBe(0);
-    expect(r.err).toContain('warning');
-    expect(readFileSync(r.log, 'utf8')).toContain('was "9", set to "1"');
+  it('refuses a conflicting value of our own key, or keeps it with --on-conflict=keep and logs the warning', async () => {
+    const input = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  labels:\n    helm-tiers.io/tier: "9"\n';
+    const refused = await runWith(input, ['--plan', PLAN, '--release', 'tier1-database']);
+    expect(refused.code).toBe(exit(ErrorCodes.CONFLICT));
+    expect(refused.out).toBe('');
+    expect(readFileSync(refused.log, 'utf8')).toContain(ErrorCodes.CONFLICT);
+    const kept = await runWith(input, ['--plan', PLAN, '--release', 'tier1-database', '--on-conflict', 'keep']);
+    expect(kept.code).toBe(0);
+    expect(kept.out).toContain('helm-tiers.io/tier: "9"');
+    expect(kept.err).toContain('warning');
+    expect(readFileSync(kept.log, 'utf8')).toContain('warning');
   });
 
   it('honours --log-file', async () => {

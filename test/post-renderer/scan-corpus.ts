@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { ErrorCodes, HelmTiersError } from '../../core/errors.js';
+import type { TierMetadata } from '../../core/labels.js';
 import {
   fastPostRender,
   fullPostRender,
@@ -73,6 +74,10 @@ const LABEL_VARIANTS = [
   'multi-line-plain',
   'block-scalar-value',
   'deep-comment',
+  'next-line-flow',
+  'flow-with-ours',
+  'part-of-present',
+  'part-of-flow',
 ] as const;
 type LabelVariant = (typeof LABEL_VARIANTS)[number];
 
@@ -122,6 +127,14 @@ function mapLines(key: string, variant: LabelVariant, ind: number): string[] {
       return [`${p}${key}:`, `${c}note: |`, `${c}  --- not a marker`, `${c}  ...`, ''];
     case 'deep-comment':
       return [`${p}${key}:`, `${c}app: x`, `${pad(ind + 6)}# deeper comment`];
+    case 'next-line-flow':
+      return [`${p}${key}:`, `${c}{}`];
+    case 'flow-with-ours':
+      return [`${p}${key}: {app: x, helm-tiers.io/tier: "1"}`];
+    case 'part-of-present':
+      return [`${p}${key}:`, `${c}app.kubernetes.io/part-of: kyverno`, `${c}app: x`];
+    case 'part-of-flow':
+      return [`${p}${key}: {app.kubernetes.io/part-of: argocd}`];
   }
 }
 
@@ -141,6 +154,14 @@ const DATA_VARIANTS = [
   'colon-values',
   'hash-values',
   'tab-in-scalar',
+  'sq-multi-line',
+  'sq-closing-quote-column-0',
+  'dq-multi-line',
+  'sq-tab-continuation',
+  'sq-end-marker-inside',
+  'next-line-values',
+  'indicator-plain',
+  'plain-continuation-indicators',
 ] as const;
 type DataVariant = (typeof DATA_VARIANTS)[number];
 
@@ -211,6 +232,38 @@ function dataLines(variant: DataVariant, ind: number): string[] {
       return [`${p}data:`, `${c}color: "#fff"`, `${c}plain: a#b`, `${c}commented: v # c`];
     case 'tab-in-scalar':
       return [`${p}data:`, `${c}script: |`, `${d}\tindented with a tab`];
+    case 'sq-multi-line':
+      return [`${p}data:`, `${c}desc: 'first line, it''s`, '', `${d}second # not a comment'`, `${c}next: 1`];
+    case 'sq-closing-quote-column-0':
+      // What go-yaml (Helm 4) writes for a single-quoted value that ends with a line break.
+      return [`${p}data:`, `${c}desc: 'This alert fires.`, '', `${d}Route it: "nowhere".`, '', `'`, `${c}next: 1`];
+    case 'dq-multi-line':
+      return [`${p}data:`, `${c}dq: "first \\"q\\" \\`, `${d}continued\\tline`, `${d}third"`, `${c}after: x`];
+    case 'sq-tab-continuation':
+      return [`${p}data:`, `${c}desc: 'a`, `\tb'`];
+    case 'sq-end-marker-inside':
+      return [`${p}data:`, `${c}desc: 'a`, `...`, `b'`];
+    case 'next-line-values':
+      return [
+        `${p}resources:`,
+        `${c}{}`,
+        `${p}list:`,
+        `${c}[a, "b"]`,
+        `${p}scalar:`,
+        `${c}value on its own line`,
+        `${p}quoted:`,
+        `${c}"on its own line"`,
+      ];
+    case 'indicator-plain':
+      return [`${p}data:`, `${c}record: :node_memory:sum`, `${c}q: ?x`, `${c}neg: -1`, `${c}dash: -x`];
+    case 'plain-continuation-indicators':
+      return [
+        `${p}data:`,
+        `${c}desc: first`,
+        `${d}"UPDATE", [x] - y {z} !t &a *b %c @d \`e\``,
+        `${d}- dash`,
+        `${c}n: 1`,
+      ];
   }
 }
 
@@ -222,6 +275,8 @@ const TEMPLATE_VARIANTS = [
   'labels-null',
   'labels-flow',
   'template-null',
+  'metadata-empty-flow',
+  'labels-next-line-flow',
 ] as const;
 type TemplateVariant = (typeof TEMPLATE_VARIANTS)[number];
 
@@ -246,6 +301,10 @@ function templateLines(variant: TemplateVariant, ind: number): string[] {
       return [`${p}template:`, `${c}metadata:`, `${d}labels:`, ...spec];
     case 'labels-flow':
       return [`${p}template:`, `${c}metadata: {labels: {app: web}}`, ...spec];
+    case 'metadata-empty-flow':
+      return [`${p}template:`, `${c}metadata: {}`, ...spec];
+    case 'labels-next-line-flow':
+      return [`${p}template:`, `${c}metadata:`, `${d}labels:`, `${e}{app: web}`, ...spec];
   }
 }
 
@@ -394,6 +453,12 @@ const CLEAN_DATA: DataVariant[] = [
   'empty-value',
   'colon-values',
   'hash-values',
+  'sq-multi-line',
+  'sq-closing-quote-column-0',
+  'dq-multi-line',
+  'next-line-values',
+  'indicator-plain',
+  'plain-continuation-indicators',
 ];
 
 /** Common shapes more often: absent or plain block labels. */
@@ -471,18 +536,18 @@ export function outcome(fn: () => PostRenderResult): Outcome {
 }
 
 /** The full path (the reference) and the public entry point (fast path first) on the same input. */
-export function bothPaths(input: string) {
+export function bothPaths(input: string, meta: TierMetadata = META) {
   const probe: FastPathProbe = { scanned: 0, fallbacks: [] };
   let fast: PostRenderResult | undefined;
   let fastError: unknown;
   try {
-    fast = fastPostRender(input, { meta: META }, probe);
+    fast = fastPostRender(input, { meta }, probe);
   } catch (err) {
     fastError = err;
   }
   return {
-    full: outcome(() => fullPostRender(input, { meta: META })),
-    public: outcome(() => postRender(input, { meta: META })),
+    full: outcome(() => fullPostRender(input, { meta })),
+    public: outcome(() => postRender(input, { meta })),
     fast,
     fastError,
     probe,

@@ -33,8 +33,11 @@ app.kubernetes.io/component: hook
 {{ $prefix }}component: {{ $tiers.component | quote }}
 {{ $prefix }}release: {{ $root.Release.Name | quote }}
 {{- end }}
-{{- with $tiers.partOf }}
+{{- with $tiers.plan }}
+{{ $prefix }}plan: {{ . | quote }}
+{{- if $tiers.partOfLabel }}
 app.kubernetes.io/part-of: {{ . | quote }}
+{{- end }}
 {{- end }}
 {{- end -}}
 

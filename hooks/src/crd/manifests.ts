@@ -3,6 +3,7 @@
  * upstream naming convention `<group>_<plural>.yaml` first and parsed only when a CRD must be compared or applied;
  * other files are scanned only if the convention misses.
  */
+import { CRD_MANIFEST_HASH_ANNOTATION } from '../../../core/labels.js';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,9 +11,6 @@ import type * as Yaml from 'yaml';
 import { HookError, HookErrorCodes } from '../errors.js';
 import type { Crd } from '../k8s/types.js';
 import type { CrdRequirement } from './selection.js';
-
-/** Annotation set on applied CRDs: sha256 of the manifest as shipped, to skip unchanged ones on the next run. */
-export const HASH_ANNOTATION = 'helm-tiers.io/crd-manifest-sha256';
 
 export interface CrdManifest {
   name: string;
@@ -164,7 +162,7 @@ export function matchesManifest(
   served: { metadata?: { annotations?: Record<string, string> }; spec?: unknown } | undefined,
 ): boolean {
   if (!served) return false;
-  if (served.metadata?.annotations?.[HASH_ANNOTATION] === manifest.hash) return true;
+  if (served.metadata?.annotations?.[CRD_MANIFEST_HASH_ANNOTATION] === manifest.hash) return true;
   return isSubset(manifest.object.spec, served.spec);
 }
 
@@ -230,7 +228,7 @@ export function applyBody(manifest: CrdManifest): Record<string, unknown> {
   delete meta.uid;
   meta.annotations = {
     ...(meta.annotations ?? {}),
-    [HASH_ANNOTATION]: manifest.hash,
+    [CRD_MANIFEST_HASH_ANNOTATION]: manifest.hash,
   };
   return { ...rest, apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: meta };
 }

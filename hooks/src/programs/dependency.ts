@@ -3,6 +3,7 @@
  * StatefulSets, DaemonSets, Jobs and PVCs, found by the release label) and that the Services it is configured to
  * use exist; reports exactly which object blocks, and why.
  */
+import { DEFAULT_LABEL_PREFIX, labelKeys } from '../../../core/labels.js';
 import { COMMON_FLAGS, type Context, type FlagSpec, type FlagValue, type RunDeps } from '../cli.js';
 import { mapLimit } from '../concurrency.js';
 import { readiness, type Readiness } from '../deps/readiness.js';
@@ -19,7 +20,7 @@ export const DEPENDENCY_CHECK_FLAGS: FlagSpec[] = [
     name: 'label-prefix',
     env: 'HT_LABEL_PREFIX',
     type: 'string',
-    default: 'helm-tiers.io/',
+    default: DEFAULT_LABEL_PREFIX,
     help: 'prefix of the helm-tiers labels',
   },
   {
@@ -62,7 +63,7 @@ export async function evaluateDependencies(
     kind,
     items: await listAll((token) =>
       ctx.kube.listWorkloads(kind, ctx.namespace, {
-        labelSelector: `${prefix}release=${dep},!${prefix}hook`,
+        labelSelector: `${labelKeys(prefix).release}=${dep},!${labelKeys(prefix).hook}`,
         limit: 500,
         continueToken: token,
       }),
@@ -78,7 +79,7 @@ export async function evaluateDependencies(
         object: '-',
         status: 'Missing',
         reason: 'NoObjects',
-        message: `no Deployment/StatefulSet/DaemonSet/Job/PVC labelled ${prefix}release=${dep} in ${ctx.namespace}: not installed yet?`,
+        message: `no Deployment/StatefulSet/DaemonSet/Job/PVC labelled ${labelKeys(prefix).release}=${dep} in ${ctx.namespace}: not installed yet?`,
       });
       continue;
     }

@@ -2,6 +2,7 @@
  * pod-check: post-install health check of a release's pods, diagnostics, and (with --auto-fix) restarts of what a
  * restart can fix, then verification until the deadline.
  */
+import { DEFAULT_LABEL_PREFIX, labelKeys } from '../../../core/labels.js';
 import { COMMON_FLAGS, type Context, type FlagSpec, type FlagValue, type RunDeps } from '../cli.js';
 import { mapLimit } from '../concurrency.js';
 import { HOOK_EXIT_CODES, HookError, HookErrorCodes } from '../errors.js';
@@ -32,7 +33,7 @@ export const POD_CHECK_FLAGS: FlagSpec[] = [
     name: 'label-prefix',
     env: 'HT_LABEL_PREFIX',
     type: 'string',
-    default: 'helm-tiers.io/',
+    default: DEFAULT_LABEL_PREFIX,
     help: 'prefix of the helm-tiers labels',
   },
   { name: 'selector', env: 'HT_SELECTOR', type: 'string', help: 'label selector instead of --release' },
@@ -442,7 +443,8 @@ export const podCheck: ProgramDef = {
       throw new HookError(HookErrorCodes.USAGE, 'give --release (or HT_RELEASE) or --selector');
     const prefix = String(values['label-prefix']);
     // Hook Jobs carry the release label too (Helm 3 never post-renders hooks, so the chart adds it): leave them out.
-    const selector = explicit ?? `${prefix}release=${release ?? ''},!${prefix}hook`;
+    const keys = labelKeys(prefix);
+    const selector = explicit ?? `${keys.release}=${release ?? ''},!${keys.hook}`;
     const graceMs = Number(values.grace) * 1000;
     const autoFix = values['auto-fix'] === true;
     const dryRun = values['dry-run'] === true;

@@ -1,10 +1,10 @@
 /**
- * The byte-preserving path. The document is parsed with the full `yaml` parser, but the output is the input text
- * with a few insertions and replacements at offsets taken from the parse tree: every byte we do not write stays as
- * it was (comments, quoting, key order, block scalars, indentation, line endings).
+ * The full path's edit planning. The document is parsed with the full `yaml` parser, and the edits are planned at
+ * offsets taken from the parse tree: every byte we do not write stays as it was (comments, quoting, key order,
+ * block scalars, indentation, line endings).
  *
- * Where an in-place edit could change something we must not touch, the editor throws `NeedsModel` and the caller
- * re-serializes that one document through the document model instead (see model.ts).
+ * Where an in-place edit could change something we must not touch, the planner throws `NeedsModel` and the
+ * caller re-serializes that one document through the document model instead (see model.ts).
  */
 import {
   isAlias,
@@ -17,27 +17,12 @@ import {
   type YAMLMap,
 } from 'yaml';
 import { ErrorCodes, HelmTiersError } from '../../core/errors.js';
+import type { Entries, Entry, TierMetadata } from '../../core/labels.js';
+import { blockOrder, IN_FLOW, INLINE, type Edit } from './edits.js';
 import type { Conflict } from './model.js';
-import { keyText, quote, targetsFor, type Entries, type InjectionMetadata, type Target } from './targets.js';
-
-/** Replace `source[start, end)` with `text`. Insertions have start === end. */
-export interface Edit {
-  readonly start: number;
-  readonly end: number;
-  readonly text: string;
-  /**
-   * Tie-break for edits at the same offset: lower first. A block insertion into a nested mapping must come before
-   * one into its parent at the same offset (else the new keys would land in the parent's new block), so block
-   * insertions use minus their column.
-   */
-  readonly order?: number;
-}
-
-/**
- * Order of an edit that writes inside a line (a value after `key:`): before any block insertion at the same offset,
- * which starts new lines (at the end of the input both land at the same offset).
- */
-const INLINE = Number.MIN_SAFE_INTEGER;
+import { isNullNode } from './nodes.js';
+import { targetsFor, type Target } from './targets.js';
+import { blockText, flowText, quote } from './text.js';
 
 /** Thrown when this document must go through the document model. */
 export class NeedsModel extends Error {
@@ -51,12 +36,11 @@ export interface EditContext {
   readonly lineCounter: LineCounter;
   readonly eol: string;
   readonly edits: Edit[];
+  /** Keys under our prefix that already hold another value: left as they are (render.ts applies the policy). */
   readonly conflicts: Conflict[];
 }
 
-type AnyPair = Pair;
-
-function keyOf(pair: AnyPair): string | undefined {
+function keyOf(pair: Pair): string | undefined {
   const k = pair.key;
   if (!isScalar(k)) return undefined;
   // A merge key's value is a symbol (`Symbol(<<)`), not the string `<<`.
@@ -81,9 +65,9 @@ function located(
 }
 
 /** The single pair for `key`; duplicate keys on a path we write are refused (Helm and kustomize disagree on them). */
-function findPair(ctx: EditContext, map: YAMLMap, key: string, field: string): AnyPair | undefined {
-  let found: AnyPair | undefined;
-  for (const pair of map.items as AnyPair[]) {
+function findPair(ctx: EditContext, map: YAMLMap, key: string, field: string): Pair | undefined {
+  let found: Pair | undefined;
+  for (const pair of map.items) {
     const k = keyOf(pair);
     if (k === '<<') throw new NeedsModel(`merge key in ${field || 'the object root'}`);
     if (k !== key) continue;
@@ -102,40 +86,19 @@ function lineAfter(source: string, offset: number): { pos: number; needsBreak: b
   return nl < 0 ? { pos: source.length, needsBreak: true } : { pos: nl + 1, needsBreak: false };
 }
 
-function flowEntries(entries: Entries): string {
-  return entries.map(([k, v]) => `${keyText(k)}: ${quote(v)}`).join(', ');
-}
-
-/** `labels: {k: "v"}` for rest path ['labels'], nested for longer paths, bare entries for []. */
-function flowText(rest: readonly string[], entries: Entries): string {
-  let inner = flowEntries(entries);
-  for (let i = rest.length - 1; i >= 0; i--) inner = `${keyText(rest[i] as string)}: {${inner}}`;
-  return inner;
-}
-
-function blockText(rest: readonly string[], entries: Entries, column: number, eol: string): string {
-  let out = '';
-  rest.forEach((key, depth) => {
-    out += `${' '.repeat(column + 2 * depth)}${keyText(key)}:${eol}`;
-  });
-  const pad = ' '.repeat(column + 2 * rest.length);
-  for (const [k, v] of entries) out += `${pad}${keyText(k)}: ${quote(v)}${eol}`;
-  return out;
-}
-
 /** Adds `rest` (maps to create) and `entries` to an existing mapping. */
 function insertInto(ctx: EditContext, map: YAMLMap, rest: readonly string[], entries: Entries): void {
-  const items = map.items as AnyPair[];
+  const items = map.items;
   const last = items[items.length - 1];
   if (map.flow) {
     const text = flowText(rest, entries);
     if (last) {
       const end = Math.max(nodeRange(last.key)?.[1] ?? 0, nodeRange(last.value)?.[1] ?? 0);
-      ctx.edits.push({ start: end, end, text: `, ${text}` });
+      ctx.edits.push({ start: end, end, text: `, ${text}`, order: IN_FLOW });
     } else {
       const close = (nodeRange(map)?.[1] ?? 0) - 1;
       if (ctx.source[close] !== '}') throw new NeedsModel('unexpected flow mapping layout');
-      ctx.edits.push({ start: close, end: close, text });
+      ctx.edits.push({ start: close, end: close, text, order: IN_FLOW });
     }
     return;
   }
@@ -149,69 +112,59 @@ function insertInto(ctx: EditContext, map: YAMLMap, rest: readonly string[], ent
     start: pos,
     end: pos,
     text: (needsBreak ? ctx.eol : '') + blockText(rest, entries, column, ctx.eol),
-    order: -column,
+    order: blockOrder(column),
   });
 }
 
-/** Replaces a null value (`labels:`, `labels: ~`, `labels: null`) by a flow mapping holding `rest` and `entries`. */
-function replaceNull(ctx: EditContext, pair: AnyPair, rest: readonly string[], entries: Entries): void {
-  const value = pair.value;
-  const text = `{${flowText(rest, entries)}}`;
-  const range = nodeRange(value);
+/** Writes `text` as a null pair's value: in place of `~`/`null`, or right after the colon of an empty one. */
+function replaceNullValue(ctx: EditContext, pair: Pair, text: string): void {
+  const range = nodeRange(pair.value);
   if (range && range[0] !== range[1]) {
     ctx.edits.push({ start: range[0], end: range[1], text, order: INLINE });
     return;
   }
-  // An empty null (`labels:` or `labels: # comment`): write right after the colon.
-  const at = afterColon(ctx, pair);
-  ctx.edits.push({ start: at, end: at, text: ` ${text}`, order: INLINE });
-}
-
-function afterColon(ctx: EditContext, pair: AnyPair): number {
+  // An empty null (`labels:` or `labels: # comment`).
   const keyEnd = nodeRange(pair.key)?.[1];
   const colon = keyEnd === undefined ? -1 : ctx.source.indexOf(':', keyEnd);
   if (colon < 0) throw new NeedsModel('null value without a colon');
-  return colon + 1;
+  ctx.edits.push({ start: colon + 1, end: colon + 1, text: ` ${text}`, order: INLINE });
 }
 
-function isNullNode(node: unknown): boolean {
-  return node === null || node === undefined || (isScalar(node) && node.value === null);
+/** Whether an existing value of our key is the value we would write (as a string, or its plain text). */
+function sameValue(existing: YamlNode, value: string): boolean {
+  return isScalar(existing) && String(existing.value) === value;
 }
 
 function writeEntries(ctx: EditContext, map: YAMLMap, entries: Entries, field: string): void {
-  const missing: [string, string][] = [];
-  for (const [key, value] of entries) {
+  const missing: Entry[] = [];
+  for (const entry of entries) {
+    const [key, value, mode] = entry;
     const pair = findPair(ctx, map, key, field);
     if (!pair) {
-      missing.push([key, value]);
+      missing.push(entry);
       continue;
     }
-    const existing = pair.value;
+    const existing = pair.value as YamlNode | null;
     if (isAlias(existing) || (isScalar(existing) && (existing.tag || existing.anchor))) {
       throw new NeedsModel(`tag, anchor or alias on ${field}.${key}`);
     }
     if (isNullNode(existing)) {
-      const range = nodeRange(existing);
-      if (range && range[0] !== range[1]) {
-        ctx.edits.push({ start: range[0], end: range[1], text: quote(value), order: INLINE });
-      } else {
-        const at = afterColon(ctx, pair);
-        ctx.edits.push({ start: at, end: at, text: ` ${quote(value)}`, order: INLINE });
-      }
+      replaceNullValue(ctx, pair, quote(value));
       continue;
     }
+    // A key we add only where absent is the chart's wherever it is present, whatever its value.
+    if (mode === 'ifAbsent') continue;
     if (!isScalar(existing)) {
       throw located(ctx, ErrorCodes.INPUT_FIELD_TYPE, `${field}.${key} must be a string`, existing, `${field}.${key}`);
     }
-    if (existing.value === value && typeof existing.value === 'string') continue;
-    if (String(existing.value) !== value) {
+    if (!sameValue(existing as YamlNode, value)) {
       ctx.conflicts.push({ field, key, existing: String(existing.value), ours: value });
+      continue;
     }
+    if (typeof existing.value === 'string') continue;
+    // Our own key written as a number or a boolean (`tier: 1`): a label value must be a string; quote it.
     const range = nodeRange(existing) as [number, number, number];
-    // A block scalar's range ends after its last line break: keep that break.
-    const replaced = ctx.source.slice(range[0], range[1]);
-    const trailing = /\r?\n$/.exec(replaced)?.[0] ?? '';
-    ctx.edits.push({ start: range[0], end: range[1], text: quote(value) + trailing, order: INLINE });
+    ctx.edits.push({ start: range[0], end: range[1], text: quote(value), order: INLINE });
   }
   if (missing.length > 0) insertInto(ctx, map, [], missing);
 }
@@ -228,13 +181,13 @@ function applyTarget(ctx: EditContext, root: YAMLMap, target: Target, fieldPrefi
       insertInto(ctx, map, target.path.slice(depth), target.entries);
       return;
     }
-    const value = pair.value;
-    if (isAlias(value) || (value as YamlNode | null)?.tag || (value as YamlNode | null)?.anchor) {
+    const value = pair.value as YamlNode | null;
+    if (isAlias(value) || value?.tag || value?.anchor) {
       throw new NeedsModel(`tag, anchor or alias on ${field}`);
     }
     if (isNullNode(value)) {
       if (depth < target.mustExist) return;
-      replaceNull(ctx, pair, rest, target.entries);
+      replaceNullValue(ctx, pair, `{${flowText(rest, target.entries)}}`);
       return;
     }
     if (!isMap(value)) {
@@ -250,32 +203,23 @@ export function editObject(
   ctx: EditContext,
   obj: YAMLMap,
   type: { readonly apiVersion: string; readonly kind: string },
-  meta: InjectionMetadata,
+  meta: TierMetadata,
   fieldPrefix = '',
 ): void {
   for (const target of targetsFor(type.apiVersion, type.kind, meta)) applyTarget(ctx, obj, target, fieldPrefix);
 }
 
-/** True when the tree holds an alias anywhere: an in-place edit of an anchored node would change its aliases too. */
+/**
+ * True when the tree holds an alias anywhere: an in-place edit of an anchored node would change its aliases too.
+ * Walks with an explicit stack (the nesting bound keeps trees shallow, but a wide one must not cost recursion).
+ */
 export function hasAlias(node: unknown): boolean {
-  if (isAlias(node)) return true;
-  if (isMap(node)) return (node.items as AnyPair[]).some((p) => hasAlias(p.key) || hasAlias(p.value));
-  if (isSeq(node)) return node.items.some(hasAlias);
-  return false;
-}
-
-/** Applies edits (sorted by offset, stable for equal offsets) to the source. */
-export function applyEdits(source: string, edits: readonly Edit[]): string {
-  const sorted = edits
-    .map((e, i) => ({ e, i }))
-    .sort((a, b) => a.e.start - b.e.start || (a.e.order ?? 0) - (b.e.order ?? 0) || a.i - b.i)
-    .map((x) => x.e);
-  let out = '';
-  let cursor = 0;
-  for (const e of sorted) {
-    if (e.start < cursor) throw new Error(`overlapping edits at ${e.start}`);
-    out += source.slice(cursor, e.start) + e.text;
-    cursor = e.end;
+  const stack: unknown[] = [node];
+  while (stack.length > 0) {
+    const n = stack.pop();
+    if (isAlias(n)) return true;
+    if (isMap(n)) for (const p of n.items) stack.push(p.key, p.value);
+    else if (isSeq(n)) for (const item of n.items) stack.push(item);
   }
-  return out + source.slice(cursor);
+  return false;
 }
