@@ -88,24 +88,36 @@ function plan() {
     );
   const goVersionLine = go(['version']);
   const [kubeVersion, minor] = [version[1], version[2]];
-  // The release time of the module (from the proxy's .info) as buildDate: reproducible, unlike "now".
-  const info = JSON.parse(go(['mod', 'download', '-json', `k8s.io/kubernetes@${kubeVersion}`]));
-  const buildDate = info.Info ? JSON.parse(readFileSync(info.Info, 'utf8')).Time : '1970-01-01T00:00:00Z';
-  const stampVars = [
-    `gitVersion=${kubeVersion}`,
-    'gitMajor=1',
-    `gitMinor=${minor}`,
-    // No git checkout: an empty commit instead of the unexpanded "$Format:%H$" placeholder.
-    'gitCommit=',
-    'gitTreeState=clean',
-    `buildDate=${buildDate}`,
-  ].map((v) => `-X k8s.io/component-base/version.${v}`);
+  // buildDate is the release time of the module (the proxy's .info), reproducible unlike "now". It follows from
+  // the version, which the hash covers, so it is looked up only when building: the up-to-date check stays offline.
+  const ldflags = (b, buildDate) =>
+    [
+      '-s',
+      '-w',
+      ...(b.kube
+        ? [
+            `gitVersion=${kubeVersion}`,
+            'gitMajor=1',
+            `gitMinor=${minor}`,
+            // No git checkout: an empty commit instead of the unexpanded "$Format:%H$" placeholder.
+            'gitCommit=',
+            'gitTreeState=clean',
+            `buildDate=${buildDate}`,
+          ].map((v) => `-X k8s.io/component-base/version.${v}`)
+        : []),
+    ].join(' ');
   const builds = BINARIES.map((b) => ({
     ...b,
-    args: ['build', '-trimpath', '-ldflags', ['-s', '-w', ...(b.kube ? stampVars : [])].join(' '), '-o'],
+    args: (buildDate) => ['build', '-trimpath', '-ldflags', ldflags(b, buildDate), '-o'],
   }));
   const hash = createHash('sha256');
-  for (const part of [goMod, goSum, goVersionLine, JSON.stringify(builds), JSON.stringify(goEnvSubset())])
+  for (const part of [
+    goMod,
+    goSum,
+    goVersionLine,
+    JSON.stringify(builds.map((b) => [b.name, b.pkg, b.args('<release time>')])),
+    JSON.stringify(goEnvSubset()),
+  ])
     hash.update(part).update('\0');
   const outDir = join(root, '.tools', 'kube', kubeVersion);
   return { kubeVersion, builds, hash: hash.digest('hex'), outDir, binDir: join(outDir, 'bin'), goVersionLine };
@@ -140,6 +152,8 @@ function build(p) {
   mkdirSync(p.binDir, { recursive: true });
   rmSync(join(p.outDir, 'stamp.json'), { force: true });
   log(`building Kubernetes ${p.kubeVersion} control plane with ${p.goVersionLine}`);
+  const info = JSON.parse(go(['mod', 'download', '-json', `k8s.io/kubernetes@${p.kubeVersion}`]));
+  const buildDate = info.Info ? JSON.parse(readFileSync(info.Info, 'utf8')).Time : '1970-01-01T00:00:00Z';
   const sizes = {};
   const total = Date.now();
   for (const b of p.builds) {
@@ -147,7 +161,7 @@ function build(p) {
     const tmp = `${out}.partial`;
     const started = Date.now();
     log(`go build ${b.pkg} -> ${relative(root, out)} ...`);
-    const r = spawnSync('go', [...b.args, tmp, b.pkg], { cwd: moduleDir, env: goEnv(), stdio: 'inherit' });
+    const r = spawnSync('go', [...b.args(buildDate), tmp, b.pkg], { cwd: moduleDir, env: goEnv(), stdio: 'inherit' });
     if (r.error) throw r.error;
     if (r.status !== 0) {
       rmSync(tmp, { force: true });

@@ -9,6 +9,7 @@
  */
 import { isMap, isScalar, isSeq, type Document, type LineCounter, type YAMLMap } from 'yaml';
 import { ErrorCodes, HelmTiersError, type SourceLocation } from '../../core/errors.js';
+import { compileFound, findSelectors } from '../../core/selectors.js';
 import type { TierMetadata } from '../../core/labels.js';
 import { applyEdits, applyEditsInto, sortEdits, type Edit } from './edits.js';
 import { inputOffset, parseGoCompatible, unpadEdits, type GoParse } from './gocompat.js';
@@ -338,9 +339,11 @@ function renderDocuments(
     for (const c of conflicts) {
       const message = `${c.field}["${c.key}"] is "${c.existing}" in the chart, the plan gives "${c.ours}"`;
       if (policy === 'error') {
+        const users = selectorsUsing(docs, c.key);
+        const selected = users.length > 0 ? `; selected on by ${users.join(', ')}` : '';
         throw new HelmTiersError(
           ErrorCodes.CONFLICT,
-          `${message}: refusing to change a value the chart rendered (--on-conflict=keep keeps the chart's)`,
+          `${message}: refusing to change a value the chart rendered${selected} (--on-conflict=keep keeps the chart's)`,
           where({ field: c.field }),
         );
       }
@@ -349,6 +352,31 @@ function renderDocuments(
   });
 
   return { edits, warnings, objects, rewritten };
+}
+
+/**
+ * The selectors of the release's objects that read a label key (`Service/web spec.selector`): named in a conflict's
+ * error, since a value changed under them would change what they select. Only on that error path.
+ */
+function selectorsUsing(docs: readonly ParsedDocument[], key: string): string[] {
+  const found: string[] = [];
+  for (const doc of docs) {
+    const value: unknown = doc.toJS({ maxAliasCount: 10_000 });
+    const items = (value as { items?: unknown } | null)?.items;
+    for (const obj of Array.isArray(items) ? [value, ...(items as unknown[])] : [value]) {
+      const o = obj as { kind?: unknown; metadata?: { name?: unknown } } | null;
+      for (const s of findSelectors(obj)) {
+        let keys: string[];
+        try {
+          keys = compileFound(s).requirements.map((r) => r.key);
+        } catch {
+          keys = JSON.stringify(s.selector).includes(JSON.stringify(key)) ? [key] : [];
+        }
+        if (keys.includes(key)) found.push(`${String(o?.kind)}/${String(o?.metadata?.name)} ${s.path}`);
+      }
+    }
+  }
+  return found;
 }
 
 /**

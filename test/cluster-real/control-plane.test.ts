@@ -2,9 +2,11 @@
 // modules by `npm run setup:kube`) driven with real kubectl 1.34. There is no node: controllers and the scheduler
 // are proven by what they do to objects, and the API server by what it refuses.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { request } from 'node:https';
+import { createServer, request } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -346,6 +348,70 @@ describe.skipIf(!run)('real control plane (Kubernetes from Go modules)', () => {
     expect(denied.code).toBe(1);
     expect(denied.stderr).toMatch(/forbidden/i);
   }, 90_000);
+
+  it('kubectl logs reaches a kubelet endpoint through the API server (its client certificate, our CA)', async () => {
+    // A stand-in kubelet: HTTPS on loopback with a serving certificate from the cluster CA, accepting only client
+    // certificates from that CA, answering the container log path the API server proxies `kubectl logs` to.
+    const serving = await cp.issueCertificate('stand-in-kubelet', {
+      commonName: 'system:node:stand-in',
+      ips: ['127.0.0.1'],
+      usage: 'server',
+    });
+    const seen: { path: string; client: string }[] = [];
+    const kubelet = createServer(
+      {
+        key: readFileSync(serving.keyFile),
+        cert: readFileSync(serving.certFile),
+        ca: readFileSync(cp.caFile),
+        requestCert: true,
+        rejectUnauthorized: true,
+      },
+      (req, res) => {
+        const client = req.socket instanceof TLSSocket ? String(req.socket.getPeerCertificate().subject.CN) : '';
+        seen.push({ path: req.url ?? '', client });
+        res.end('hello from the stand-in kubelet\n');
+      },
+    );
+    await new Promise<void>((done) => kubelet.listen(0, '127.0.0.1', done));
+    try {
+      const port = (kubelet.address() as AddressInfo).port;
+      const node = { apiVersion: 'v1', kind: 'Node', metadata: { name: 'stand-in' } };
+      expect((await kubectl(['create', '-f', '-'], JSON.stringify(node))).code).toBe(0);
+      const status = {
+        status: {
+          addresses: [{ type: 'InternalIP', address: '127.0.0.1' }],
+          daemonEndpoints: { kubeletEndpoint: { Port: port } },
+        },
+      };
+      const patched = await kubectl([
+        'patch',
+        'node',
+        'stand-in',
+        '--subresource=status',
+        '--type=merge',
+        '-p',
+        JSON.stringify(status),
+      ]);
+      expect(patched.stderr).toBe('');
+      const pod: any = validPod();
+      pod.metadata.name = 'logged';
+      pod.spec.nodeName = 'stand-in';
+      expect((await kubectl(['create', '-f', '-'], JSON.stringify(pod))).code).toBe(0);
+      const logs = await kubectl(['logs', 'logged', '-n', 'default', '-c', 'app']);
+      expect(logs.stderr).toBe('');
+      expect(logs.stdout).toBe('hello from the stand-in kubelet\n');
+      expect(seen).toEqual([
+        {
+          path: expect.stringMatching(/^\/containerLogs\/default\/logged\/app/),
+          client: 'kube-apiserver-kubelet-client',
+        },
+      ]);
+    } finally {
+      await new Promise((done) => kubelet.close(done));
+      await kubectl(['delete', 'pod', 'logged', '-n', 'default', '--grace-period=0', '--force', '--wait=false']);
+      await kubectl(['delete', 'node', 'stand-in', '--wait=false']);
+    }
+  }, 60_000);
 
   it('accepts the valid base objects (so every refusal below is about the one broken field)', async () => {
     for (const obj of [validDeployment(), validConfigMap(), validPod(), validService()]) {

@@ -201,6 +201,43 @@ items:
     expect(parseStream(output)).toEqual(expectedStream(other, META));
   });
 
+  it('names the selectors of the release that read a conflicting key, so the user sees what would break', () => {
+    const input = [
+      'apiVersion: apps/v1',
+      'kind: Deployment',
+      'metadata:',
+      '  name: web',
+      'spec:',
+      '  selector:',
+      '    matchLabels: {helm-tiers.io/tier: "2"}',
+      '  template:',
+      '    metadata:',
+      '      labels:',
+      '        helm-tiers.io/tier: "2"',
+      '---',
+      'apiVersion: v1',
+      'kind: Service',
+      'metadata:',
+      '  name: web',
+      'spec:',
+      '  selector:',
+      '    helm-tiers.io/tier: "2"',
+      '',
+    ].join('\n');
+    const err = errorOf(() => render(input));
+    expect(err.code).toBe(ErrorCodes.CONFLICT);
+    expect(err.location).toMatchObject({ document: 1, field: 'spec.template.metadata.labels' });
+    expect(err.message).toContain('Deployment/web spec.selector');
+    expect(err.message).toContain('Service/web spec.selector');
+    // Kept, nothing any selector reads changes; our other keys are still added.
+    const kept = render(input, 'keep');
+    const [deployment, service] = parseStream(kept.output) as any[];
+    expect(deployment.spec.template.metadata.labels['helm-tiers.io/tier']).toBe('2');
+    expect(deployment.spec.template.metadata.labels['helm-tiers.io/release']).toBe('tier1-database');
+    expect(deployment.spec.selector).toEqual({ matchLabels: { 'helm-tiers.io/tier': '2' } });
+    expect(service.spec.selector).toEqual({ 'helm-tiers.io/tier': '2' });
+  });
+
   it('re-serializes only documents with aliases, resolving them so a label never reaches an alias', () => {
     const input = `# Source: c/templates/a.yaml
 apiVersion: apps/v1
