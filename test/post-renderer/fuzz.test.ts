@@ -13,6 +13,7 @@ import {
   type FastPathProbe,
   type PostRenderResult,
 } from '../../post-renderer/src/render.js';
+import { MAX_NESTING_DEPTH } from '../../post-renderer/src/nesting.js';
 import { META } from '../helpers/meta.js';
 import { documentsOf, fixtureRenders, genRender, streamShape, streamText } from './scan-corpus.js';
 
@@ -209,4 +210,126 @@ describe('crash fuzz: mutated corpus, public entry point = full path', () => {
     // Most single edits keep a document on the fast path; if none did, this test compared the full path with itself.
     expect(fastAccepted).toBeGreaterThan(RUNS / 2);
   }, 300_000);
+});
+
+// ---- Depth, width and size ---------------------------------------------------------------------------------------
+// Inputs no chart renders but a broken template can: nesting past go-yaml's own bound (10000) and past ours
+// (MAX_NESTING_DEPTH), very wide mappings, very long lines, many documents. Each must render, or end in a located
+// input error: never a crash (E_INTERNAL), and the fast path always agrees with the full path.
+
+type Nest = 'block-map' | 'block-seq' | 'flow-seq' | 'flow-map' | 'block-then-flow';
+
+/** `depth` collections nested inside one value at indentation `ind`, as lines (the value's key is the caller's). */
+function nested(kind: Nest, depth: number, ind: number): string[] {
+  const flowSeq = (n: number) => '['.repeat(n) + 'x' + ']'.repeat(n);
+  const flowMap = (n: number) => '{k: '.repeat(n) + 'x' + '}'.repeat(n);
+  switch (kind) {
+    case 'flow-seq':
+      return [`${' '.repeat(ind)}v: ${flowSeq(depth)}`];
+    case 'flow-map':
+      return [`${' '.repeat(ind)}v: ${flowMap(depth)}`];
+    case 'block-map':
+    case 'block-then-flow': {
+      const block = kind === 'block-map' ? depth : Math.ceil(depth / 2);
+      const lines = Array.from({ length: block }, (_, i) => `${' '.repeat(ind + 2 * i)}k:`);
+      const leaf = kind === 'block-map' ? 'v: 1' : `v: ${flowSeq(depth - block)}`;
+      lines.push(`${' '.repeat(ind + 2 * block)}${leaf}`);
+      return lines;
+    }
+    case 'block-seq': {
+      const lines = [`${' '.repeat(ind)}k:`];
+      for (let i = 0; i < depth; i++) lines.push(`${' '.repeat(ind + 2 * i)}-`);
+      lines.push(`${' '.repeat(ind + 2 * depth)}x`);
+      return lines;
+    }
+  }
+}
+
+interface Extreme {
+  readonly nest: Nest;
+  readonly depth: number;
+  /** Where the nesting goes: a data value, or under metadata.labels (a path the post-renderer writes into). */
+  readonly inLabels: boolean;
+  readonly wideKeys: number;
+  readonly longLine: number;
+  readonly documents: number;
+}
+
+const extreme: fc.Arbitrary<Extreme> = fc.record({
+  nest: fc.constantFrom<Nest>('block-map', 'block-seq', 'flow-seq', 'flow-map', 'block-then-flow'),
+  depth: fc.oneof(
+    fc.integer({ min: 1, max: 60 }),
+    fc.integer({ min: MAX_NESTING_DEPTH - 3, max: MAX_NESTING_DEPTH + 3 }),
+    fc.integer({ min: MAX_NESTING_DEPTH, max: 900 }),
+  ),
+  inLabels: fc.boolean(),
+  wideKeys: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 5_000 })),
+  longLine: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 1_000_000 })),
+  documents: fc.oneof(fc.constant(1), fc.integer({ min: 2, max: 1_000 })),
+});
+
+function extremeText(e: Extreme): string {
+  const doc = [
+    '---',
+    '# Source: c/templates/extreme.yaml',
+    'apiVersion: v1',
+    'kind: ConfigMap',
+    'metadata:',
+    '  name: x',
+    ...(e.inLabels ? ['  labels:', ...nested(e.nest, e.depth, 4)] : []),
+    'data:',
+    ...(e.inLabels ? [] : nested(e.nest, e.depth, 2)),
+    ...Array.from({ length: e.wideKeys }, (_, i) => `  key${i}: value ${i}`),
+    ...(e.longLine > 0 ? [`  long: ${'x'.repeat(e.longLine)}`] : []),
+  ].join('\n');
+  const small = '---\n# Source: c/templates/cm.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: y\n';
+  return doc + '\n' + small.repeat(e.documents - 1);
+}
+
+describe('crash fuzz: depth, width and size', () => {
+  it('renders or refuses with a located input error, never a crash, the fast path agreeing', () => {
+    const tally = { runs: 0, ok: 0, tooDeep: 0, otherErrors: 0 };
+    fc.assert(
+      fc.property(extreme, (e) => {
+        const input = extremeText(e);
+        const full = run(() => fullPostRender(input, { meta: META }));
+        const pub = run(() => postRender(input, { meta: META }));
+        tally.runs++;
+        expect(full, JSON.stringify({ ...e })).not.toHaveProperty('crash');
+        expect(pub).toEqual(full);
+        if ('ok' in full) tally.ok++;
+        if ('error' in full) {
+          // Only input errors, located in the document and on a line.
+          expect(full.error.code).toMatch(/^E_INPUT_/);
+          expect(full.error.location).toMatchObject({ document: 1, line: expect.any(Number) as number });
+          if (/nested deeper/.test(full.error.message)) tally.tooDeep++;
+          else tally.otherErrors++;
+        }
+        // The bound is the bound: within it, every shape here is valid YAML and renders; past it, it is refused.
+        // Collections: the root, metadata (in labels), the mapping holding the nested value, then `depth` more.
+        const collections = 2 + (e.inLabels ? 1 : 0) + e.depth;
+        expect(full, JSON.stringify({ ...e })).toHaveProperty(collections <= MAX_NESTING_DEPTH ? 'ok' : 'error');
+      }),
+      { seed: SEED + 2, numRuns: Math.max(40, Math.round(RUNS / 25)) },
+    );
+    console.log(
+      `crash fuzz (depth, width, size): ${tally.runs} runs, ${tally.ok} rendered, ${tally.tooDeep} too deep, ` +
+        `${tally.otherErrors} other input errors`,
+    );
+    expect(tally.ok).toBeGreaterThan(0);
+    expect(tally.tooDeep).toBeGreaterThan(0);
+  }, 600_000);
+
+  it.each([
+    ['a 3,000-level block mapping', nested('block-map', 3000, 2)],
+    ['a 5,000-level flow sequence', nested('flow-seq', 5000, 2)],
+    ['a 20,000-level flow mapping', nested('flow-map', 20_000, 2)],
+  ])('%s is refused with the line of the collection past the bound', (_name, lines) => {
+    const input = ['apiVersion: v1', 'kind: ConfigMap', 'metadata:', '  name: x', 'data:', ...lines, ''].join('\n');
+    const r = run(() => postRender(input, { meta: META }));
+    expect(r).toMatchObject({ error: { code: 'E_INPUT_YAML', location: { document: 1 } } });
+    const location = (r as { error: { location: { line: number } } }).error.location;
+    // Block nesting: the line of the first collection past the bound; flow nesting: the one line.
+    expect(location.line).toBe(lines.length === 1 ? 6 : 5 + MAX_NESTING_DEPTH);
+  });
 });

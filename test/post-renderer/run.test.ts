@@ -134,6 +134,20 @@ describe('post-renderer shell', () => {
     ]);
   });
 
+  it('refuses nesting past the bound as bad input (exit 65, no output), not as a crash', async () => {
+    const deep = Array.from({ length: 3000 }, (_, i) => `${'  '.repeat(i + 1)}k:`).join('\n');
+    const r = await runWith(`apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n${deep}\n`, [
+      '--plan',
+      PLAN,
+      '--release',
+      'tier1-database',
+    ]);
+    expect(r.code).toBe(exit(ErrorCodes.INPUT_YAML));
+    expect(r.out).toBe('');
+    expect(r.err).toContain(ErrorCodes.INPUT_YAML);
+    expect(r.err).not.toContain(ErrorCodes.INTERNAL);
+  });
+
   it('writes nothing to stdout on bad input, and tells Helm 4 users where the log is', async () => {
     const r = await runWith(
       'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  labels: [x]\n',
