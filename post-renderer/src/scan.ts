@@ -110,6 +110,7 @@ const SP = 32;
 const TAB = 9;
 const HASH = 35;
 const DASH = 45;
+const PLUS = 43;
 const COLON = 58;
 const QUESTION = 63;
 const DQ = 34;
@@ -127,19 +128,20 @@ const NEXT_TAB = 2;
 /**
  * Native (sticky) matchers for single-line tokens: V8 compiles them to machine code at once, which matters for a
  * process that lives a fraction of a second (the scanner's own loops run mostly unoptimized).
- * A plain key in a conservative character set; a double-quoted scalar with valid escapes only (\\U refused: it
- * can name code points the `yaml` library rejects); a single-quoted scalar; a flow sequence of quoted scalars
+ * A plain key in a conservative character set; a double-quoted scalar with valid escapes only (\\U only up to
+ * U+10FFFF: past it the `yaml` library refuses the document); a single-quoted scalar; a flow sequence of quoted scalars
  * (`args: ["--port=8080", "--v=2"]`, the common case; other flow collections go through `flow`). The multi-line
  * forms also take line breaks (and, double-quoted, escaped line breaks).
  */
 const PLAIN_KEY = /[A-Za-z0-9_$/][-A-Za-z0-9_$./]*/y;
-const DQ_ESCAPE = String.raw`\\(?:[0abtnvfre "/\\N_LP\t]|x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4})`;
+const DQ_ESCAPE = String.raw`\\(?:[0abtnvfre "/\\N_LP\t]|x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}|U(?:000[0-9A-Fa-f]|0010)[0-9A-Fa-f]{4})`;
 const DQ_BODY = String.raw`"(?:[^"\\\n]|${DQ_ESCAPE})*"`;
-const SQ_BODY = String.raw`'(?:[^'\n]|'')*'`;
+// `(?!')`: a quote pair is an escaped quote, never a closing quote and the next one's start (no backtracking).
+const SQ_BODY = String.raw`'(?:[^'\n]|'')*'(?!')`;
 const DOUBLE_QUOTED = new RegExp(DQ_BODY, 'y');
 const SINGLE_QUOTED = new RegExp(SQ_BODY, 'y');
 const DOUBLE_QUOTED_LINES = new RegExp(String.raw`"(?:[^"\\]|${DQ_ESCAPE}|\\\n)*"`, 'y');
-const SINGLE_QUOTED_LINES = /'(?:[^']|'')*'/y;
+const SINGLE_QUOTED_LINES = /'(?:[^']|'')*'(?!')/y;
 /** A document marker at the start of a line inside a multi-line scalar: the scalar would end there. */
 const DOCUMENT_MARKER_LINE = /\n(?:---|\.\.\.)(?:[ \t\n]|$)/;
 const QUOTED_ITEM = `(?:${DQ_BODY}|${SQ_BODY})`;
@@ -690,17 +692,27 @@ export class DocScanner {
   }
 
   /**
-   * A `|`, `|-`, `>` or `>-` block scalar whose header is at `p`; consumes its content lines. Refused: explicit
-   * indentation, keep chomping, empty scalars, more-indented leading blank lines, lines indented between the
+   * A `|` or `>` block scalar whose header is at `p` (chomping `-`/`+`, an indentation indicator, relative to the
+   * parent's column: go-yaml writes `|2` when the content starts with spaces); consumes its content lines.
+   * Refused: empty scalars, more-indented leading blank lines without an indicator, lines indented between the
    * parent and the content.
    */
   private blockScalar(p: number, lineEnd: number, parentCol: number): void {
     const src = this.src;
     let q = p + 1;
-    if (q < lineEnd && src.charCodeAt(q) === DASH) q++;
+    let explicit = 0;
+    let chomp = 0;
+    for (let k = 0; k < 2 && q < lineEnd; k++) {
+      const c = src.charCodeAt(q);
+      if ((c === DASH || c === PLUS) && chomp === 0) chomp = c;
+      else if (c >= 49 && c <= 57 && explicit === 0) explicit = c - 48;
+      else break;
+      q++;
+    }
+    const keep = chomp === PLUS;
     this.trailer(q, lineEnd);
     this.consumeLine();
-    // Leading blank lines, then the first content line fixes the indentation m.
+    // Leading blank lines, then the first content line fixes the indentation m (or the indicator does).
     let start = this.pos;
     let maxBlank = 0;
     let m = -1;
@@ -716,10 +728,16 @@ export class DocScanner {
       if (e - start > maxBlank) maxBlank = e - start;
       start = e + 1;
     }
-    if (m <= parentCol || maxBlank > m || src.charCodeAt(start + m) === TAB) throw BAIL;
+    if (m < 0) throw BAIL;
+    if (explicit > 0) {
+      if (m < parentCol + explicit) throw BAIL;
+      m = parentCol + explicit;
+    } else if (m <= parentCol || maxBlank > m) throw BAIL;
+    if (src.charCodeAt(start + m) === TAB) throw BAIL;
     // Content: every line that is blank (spaces only) or indented at least m.
     let line = start;
     let lastContent = -1;
+    let lastBlank = -1;
     while (line < this.end) {
       let e = src.indexOf('\n', line);
       if (e < 0 || e > this.end) e = this.end;
@@ -732,11 +750,15 @@ export class DocScanner {
         // Less indented than the content and not blank: the scalar has ended.
         if (i - line > parentCol || src.charCodeAt(i) === TAB) throw BAIL;
         break;
+      } else if (e < this.end || e > line) {
+        lastBlank = e;
       }
       line = e + 1;
     }
-    this.last = lastContent;
-    this.pos = lastContent + 1;
+    // Keep chomping: the trailing blank lines are the scalar's too (its node ends after them).
+    const last = keep && lastBlank > lastContent ? lastBlank : lastContent;
+    this.last = last;
+    this.pos = last + 1;
   }
 }
 

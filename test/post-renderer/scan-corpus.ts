@@ -78,6 +78,8 @@ const LABEL_VARIANTS = [
   'flow-with-ours',
   'part-of-present',
   'part-of-flow',
+  'block-scalar-keep',
+  'block-scalar-indent',
 ] as const;
 type LabelVariant = (typeof LABEL_VARIANTS)[number];
 
@@ -135,6 +137,10 @@ function mapLines(key: string, variant: LabelVariant, ind: number): string[] {
       return [`${p}${key}:`, `${c}app.kubernetes.io/part-of: kyverno`, `${c}app: x`];
     case 'part-of-flow':
       return [`${p}${key}: {app.kubernetes.io/part-of: argocd}`];
+    case 'block-scalar-keep':
+      return [`${p}${key}:`, `${c}note: |+`, `${c}  kept`, '', `${c}  `, ''];
+    case 'block-scalar-indent':
+      return [`${p}${key}:`, `${c}note: |2-`, `${c}    two spaces first`, `${c}  then none`];
   }
 }
 
@@ -219,11 +225,28 @@ function dataLines(variant: DataVariant, ind: number): string[] {
         `${p}  -`,
         `${p}    nested: map`,
         `${p}- "quoted item"`,
+        `${p}- |2+`,
+        '',
+        `${p}    two spaces first`,
+        '',
+        `${p}- 'multi-line`,
+        '',
+        `${p}  quoted'`,
       ];
     case 'empty-value':
       return [`${p}data:`, `${c}empty:`, `${c}also: ""`];
     case 'strip-keep':
-      return [`${p}data:`, `${c}keep: |+`, `${d}kept`, '', `${c}indented: |2`, `${d}  two`];
+      return [
+        `${p}data:`,
+        `${c}keep: |+`,
+        `${d}kept`,
+        '',
+        `${c}indented: |2`,
+        `${d}  two`,
+        `${c}both: |-2`,
+        `${d}  x`,
+        `${c}dq: "\\U0001F600 \\U00110000"`,
+      ];
     case 'alias-elsewhere':
       return [`${p}data: &d`, `${c}a: b`, `${p}copy: *d`];
     case 'colon-values':
