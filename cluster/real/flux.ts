@@ -64,6 +64,10 @@ export interface FluxOptions {
   log?: (line: string) => void;
   /** Bound on the CRD wait and on each controller's /readyz wait, in ms (default 90 s). */
   readyTimeoutMs?: number;
+  /** kubectl binary; default `KUBECTL`. */
+  kubectl?: string;
+  /** Folder of CRD YAML files; default `fluxCrdDir()`. */
+  crdDir?: string;
 }
 
 export type FluxComponent = 'source' | 'helm';
@@ -87,61 +91,64 @@ function toolError(message: string, cause?: unknown): HelmTiersError {
   return new HelmTiersError(ErrorCodes.TOOL, message, {}, cause === undefined ? undefined : { cause });
 }
 
-async function kubectl(kubeconfig: string, args: string[], timeoutMs: number): Promise<string> {
+/** Runs kubectl with the kubeconfig (and `input` on stdin); a failure is E_TOOL with kubectl's stderr. */
+async function kubectl(
+  bin: string,
+  kubeconfig: string,
+  args: string[],
+  timeoutMs: number,
+  input?: string,
+): Promise<string> {
+  const child = execFileAsync(bin, [`--kubeconfig=${kubeconfig}`, ...args], {
+    encoding: 'utf8',
+    timeout: timeoutMs,
+    maxBuffer: 64 << 20,
+  });
+  // kubectl may exit without reading stdin (a failure, or args that need none): EPIPE is then not the error.
+  child.child.stdin?.on('error', () => undefined);
+  child.child.stdin?.end(input ?? '');
   try {
-    const { stdout } = await execFileAsync(KUBECTL, [`--kubeconfig=${kubeconfig}`, ...args], {
-      encoding: 'utf8',
-      timeout: timeoutMs,
-      maxBuffer: 64 << 20,
-    });
-    return stdout;
+    return (await child).stdout;
   } catch (err) {
     const e = err as { stderr?: string; message: string };
-    throw toolError(`kubectl ${args.join(' ')} failed: ${(e.stderr ?? e.message).trim()}`, err);
+    throw toolError(`kubectl ${args.join(' ')} failed: ${(e.stderr || e.message).trim()}`, err);
   }
 }
 
-/**
- * Applies the Flux CRDs server-side and waits until each is Established; creates the namespace. Exported for
- * callers that want the API types without the controllers.
- */
-export async function installFluxCrds(kubeconfig: string, namespace: string, timeoutMs = 90_000): Promise<string[]> {
-  const dir = fluxCrdDir();
-  if (!existsSync(dir)) throw toolError(`Flux CRDs not found: ${dir} (the shared test data folder)`);
-  const files = readdirSync(dir)
-    .filter((f) => f.endsWith('.yaml'))
-    .sort()
-    .map((f) => join(dir, f));
-  const fileArgs = files.flatMap((f) => ['-f', f]);
-  const applied = await kubectl(
-    kubeconfig,
-    ['apply', '--server-side', '--force-conflicts', '--field-manager=helm-tiers', '-o', 'name', ...fileArgs],
-    timeoutMs,
-  );
-  const names = applied.split('\n').filter((n) => n.startsWith('customresourcedefinition'));
-  await kubectl(
-    kubeconfig,
-    ['wait', '--for=condition=Established', `--timeout=${Math.ceil(timeoutMs / 1000)}s`, ...names],
-    timeoutMs + 5000,
-  );
-  const ns = JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
-  await kubectlStdin(kubeconfig, ['apply', '--server-side', '--field-manager=helm-tiers', '-f', '-'], ns, timeoutMs);
-  return names;
+export interface CrdInstallOptions {
+  timeoutMs?: number;
+  /** kubectl binary; default `KUBECTL`. */
+  kubectl?: string;
+  /** Folder of CRD YAML files; default `fluxCrdDir()`. */
+  crdDir?: string;
 }
 
-function kubectlStdin(kubeconfig: string, args: string[], input: string, timeoutMs: number): Promise<string> {
-  const child = execFileAsync(KUBECTL, [`--kubeconfig=${kubeconfig}`, ...args], {
-    encoding: 'utf8',
-    timeout: timeoutMs,
-  });
-  child.child.stdin?.end(input);
-  return child.then(
-    (r) => r.stdout,
-    (err: unknown) => {
-      const e = err as { stderr?: string; message: string };
-      throw toolError(`kubectl ${args.join(' ')} failed: ${(e.stderr ?? e.message).trim()}`, err);
-    },
-  );
+/**
+ * Applies the Flux CRDs server-side (they exceed the 256 KiB last-applied annotation of client-side apply), waits
+ * until each is Established and creates the namespace. Returns the CRD names. Also usable without the controllers.
+ */
+export async function installFluxCrds(
+  kubeconfig: string,
+  namespace: string,
+  opts: CrdInstallOptions = {},
+): Promise<string[]> {
+  const bin = opts.kubectl ?? KUBECTL;
+  const timeoutMs = opts.timeoutMs ?? 90_000;
+  const dir = opts.crdDir ?? fluxCrdDir();
+  if (!existsSync(dir)) throw toolError(`Flux CRDs not found: ${dir} (the shared test data folder)`);
+  const fileArgs = readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()
+    .flatMap((f) => ['-f', join(dir, f)]);
+  const ssa = ['apply', '--server-side', '--force-conflicts', '--field-manager=helm-tiers'];
+  const applied = await kubectl(bin, kubeconfig, [...ssa, '-o', 'name', ...fileArgs], timeoutMs);
+  const names = applied.split('\n').filter((n) => n.startsWith('customresourcedefinition'));
+  if (names.length === 0) throw toolError(`kubectl apply of ${dir} reported no CustomResourceDefinition`);
+  const waitFor = `--timeout=${String(Math.ceil(timeoutMs / 1000))}s`;
+  await kubectl(bin, kubeconfig, ['wait', '--for=condition=Established', waitFor, ...names], timeoutMs + 5000);
+  const ns = JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
+  await kubectl(bin, kubeconfig, [...ssa, '-f', '-'], timeoutMs, ns);
+  return names;
 }
 
 /**
@@ -252,6 +259,40 @@ async function stopController(c: Controller, graceMs: number): Promise<void> {
   }
 }
 
+/**
+ * A `sh` that outlives this process to clean up after it: it is told each controller's pid over a pipe and, when the
+ * pipe closes without a final `ok` (this process died: a signal, SIGKILL, a crash), kills them and removes the temp
+ * folder. It ignores INT, TERM and HUP, which a terminal sends to the whole process group. No signal handlers are
+ * installed here: a library listening for SIGTERM would take away the default exit of the process that imports it.
+ */
+function startWatchdog(dir: string): { watch(c: Controller): void; release(): void } {
+  const script = [
+    "trap '' INT TERM HUP",
+    'pids=',
+    'while read -r cmd arg; do',
+    '  case "$cmd" in',
+    '    pid) pids="$pids $arg" ;;',
+    '    ok) exit 0 ;;',
+    '  esac',
+    'done',
+    '[ -n "$pids" ] && kill -KILL $pids 2>/dev/null',
+    'rm -rf "$1"',
+  ].join('\n');
+  const sh = spawn('/bin/sh', ['-c', script, 'flux-watchdog', dir], { stdio: ['pipe', 'ignore', 'ignore'] });
+  sh.stdin.on('error', () => undefined);
+  // Neither the watchdog nor its pipe may keep this process's event loop alive.
+  sh.unref();
+  (sh.stdin as unknown as { unref?: () => void }).unref?.();
+  return {
+    watch(c) {
+      if (c.proc.pid !== undefined) sh.stdin.write(`pid ${String(c.proc.pid)}\n`);
+    },
+    release() {
+      sh.stdin.end('ok\n');
+    },
+  };
+}
+
 export async function startFlux(opts: FluxOptions): Promise<Flux> {
   const binDir = opts.binDir ?? fluxBinDir();
   const namespace = opts.namespace ?? 'flux-system';
@@ -261,9 +302,14 @@ export async function startFlux(opts: FluxOptions): Promise<Flux> {
   if (missing.length) {
     throw toolError(`${missing.join(', ')} not found in ${binDir}: run \`npm run setup:flux\``);
   }
-  if (!existsSync(KUBECTL)) throw toolError(`${KUBECTL} not found: run \`npm ci\` (scripts/setup-tools.mjs)`);
+  const kubectlBin = opts.kubectl ?? KUBECTL;
+  if (!existsSync(kubectlBin)) throw toolError(`${kubectlBin} not found: run \`npm ci\` (scripts/setup-tools.mjs)`);
 
-  const names = await installFluxCrds(opts.kubeconfig, namespace, timeoutMs);
+  const names = await installFluxCrds(opts.kubeconfig, namespace, {
+    timeoutMs,
+    kubectl: kubectlBin,
+    crdDir: opts.crdDir,
+  });
   log(`flux: ${names.length} CRDs established, namespace ${namespace}`);
 
   const dir = mkdtempSync(join(tmpdir(), 'flux-'));
@@ -292,10 +338,12 @@ export async function startFlux(opts: FluxOptions): Promise<Flux> {
     `--requeue-dependency=${opts.requeueDependency ?? '5s'}`,
   ];
   const controllers: Controller[] = [];
+  const watchdog = startWatchdog(dir);
   let stopped = false;
-  // If this process dies without stop(), the controllers must not outlive it.
+  // A normal exit without stop(): 'exit' handlers run synchronously, so SIGKILL and a synchronous rm are all there is.
   const killOnExit = () => {
     for (const c of controllers) if (!c.hasExited()) c.proc.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
   };
   process.once('exit', killOnExit);
 
@@ -306,6 +354,7 @@ export async function startFlux(opts: FluxOptions): Promise<Flux> {
     for (const c of [...controllers].reverse()) await stopController(c, 5000);
     process.removeListener('exit', killOnExit);
     rmSync(dir, { recursive: true, force: true });
+    watchdog.release();
   };
 
   try {
@@ -324,6 +373,7 @@ export async function startFlux(opts: FluxOptions): Promise<Flux> {
       env,
     );
     controllers.push(source);
+    watchdog.watch(source);
     const helm = startController(
       'helm-controller',
       join(binDir, 'helm-controller'),
@@ -338,6 +388,7 @@ export async function startFlux(opts: FluxOptions): Promise<Flux> {
       env,
     );
     controllers.push(helm);
+    watchdog.watch(helm);
     const deadline = Date.now() + timeoutMs;
     await waitReady(source, `http://127.0.0.1:${String(scHealth)}/readyz`, deadline);
     await waitReady(helm, `http://127.0.0.1:${String(hcHealth)}/readyz`, deadline);

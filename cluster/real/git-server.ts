@@ -60,9 +60,9 @@ async function git(args: string[], opts: { cwd?: string; env?: Record<string, st
       encoding: 'utf8',
       maxBuffer: 64 << 20,
     });
-    if (opts.input !== undefined) {
-      child.child.stdin?.end(opts.input);
-    }
+    // git may exit before reading stdin (a failure): EPIPE is then not the error worth reporting.
+    child.child.stdin?.on('error', () => undefined);
+    child.child.stdin?.end(opts.input ?? '');
     const { stdout } = await child;
     return stdout;
   } catch (err) {
