@@ -10,7 +10,7 @@
  * targets. MB = 10^6 bytes everywhere, as the issue counts them.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { entryMap, tierMetadata } from '../core/labels.js';
 import { identityFor } from '../plan/metadata.js';
@@ -31,6 +31,10 @@ const EXTRA_CA = process.env.NODE_EXTRA_CA_CERTS;
 /** Exactly the arguments Helm passes (`--post-renderer-args`), the plan given by its absolute path. */
 const OURS_ARGS = ['--plan', PLAN_FILE, '--release', RELEASE];
 const meta = tierMetadata(identityFor(readPlanFile(PLAN_FILE, root), RELEASE));
+/** The real-chart corpus is post-rendered as the conformance suite does: as the monitoring release. */
+const CORPUS_RELEASE = 'monitoring';
+const CORPUS_ARGS = ['--plan', PLAN_FILE, '--release', CORPUS_RELEASE];
+const corpusMeta = tierMetadata(identityFor(readPlanFile(PLAN_FILE, root), CORPUS_RELEASE));
 /**
  * Rounds per median: our process, `cat` and `node -e 0`, half before and half after the long runs. The full path
  * and kustomize (seconds each) run once.
@@ -104,7 +108,7 @@ function fullPathChild(): void {
   process.stdout.write(fullPostRender(input, { meta }).output);
 }
 
-export async function benchPostRenderer(sizes = [1000, 2000, 20000], kustomizeMax = 2000): Promise<void> {
+export async function benchPostRenderer(sizes = [1, 1000, 2000, 20000], kustomizeMax = 2000): Promise<void> {
   if (process.argv.includes(FULL_PATH_CHILD)) {
     fullPathChild();
     return;
@@ -142,6 +146,7 @@ export async function benchPostRenderer(sizes = [1000, 2000, 20000], kustomizeMa
   const one = join(work, 'render-one.yaml');
   writeFileSync(one, 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n');
   const inputs = sizes.map((n) => ({ n, input: generate(n) }));
+  const corpus = corpusFiles();
   type Command = [string, string[], string | undefined, Record<string, string | undefined>?];
   const withoutExtraCa = { NODE_EXTRA_CA_CERTS: undefined };
   const short: Command[] = [
@@ -152,6 +157,7 @@ export async function benchPostRenderer(sizes = [1000, 2000, 20000], kustomizeMa
       [LAUNCHER, OURS_ARGS, input],
       ['cat', [], input],
     ]),
+    ...corpus.map((c): Command => [LAUNCHER, CORPUS_ARGS, c.file]),
   ];
   const rounds = short.map(
     ([cmd, args, input, env]) =>
@@ -163,6 +169,10 @@ export async function benchPostRenderer(sizes = [1000, 2000, 20000], kustomizeMa
   const before = await interleavedRuns(Math.ceil(RUNS / 2), rounds);
   const long = [];
   for (const { n, input } of inputs) {
+    if (n < 1000) {
+      long.push({ full: undefined, transformer: undefined, patches: undefined });
+      continue;
+    }
     const full = await measure(
       'node',
       [join(root, 'dist/bench/main.cjs'), 'post-renderer', FULL_PATH_CHILD],
@@ -184,8 +194,10 @@ export async function benchPostRenderer(sizes = [1000, 2000, 20000], kustomizeMa
     const rss = await measure(cmd, args, input, env);
     measured.push({ ...(walls[i] as Measurement), peakRssBytes: rss.peakRssBytes });
   }
-  const [nodeFloor, nodeHere, oneObject, ...perSize] = measured;
+  const [nodeFloor, nodeHere, oneObject, ...rest] = measured;
   if (!nodeFloor || !nodeHere || !oneObject) throw new Error('no measurements');
+  const perSize = rest.slice(0, 2 * inputs.length);
+  const perCorpus = rest.slice(2 * inputs.length);
   for (const [i, { n, input }] of inputs.entries()) {
     const bytes = statSync(input).size;
     const m = perSize[2 * i] as Measurement;
@@ -206,7 +218,7 @@ export async function benchPostRenderer(sizes = [1000, 2000, 20000], kustomizeMa
       patches && `${fmt(patches.ms / m.ms)}× than the patches`,
     ].filter(Boolean);
     rows.push(row('helm-tiers post-render', m, vs.join(', ')));
-    rows.push(row('  full yaml Document path', full, `ours ${fmt(full.ms / m.ms)}× faster`));
+    if (full) rows.push(row('  full yaml Document path', full, `ours ${fmt(full.ms / m.ms)}× faster`));
     if (transformer) rows.push(row('  kubectl kustomize, labels transformer (issue 7)', transformer, '1.0'));
     if (patches) rows.push(row('  kubectl kustomize, Flux patch recipe', patches, ''));
     rows.push(row('  cat (I/O floor)', cat, `ours = ${fmt(m.ms / cat.ms)}× cat`));
@@ -242,6 +254,44 @@ export async function benchPostRenderer(sizes = [1000, 2000, 20000], kustomizeMa
   console.log('\nfast path coverage:');
   for (const s of shares) console.log(`  ${s}`);
 
+  // The real-chart corpus: whole process (release monitoring, as the conformance suite runs it), measured in the
+  // same interleaved rounds as the synthetic inputs above.
+  const corpusRows: string[][] = [
+    ['corpus file', 'input MB', 'wall ms', 'MB/s', 'peak RSS MB', 'left the fast scanner'],
+  ];
+  const corpusMeasured = new Map<string, { m: Measurement; bytes: number; left: number; documents: number }>();
+  for (const [i, c] of corpus.entries()) {
+    const m = perCorpus[i] as Measurement;
+    const bytes = statSync(c.file).size;
+    const text = readFileSync(c.file, 'utf8');
+    const probe: FastPathProbe = { scanned: 0, fallbacks: [] };
+    const fast = fastPostRender(text, { meta: corpusMeta }, probe);
+    const documents = probe.scanned + probe.fallbacks.length;
+    const left = fast ? probe.fallbacks.length : documents;
+    corpusMeasured.set(c.name, { m, bytes, left, documents });
+    corpusRows.push([
+      c.name,
+      fmt(mb(bytes), 2),
+      fmt(m.ms, 0),
+      fmt(mb(bytes) / (m.ms / 1000)),
+      fmt(mb(m.peakRssBytes)),
+      `${left} of ${documents} documents${fast ? '' : ' (the whole stream)'}`,
+    ]);
+  }
+  if (corpus.length > 0) {
+    console.log('\nreal-chart corpus (../shared/corpus), whole process, --release monitoring:');
+    const cw = (corpusRows[0] as string[]).map((_, i) => Math.max(...corpusRows.map((r) => (r[i] as string).length)));
+    for (const r of corpusRows)
+      console.log(
+        r
+          .map((c, i) => c.padEnd(cw[i] as number))
+          .join('  ')
+          .trimEnd(),
+      );
+  } else {
+    console.log('\nreal-chart corpus: skipped, ../shared/corpus is absent');
+  }
+
   const small = ours.get(2000);
   const large = ours.get(20000);
   console.log('\ntargets (issue 7):');
@@ -275,4 +325,51 @@ export async function benchPostRenderer(sizes = [1000, 2000, 20000], kustomizeMa
   }
   if (small && large)
     target(large.m.ms / small.m.ms <= 12, `time(20,000) / time(2,000) ≤ 12: ${fmt(large.m.ms / small.m.ms, 2)}`);
+
+  if (corpus.length === 0) return;
+  console.log('\ntargets (issue 12, ratios within this run):');
+  const synthetic1 = ours.get(1);
+  if (large) {
+    const rate = mb(large.bytes) / (large.m.ms / 1000);
+    for (const [name, c] of corpusMeasured) {
+      if (!name.startsWith('kyverno/')) continue;
+      const own = mb(c.bytes) / (c.m.ms / 1000);
+      target(
+        own >= 0.8 * rate,
+        `${name}: MB/s ≥ 0.8 × the synthetic 20,000-object input's: ${fmt(own)} vs ${fmt(rate)} MB/s ` +
+          `(${fmt(own / rate, 2)}×)`,
+      );
+    }
+  }
+  if (synthetic1) {
+    for (const [name, c] of corpusMeasured) {
+      if (!name.startsWith('kube-prometheus-stack/')) continue;
+      target(
+        c.m.ms <= 1.3 * synthetic1.m.ms,
+        `${name}: time ≤ 1.3 × the synthetic 1-object input's: ${fmt(c.m.ms, 0)} vs ${fmt(synthetic1.m.ms, 0)} ms ` +
+          `(${fmt(c.m.ms / synthetic1.m.ms, 2)}×)`,
+      );
+    }
+  }
+  const left = [...corpusMeasured].filter(([, c]) => c.left > 0);
+  target(
+    left.length === 0,
+    `no corpus document leaves the fast scanner (none holds an alias or a merge key): ` +
+      (left.length === 0 ? 'none did' : left.map(([n, c]) => `${n}: ${c.left}`).join(', ')),
+  );
+}
+
+/** Every `helm*.yaml` of every chart folder of the shared corpus. */
+function corpusFiles(): { name: string; file: string }[] {
+  const dir = join(shared, 'corpus');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((c) => statSync(join(dir, c)).isDirectory())
+    .sort()
+    .flatMap((c) =>
+      readdirSync(join(dir, c))
+        .filter((f) => /^helm\d+\.yaml$/.test(f))
+        .sort()
+        .map((f) => ({ name: `${c}/${f}`, file: join(dir, c, f) })),
+    );
 }

@@ -6,7 +6,16 @@
  */
 import type { Entries, Entry, TierMetadata } from '../../core/labels.js';
 import { blockOrder, IN_FLOW, INLINE, sortEdits, type Edit } from './edits.js';
-import { find, NOT_A_MAP, V, type DocScanner, type Entry as ScanEntry, type FlowInfo, type MapInfo } from './scan.js';
+import {
+  find,
+  NOT_A_MAP,
+  quotedText,
+  V,
+  type DocScanner,
+  type Entry as ScanEntry,
+  type FlowInfo,
+  type MapInfo,
+} from './scan.js';
 import { isListDocument, targetsFor, type Target } from './targets.js';
 import { blockText, flowText } from './text.js';
 
@@ -92,10 +101,13 @@ export class InsertionPlanner {
     if (map.bad) return undefined;
     const e = find(map, key);
     if (!e || e.valueEnd <= e.valueStart) return undefined;
+    if (e.type === V.Quoted) {
+      const text = quotedText(this.src, e);
+      return text !== undefined && shape.test(text) ? text : undefined;
+    }
+    if (e.type !== V.Plain) return undefined;
     const text = this.src.slice(e.valueStart, e.valueEnd);
-    if (e.type === V.Quoted) return shape.test(text) ? text : undefined;
-    if (e.type === V.Plain) return shape.test(text) && !NON_STRING_WORDS.test(text) ? text : undefined;
-    return undefined;
+    return shape.test(text) && !NON_STRING_WORDS.test(text) ? text : undefined;
   }
 
   /** The edits for one object, when the fast path can be sure of all of them. */
@@ -138,12 +150,15 @@ export class InsertionPlanner {
       return false;
     }
     if (map.bad) return false;
-    const missing: Entry[] = [];
+    // Usually none of our keys is there yet: all of them are written, with the cached text.
+    let present = false;
     for (const entry of target.entries) {
       const e = find(map, entry[0]);
-      if (!e) missing.push(entry);
-      else if (!this.keeps(e, entry)) return false;
+      if (!e) continue;
+      if (!this.keeps(e, entry)) return false;
+      present = true;
     }
+    const missing = present ? target.entries.filter(([key]) => !find(map, key)) : target.entries;
     if (missing.length > 0) out.push(this.blockInsertion(map, target, path.length, missing));
     return true;
   }
@@ -174,9 +189,10 @@ export class InsertionPlanner {
   private keeps(e: ScanEntry, [, value, mode]: Entry): boolean {
     if (e.type === V.Null) return false;
     if (mode === 'ifAbsent') return true;
-    if (e.type !== V.Quoted && e.type !== V.Plain) return false;
+    if (e.type === V.Quoted) return quotedText(this.src, e) === value;
+    if (e.type !== V.Plain) return false;
     const text = this.src.slice(e.valueStart, e.valueEnd);
-    return text === value && (e.type === V.Quoted || STRING_PLAIN.test(text)) && !NON_STRING_WORDS.test(text);
+    return text === value && STRING_PLAIN.test(text) && !NON_STRING_WORDS.test(text);
   }
 
   /** Lines inserted at the end of a block mapping (after the last content line of its subtree). */

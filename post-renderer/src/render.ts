@@ -13,7 +13,7 @@ import { compileFound, findSelectors } from '../../core/selectors.js';
 import type { TierMetadata } from '../../core/labels.js';
 import { applyEdits, applyEditsInto, sortEdits, type Edit } from './edits.js';
 import { inputOffset, parseGoCompatible, unpadEdits, type GoParse } from './gocompat.js';
-import { InsertionPlanner, scanAndPlan } from './insertions.js';
+import { InsertionPlanner } from './insertions.js';
 import { rewriteDocument, type Conflict, type ConflictPolicy } from './model.js';
 import { MAX_NESTING_DEPTH } from './nesting.js';
 import { isNullNode, isObjectNode, stringField } from './nodes.js';
@@ -129,16 +129,24 @@ export function fastPostRender(
   /** Stream index of the next document. */
   let documents = 0;
   let cursor = 0;
+  /** Reused for every document: the planner appends a document's edits, then they are applied and dropped. */
+  const edits: Edit[] = [];
   const scan = (start: number, end: number): boolean => {
-    const fast = scanAndPlan(scanner, planner, start, end);
-    if (!fast) return false;
+    const root = scanner.scan(start, end);
+    if (root === undefined) return false;
+    if (root !== null) {
+      edits.length = 0;
+      const found = planner.plan(root, edits);
+      if (found === undefined) return false;
+      objects += found;
+      if (edits.length > 1) sortEdits(edits);
+      for (const e of edits) {
+        chunks.push(input.slice(cursor, e.start), e.text);
+        cursor = e.end;
+      }
+    }
     if (probe) probe.scanned++;
     documents++;
-    objects += fast.objects;
-    for (const e of fast.edits) {
-      chunks.push(input.slice(cursor, e.start), e.text);
-      cursor = e.end;
-    }
     return true;
   };
   const alone = (start: number, end: number): boolean => {

@@ -29,7 +29,7 @@ export const enum V {
   FlowMap,
   /** A one-line plain scalar; its span is in valueStart/valueEnd. */
   Plain,
-  /** A one-line quoted scalar with nothing to unescape; its content (without the quotes) in valueStart/valueEnd. */
+  /** A one-line quoted scalar; its content (without the quotes) in valueStart/valueEnd (see `quotedText`). */
   Quoted,
   Other,
 }
@@ -106,6 +106,7 @@ const ROOT: Trie = (() => {
 })();
 
 // Character codes.
+const NL = 10;
 const SP = 32;
 const TAB = 9;
 const HASH = 35;
@@ -147,6 +148,7 @@ const DOCUMENT_MARKER_LINE = /\n(?:---|\.\.\.)(?:[ \t\n]|$)/;
 const QUOTED_ITEM = `(?:${DQ_BODY}|${SQ_BODY})`;
 const QUOTED_FLOW_SEQUENCE = new RegExp(String.raw`\[ *(?:${QUOTED_ITEM} *(?:, *${QUOTED_ITEM} *)*)?\]`, 'y');
 const NULL_WORD = /^(?:~|null|Null|NULL)$/;
+const LEADING_SPACES = / */y;
 
 /** Plain key characters we accept (a conservative subset: what Kubernetes keys and labels use). */
 const KEY_CHAR = new Uint8Array(128);
@@ -214,8 +216,10 @@ export class DocScanner {
     while (p < this.end) {
       let e = src.indexOf('\n', p);
       if (e < 0 || e > this.end) e = this.end;
-      let i = p;
-      while (i < e && src.charCodeAt(i) === SP) i++;
+      // The indentation by a native match: deep CRD schemas indent by tens of spaces, and this runs on every line.
+      LEADING_SPACES.lastIndex = p;
+      LEADING_SPACES.test(src);
+      const i = LEADING_SPACES.lastIndex < e ? LEADING_SPACES.lastIndex : e;
       if (i < e) {
         const c = src.charCodeAt(i);
         if (c === TAB) throw BAIL;
@@ -382,7 +386,7 @@ export class DocScanner {
           entry.type = V.Seq;
           entry.items = items;
         }
-      } else if (this.isKeyLine(first, this.lineEnd)) {
+      } else if (!startsValue(src.charCodeAt(first)) || this.isKeyLine(first, this.lineEnd)) {
         const child = this.parseMap(ind, first, trie, depth + 1);
         if (entry) {
           entry.type = V.Map;
@@ -530,9 +534,8 @@ export class DocScanner {
     if (one.test(src) && one.lastIndex <= lineEnd) {
       const q = one.lastIndex;
       if (entry) {
-        // Content that needs no unescaping can be compared by its text (a label value we write, a kind).
-        const content = src.slice(p + 1, q - 1);
-        entry.type = content.includes(double ? '\\' : "''") ? V.Other : V.Quoted;
+        // Its content, without the quotes: the planner compares it as text only when it holds no escape.
+        entry.type = V.Quoted;
         entry.valueStart = p + 1;
         entry.valueEnd = q - 1;
       }
@@ -734,32 +737,61 @@ export class DocScanner {
       m = parentCol + explicit;
     } else if (m <= parentCol || maxBlank > m) throw BAIL;
     if (src.charCodeAt(start + m) === TAB) throw BAIL;
-    // Content: every line that is blank (spaces only) or indented at least m.
-    let line = start;
+    // Content: every line that is blank (spaces only) or indented at least m; the first other line ends it. Found by
+    // a native search, not line by line: CRD schemas are mostly multi-line descriptions.
+    const under = underIndented(m);
+    under.lastIndex = start;
+    let stop = this.end;
+    // test(), not exec(): no match object to allocate; the line starts after the last line break it read.
+    if (under.test(src) && under.lastIndex <= this.end) {
+      stop = src.lastIndexOf('\n', under.lastIndex - 1) + 1;
+      let i = stop;
+      while (src.charCodeAt(i) === SP) i++;
+      // Less indented than the content and not blank: the scalar has ended, at the parent or above.
+      if (i - stop > parentCol || src.charCodeAt(i) === TAB) throw BAIL;
+    }
+    // Back from there over the trailing blank lines (at most m spaces) to the last content line.
+    let end = stop < this.end || src.charCodeAt(stop - 1) === NL ? stop - 1 : stop;
     let lastContent = -1;
     let lastBlank = -1;
-    while (line < this.end) {
-      let e = src.indexOf('\n', line);
-      if (e < 0 || e > this.end) e = this.end;
-      let i = line;
-      const limit = line + m;
-      while (i < e && i < limit && src.charCodeAt(i) === SP) i++;
-      if (i === limit && e > limit) {
-        lastContent = e;
-      } else if (i < e) {
-        // Less indented than the content and not blank: the scalar has ended.
-        if (i - line > parentCol || src.charCodeAt(i) === TAB) throw BAIL;
+    while (end >= start) {
+      const lineStart = Math.max(start, src.lastIndexOf('\n', end - 1) + 1);
+      if (end - lineStart > m) {
+        lastContent = end;
         break;
-      } else if (e < this.end || e > line) {
-        lastBlank = e;
       }
-      line = e + 1;
+      if (lastBlank < 0) lastBlank = end;
+      end = lineStart - 1;
     }
     // Keep chomping: the trailing blank lines are the scalar's too (its node ends after them).
     const last = keep && lastBlank > lastContent ? lastBlank : lastContent;
     this.last = last;
     this.pos = last + 1;
   }
+}
+
+/**
+ * Whether a node on a line of its own may be a value rather than a mapping's first key: a flow collection, or a
+ * quoted scalar (which may also be a quoted key; `isKeyLine` tells). A plain scalar alone on its line is taken for
+ * a key, and falls back when it is none: go-yaml never writes one, and looking closer would cost every mapping.
+ */
+function startsValue(c: number): boolean {
+  return c === OPEN_BRACE || c === OPEN_BRACKET || c === DQ || c === SQ;
+}
+
+/**
+ * The content of a quoted scalar an entry holds, when it holds no escape (`\` in double quotes, `''` in single
+ * ones), so that it is its value; undefined otherwise.
+ */
+export function quotedText(src: string, e: Entry): string | undefined {
+  const text = src.slice(e.valueStart, e.valueEnd);
+  return text.includes(src.charCodeAt(e.valueStart - 1) === DQ ? '\\' : "''") ? undefined : text;
+}
+
+/** Matchers for the first non-blank line indented less than `m` spaces (after its line break), by `m`. */
+const UNDER_INDENTED: RegExp[] = [];
+function underIndented(m: number): RegExp {
+  return (UNDER_INDENTED[m] ??= new RegExp(`\\n(?! {${m}}) *[^ \\n]`, 'g'));
 }
 
 export function find(map: MapInfo, key: string): Entry | undefined {
