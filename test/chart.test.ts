@@ -396,7 +396,9 @@ describe.each(MAJORS)('master chart on %s', (major) => {
       for (const o of hooks) {
         const id = `${release} ${o.kind}/${o.metadata.name}`;
         const hook = o.metadata.labels?.[keys.hook];
-        expect(hook, id).toMatch(/^(pre|post)-/);
+        // The marker names the hook the object belongs to: its own name ends with it (Jobs and their RBAC alike).
+        expect(hook, id).toMatch(/^[a-z][a-z0-9-]*$/);
+        expect(o.metadata.name.endsWith(`-${hook}`), id).toBe(true);
         expect({ id, labels: pick(o.metadata.labels, [...Object.keys(labels), PART_OF_LABEL]) }).toEqual({
           id,
           labels,

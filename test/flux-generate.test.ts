@@ -80,7 +80,7 @@ describe('layout', () => {
       {
         apiVersion: 'v1',
         kind: 'Namespace',
-        metadata: { name: 'apps', labels: { 'app.kubernetes.io/part-of': 'platform' } },
+        metadata: { name: 'apps', labels: { 'helm-tiers.io/plan': 'platform' } },
       },
     ]);
     const files = generate({ namespace: 'apps' });
@@ -177,7 +177,8 @@ describe('HelmReleases', () => {
           tier: 3,
           dependsOn: ['tier1-database', 'tier2-cache'],
           labelPrefix: 'helm-tiers.io/',
-          partOf: 'platform',
+          plan: 'platform',
+          partOfLabel: false,
         },
       },
     });

@@ -152,7 +152,8 @@ describe('deploy driver', () => {
       tier: 3,
       dependsOn: ['tier1-database', 'tier2-cache'],
       labelPrefix: 'helm-tiers.io/',
-      partOf: 'platform',
+      plan: 'platform',
+      partOfLabel: false,
     });
     expect(values.global.autoFixPods).toBe(true);
     expect(values.api.enabled).toBe(true);
