@@ -569,11 +569,21 @@ export class DocScanner {
     while (p < this.end) {
       let e = src.indexOf('\n', p);
       if (e < 0 || e > this.end) e = this.end;
-      let i = p;
-      while (i < e && src.charCodeAt(i) === SP) i++;
+      LEADING_SPACES.lastIndex = p;
+      LEADING_SPACES.test(src);
+      const i = LEADING_SPACES.lastIndex < e ? LEADING_SPACES.lastIndex : e;
       if (i < e) {
-        if (i - p <= col) break;
         const c = src.charCodeAt(i);
+        if (i - p <= col) {
+          // No continuation: this is the next content line (unless a comment or a tab line, which nextContent
+          // decides about). Remember it, so that it is not searched again.
+          if (c !== HASH && c !== TAB) {
+            this.pos = this.contentAt = p;
+            this.lineEnd = e;
+            this.indent = i - p;
+          }
+          break;
+        }
         if (c === HASH || c === TAB) throw BAIL;
         if (c === COLON && (i + 1 >= e || src.charCodeAt(i + 1) === SP)) throw BAIL;
         if (this.next(NEXT_COLON_SP, i) < e || this.next(NEXT_HASH, i) < e || this.next(NEXT_TAB, i) < e) throw BAIL;
@@ -586,7 +596,6 @@ export class DocScanner {
       }
       p = e + 1;
     }
-    if (any) this.contentAt = -1;
     return any;
   }
 
@@ -722,8 +731,9 @@ export class DocScanner {
     while (start < this.end) {
       let e = src.indexOf('\n', start);
       if (e < 0 || e > this.end) e = this.end;
-      let i = start;
-      while (i < e && src.charCodeAt(i) === SP) i++;
+      LEADING_SPACES.lastIndex = start;
+      LEADING_SPACES.test(src);
+      const i = LEADING_SPACES.lastIndex < e ? LEADING_SPACES.lastIndex : e;
       if (i < e) {
         m = i - start;
         break;
