@@ -3,7 +3,7 @@
  * over a 5,000-pod release on the simulated cluster (API calls, pages, wall time).
  */
 import { join } from 'node:path';
-import { startCluster } from '../test/cluster/index.js';
+import { startCluster } from '../cluster/sim/index.js';
 import { measure, median, printTable } from './measure.js';
 
 const HOOKS = ['crd-check', 'crd-install', 'dependency-check', 'pod-check'] as const;

@@ -27,7 +27,7 @@ async function main() {
     console.log('\n== simulated API server: request latency and throughput ==');
     const r = spawnSync(
       process.execPath,
-      [join(root, 'test/cluster/cli.mjs'), '--bench', '--pods', '5000', '--requests', '2000'],
+      [join(root, 'cluster/sim/cli.mjs'), '--bench', '--pods', '5000', '--requests', '2000'],
       {
         stdio: 'inherit',
       },

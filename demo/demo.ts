@@ -12,7 +12,7 @@ import { exec, type HelmMajor } from '../core/tools.js';
 import { mergeValues } from '../plan/metadata.js';
 import { dependencyReleases, planLevels, type Component } from '../plan/plan.js';
 import { readPlanFile } from '../plan/read.js';
-import { startCluster } from '../test/cluster/index.js';
+import { startCluster } from '../cluster/sim/index.js';
 import { prepareCrds } from './crds.js';
 import { Deployer, type DeployOptions } from './deploy.js';
 import { chartResolver, CLUSTER_TIMING, clusterScenario, crashingApi, hookSettings, setupHelm } from './env.js';

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
-import type { ComponentBehavior, Scenario } from '../test/cluster/index.js';
+import type { ComponentBehavior, Scenario } from '../cluster/sim/index.js';
 import { exec, isolatedHelmEnv, toolchain, type HelmMajor } from '../core/tools.js';
 import type { Values } from '../plan/plan.js';
 

@@ -41,7 +41,7 @@ if (existsSync(hookBins)) {
   }
 }
 
-// The end-to-end demo (`npm start`). It bundles the simulated cluster from test/cluster/, which finds its TLS
+// The end-to-end demo (`npm start`). It bundles the simulated cluster from cluster/sim/, which finds its TLS
 // fixtures through `import.meta.url`: a CJS bundle has none, so it is defined as that folder's URL at run time.
 if (existsSync(join(root, 'demo/main.ts')))
   entries.push({
@@ -49,7 +49,7 @@ if (existsSync(join(root, 'demo/main.ts')))
     out: 'dist/demo.cjs',
     define: { 'import.meta.url': '__simClusterUrl' },
     banner:
-      "const __simClusterUrl = require('node:url').pathToFileURL(require('node:path').join(__dirname, '../test/cluster/index.ts')).href;",
+      "const __simClusterUrl = require('node:url').pathToFileURL(require('node:path').join(__dirname, '../cluster/sim/index.ts')).href;",
   });
 
 // Benchmarks are TypeScript too; they run from dist/bench/ (`npm run bench`).
@@ -60,7 +60,7 @@ if (existsSync(join(root, 'bench/main.ts')))
     out: 'dist/bench/main.cjs',
     define: { 'import.meta.url': '__simClusterUrl' },
     banner:
-      "const __simClusterUrl = require('node:url').pathToFileURL(require('node:path').join(__dirname, '../../test/cluster/index.ts')).href;",
+      "const __simClusterUrl = require('node:url').pathToFileURL(require('node:path').join(__dirname, '../../cluster/sim/index.ts')).href;",
   });
 
 const started = Date.now();

@@ -19,8 +19,8 @@ import {
 } from '../../demo/env.js';
 import { mergeValues } from '../../plan/metadata.js';
 import { parsePlan, type Component, type Plan, type Values } from '../../plan/plan.js';
-import { startCluster, type SimCluster } from '../cluster/index.js';
-import type { ComponentBehavior } from '../cluster/scenario.js';
+import { startCluster, type SimCluster } from '../../cluster/sim/index.js';
+import type { ComponentBehavior } from '../../cluster/sim/scenario.js';
 
 export const root = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
 export const planPath = join(root, 'plan.yaml');

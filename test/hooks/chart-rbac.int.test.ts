@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOOK_EXIT_CODES } from '../../hooks/src/errors.js';
-import { startCluster, type SimCluster } from '../cluster/index.js';
+import { startCluster, type SimCluster } from '../../cluster/sim/index.js';
 import { create, deployment, ensureBundles, grant, namespace, repoRoot, runHook, sharedCrds } from './support.js';
 
 const helm = join(repoRoot, '.tools/helm3/helm');

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { kubeconfigText } from '../cluster/index.js';
+import { kubeconfigText } from '../../cluster/sim/index.js';
 import { HookError } from '../../hooks/src/errors.js';
 import { loadKubeConfig, resolveNamespace } from '../../hooks/src/k8s/client.js';
 

@@ -1,8 +1,8 @@
 // crd-check and crd-install bundles against the simulated API server, with the real Prometheus/Kyverno CRDs and RBAC.
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NEVER_ESTABLISHED } from '../cluster/core.js';
-import { startCluster, type SimCluster } from '../cluster/index.js';
+import { NEVER_ESTABLISHED } from '../../cluster/sim/core.js';
+import { startCluster, type SimCluster } from '../../cluster/sim/index.js';
 import { create, ensureBundles, grant, namespace, RBAC, runHook, sharedCrds } from './support.js';
 
 const haveShared = existsSync(sharedCrds);

@@ -1,6 +1,6 @@
 // dependency-check bundle against the simulated cluster, RBAC as documented.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, type SimCluster } from '../cluster/index.js';
+import { startCluster, type SimCluster } from '../../cluster/sim/index.js';
 import { create, deployment, ensureBundles, grant, namespace, RBAC, runHook, startHook } from './support.js';
 
 const NS = 'apps';

@@ -1,7 +1,7 @@
 // pod-check bundle against the simulated cluster: one scenario per failure class, RBAC as documented.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, type SimCluster } from '../cluster/index.js';
-import { podStatusReason } from '../cluster/tables.js';
+import { startCluster, type SimCluster } from '../../cluster/sim/index.js';
+import { podStatusReason } from '../../cluster/sim/tables.js';
 import { create, deployment, ensureBundles, grant, namespace, RBAC, runHook, startHook } from './support.js';
 
 const NS = 'apps';

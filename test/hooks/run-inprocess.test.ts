@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCrdCheck } from '../../hooks/src/programs/crd.js';
 import { runDependencyCheck } from '../../hooks/src/programs/dependency.js';
 import { runPodCheck } from '../../hooks/src/programs/pods.js';
-import { startCluster, type SimCluster } from '../cluster/index.js';
+import { startCluster, type SimCluster } from '../../cluster/sim/index.js';
 
 function capture() {
   const logs: Record<string, unknown>[] = [];

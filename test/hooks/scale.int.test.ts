@@ -1,6 +1,6 @@
 // Paging at scale: pod-check lists a large release in pages of 500 (limit/continue), never in one response.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, type SimCluster } from '../cluster/index.js';
+import { startCluster, type SimCluster } from '../../cluster/sim/index.js';
 import { create, deployment, ensureBundles, grant, namespace, RBAC, runHook } from './support.js';
 
 const NS = 'big';

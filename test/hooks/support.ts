@@ -5,7 +5,7 @@
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { SimCluster } from '../cluster/index.js';
+import type { SimCluster } from '../../cluster/sim/index.js';
 
 export const repoRoot = resolve(import.meta.dirname, '../..');
 export const sharedCrds = resolve(repoRoot, '../shared/crds');

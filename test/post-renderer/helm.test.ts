@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, type SimCluster } from '../cluster/index.js';
+import { startCluster, type SimCluster } from '../../cluster/sim/index.js';
 import { ErrorCodes } from '../../core/errors.js';
 import { ANNOTATION_KEYS, LABEL_KEYS } from '../helpers/meta.js';
 import { FIXTURE_CHART, helmHarness, PLAN, postRendererArgs, type HelmHarness } from '../helpers/helm.js';

@@ -1,11 +1,17 @@
 // Unit tests of the simulator's pure pieces: selectors, patch engines, server-side apply, protobuf decoding,
 // RBAC evaluation and messages, the store's watch history, and the kubelet's timing.
 import { describe, expect, it } from 'vitest';
-import { Cluster } from './core.js';
-import { startCluster } from './index.js';
-import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch, recordUpdate, serverSideApply } from './patch.js';
-import { decodeProtobuf } from './protobuf.js';
-import { authorize, forbiddenMessage } from './rbac.js';
+import { Cluster } from '../../cluster/sim/core.js';
+import { startCluster } from '../../cluster/sim/index.js';
+import {
+  applyJsonPatch,
+  applyMergePatch,
+  applyStrategicMergePatch,
+  recordUpdate,
+  serverSideApply,
+} from '../../cluster/sim/patch.js';
+import { decodeProtobuf } from '../../cluster/sim/protobuf.js';
+import { authorize, forbiddenMessage } from '../../cluster/sim/rbac.js';
 import {
   matchFields,
   matchLabelSelector,
@@ -13,9 +19,9 @@ import {
   parseFieldSelector,
   parseLabelSelector,
   validateFieldSelector,
-} from './selectors.js';
-import { Store } from './store.js';
-import { ApiError, clone, type Obj } from './types.js';
+} from '../../cluster/sim/selectors.js';
+import { Store } from '../../cluster/sim/store.js';
+import { ApiError, clone, type Obj } from '../../cluster/sim/types.js';
 
 describe('label and field selectors', () => {
   const l = { app: 'web', tier: '2' };

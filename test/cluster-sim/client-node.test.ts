@@ -3,7 +3,7 @@
 /* eslint-disable @typescript-eslint/no-unsafe-class-instance-assignment -- client-node accepts plain objects for its model classes (its documented usage) */
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, type SimCluster } from './index.js';
+import { startCluster, type SimCluster } from '../../cluster/sim/index.js';
 
 type Api = {
   core: k8s.CoreV1Api;

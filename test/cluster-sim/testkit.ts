@@ -12,7 +12,7 @@ export const tools = {
   helm3: join(repoRoot, '.tools/helm3/helm'),
   helm4: join(repoRoot, '.tools/helm4/helm'),
 };
-export const fixtures = join(repoRoot, 'test/cluster/fixtures');
+export const fixtures = join(repoRoot, 'cluster/sim/fixtures');
 export const chartDir = join(fixtures, 'chart');
 export const hookScript = join(fixtures, 'hook.mjs');
 

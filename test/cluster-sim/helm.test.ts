@@ -1,7 +1,7 @@
 // Real Helm 3.17 and 4.1 against the simulated cluster: install --wait with hook Jobs that run as processes,
 // upgrade, list, uninstall; Helm's own error for a custom resource without its CRD; RBAC-denied hooks.
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import { startCluster, type SimCluster } from './index.js';
+import { startCluster, type SimCluster } from '../../cluster/sim/index.js';
 import { chartDir, helmEnv, hookScript, removeTempDirs, run, tools } from './testkit.js';
 
 const images = { 'sim/hook': [process.execPath, hookScript] };

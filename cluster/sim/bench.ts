@@ -1,5 +1,5 @@
 // Benchmark of the simulated API server: request latency and throughput for the calls tests make most.
-// Run: node test/cluster/cli.mjs --bench [--pods 5000] [--requests 2000]
+// Run: node cluster/sim/cli.mjs --bench [--pods 5000] [--requests 2000]
 import https from 'node:https';
 import { readFileSync } from 'node:fs';
 import minimist from 'minimist';

@@ -1,12 +1,12 @@
 // CLI: start a simulated cluster by hand and print its kubeconfig path. Ctrl-C stops it.
-//   node test/cluster/cli.mjs [--rbac] [--scenario file.yaml] [--version 1.31]
+//   node cluster/sim/cli.mjs [--rbac] [--scenario file.yaml] [--version 1.31]
 import minimist from 'minimist';
 import { startCluster } from './index.js';
 
 async function main(): Promise<void> {
   const argv = minimist(process.argv.slice(2), { boolean: ['rbac', 'help'], string: ['scenario', 'version'] });
   if (argv.help) {
-    process.stdout.write('usage: node test/cluster/cli.mjs [--rbac] [--scenario FILE] [--version 1.31]\n');
+    process.stdout.write('usage: node cluster/sim/cli.mjs [--rbac] [--scenario FILE] [--version 1.31]\n');
     return;
   }
   const [major, minor] = String(argv.version ?? '1.31').split('.');

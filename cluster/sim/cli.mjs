@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Bundles test/cluster/cli.ts (or bench.ts with --bench) with esbuild into a temp file and runs it: Node 20 cannot
-// run TypeScript directly. Usage: node test/cluster/cli.mjs [--rbac] [--scenario FILE]; node test/cluster/cli.mjs --bench
+// Bundles cluster/sim/cli.ts (or bench.ts with --bench) with esbuild into a temp file and runs it: Node 20 cannot
+// run TypeScript directly. Usage: node cluster/sim/cli.mjs [--rbac] [--scenario FILE]; node cluster/sim/cli.mjs --bench
 import { build } from 'esbuild';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,8 +1,8 @@
 // Real kubectl 1.31 and 1.34 against the simulated cluster.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, type SimCluster } from './index.js';
+import { startCluster, type SimCluster } from '../../cluster/sim/index.js';
 import { removeTempDirs, run, tools } from './testkit.js';
-import type { Obj } from './types.js';
+import type { Obj } from '../../cluster/sim/types.js';
 
 const deployment = (image: string) => `apiVersion: apps/v1
 kind: Deployment
