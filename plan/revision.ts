@@ -29,7 +29,8 @@ export function canonicalJson(value: unknown): string {
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
   }
-  return (JSON.stringify(value) as string | undefined) ?? 'null';
+  // undefined, functions and symbols have no JSON form; values parsed from YAML never hold them.
+  return value === undefined ? 'null' : JSON.stringify(value);
 }
 
 /** What of the plan the releases see (the file name is only for messages). */
