@@ -11,6 +11,7 @@ import { ErrorCodes, exitCodeFor, formatError, HelmTiersError } from '../core/er
 import { DEFAULT_FLUX_OPTIONS, generateFluxResources } from '../flux/generate.js';
 import type { Values } from '../plan/plan.js';
 import { readPlanFile } from '../plan/read.js';
+import { planRevisionFromDisk } from '../plan/revision.js';
 
 export const FLUX_USAGE = `Usage: helm-tiers flux [options]
 
@@ -25,6 +26,8 @@ Writes the Flux resources of the plan (namespace, GitRepository, one HelmRelease
   --path DIR             folder of the plan inside the repository; chart paths are relative to it (default ${DEFAULT_FLUX_OPTIONS.path})
   --interval DURATION    reconcile interval (default ${DEFAULT_FLUX_OPTIONS.interval})
   --namespace NS         namespace of the Flux objects (default ${DEFAULT_FLUX_OPTIONS.namespace})
+  --source NAME          take the charts from this existing GitRepository in the Flux namespace (e.g. flux-system,
+                         from \`flux bootstrap\`) instead of generating gitrepository.yaml
   --flux-version X.Y     Flux version targeted (default ${DEFAULT_FLUX_OPTIONS.fluxVersion}; ≥ 2.9 sets postRenderStrategy)
   --argocd               also write argocd.argoproj.io/sync-wave annotations
   --kapp                 also write kapp.k14s.io change-group/change-rule annotations
@@ -50,6 +53,7 @@ const STRING_FLAGS = [
   'interval',
   'namespace',
   'flux-version',
+  'source',
 ];
 const BOOLEAN_FLAGS = ['argocd', 'kapp', 'check', 'help'];
 /** Files this command owns in the output folder: stale ones (a removed release) are deleted. */
@@ -91,6 +95,17 @@ export function runFlux(ctx: FluxCommandContext): number {
     const chartValues: Record<string, Values | undefined> = {};
     for (const c of plan.components)
       chartValues[c.chart] ??= readChartValues(join(dirname(planPath), c.chart, 'values.yaml'));
+    const chartsWithCRDs = [...new Set(plan.components.map((c) => c.chart))].filter((chart) =>
+      existsSync(join(dirname(planPath), chart, 'crds')),
+    );
+    let planRevision: string;
+    try {
+      planRevision = planRevisionFromDisk(plan, planPath);
+    } catch (err) {
+      throw new HelmTiersError(ErrorCodes.PLAN_INVALID, `cannot read the charts: ${(err as Error).message}`, {
+        file: planFile,
+      });
+    }
 
     const files = generateFluxResources(plan, {
       gitUrl: str('git-url', DEFAULT_FLUX_OPTIONS.gitUrl),
@@ -104,6 +119,9 @@ export function runFlux(ctx: FluxCommandContext): number {
       kapp: Boolean(args.kapp),
       chartValues,
       planFile,
+      planRevision,
+      chartsWithCRDs,
+      sourceName: str('source', DEFAULT_FLUX_OPTIONS.sourceName),
     });
 
     const out = resolve(ctx.cwd, str('out', 'flux-resources'));

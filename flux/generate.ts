@@ -56,6 +56,18 @@ export interface FluxOptions {
   readonly chartValues: Readonly<Record<string, Values | undefined>>;
   /** Name of the plan file, for the generated-file header. */
   readonly planFile: string;
+  /**
+   * The plan revision (plan/revision.ts) written into every HelmRelease; empty: none (no revision ordering, for
+   * callers that only want the layout). `helm-tiers flux` always computes it.
+   */
+  readonly planRevision: string;
+  /** Chart paths (as written in the plan) that have a `crds/` folder: only those get `crds: CreateReplace`. */
+  readonly chartsWithCRDs: readonly string[];
+  /**
+   * An existing GitRepository in the Flux namespace to take the charts from (e.g. `flux-system`, which
+   * `flux bootstrap` creates); empty: generate `gitrepository.yaml` named after the plan.
+   */
+  readonly sourceName: string;
 }
 
 export const DEFAULT_FLUX_OPTIONS: FluxOptions = {
@@ -70,16 +82,58 @@ export const DEFAULT_FLUX_OPTIONS: FluxOptions = {
   kapp: false,
   chartValues: {},
   planFile: 'plan.yaml',
+  planRevision: '',
+  chartsWithCRDs: [],
+  sourceName: '',
 };
 
 /** Retries before helm-controller stops remediating; between attempts it uninstalls (install) or rolls back. */
 export const REMEDIATION_RETRIES = 3;
 /**
- * `crds/` policy on install and upgrade. CreateReplace: a CRD that already exists (installed by an earlier
- * version, another tool or by hand) is brought to the chart's version on install and on every upgrade; Helm
- * itself never updates `crds/`, and Create would leave an outdated CRD in place forever. CRDs are never deleted.
+ * `crds/` policy on install and upgrade, written only for a chart that has a `crds/` folder (helm-controller's
+ * `internal/action/crds.go` returns at once for a chart without one). CreateReplace: a CRD that already exists
+ * (an earlier version, another tool, by hand) is brought to the chart's version on install and on every
+ * upgrade (helm-controller applies `crds/` itself, by server-side apply); the upgrade default Skip would leave
+ * an outdated CRD in place forever. CRDs are never deleted.
  */
 export const CRD_POLICY = 'CreateReplace';
+/**
+ * HelmChart strategy. Not `Revision`: that makes the chart version `<version>+<commit>` for every commit of the
+ * GitRepository, so any commit (docs included) upgrades every release, and the new chart reaches all releases at
+ * once, whatever their dependencies (source-controller helmchart_controller.go, buildFromTarballArtifact). With
+ * `ChartVersion` source-controller reuses the packaged chart while name and version stay the same, unless the
+ * HelmChart's generation changed (BuildOptions.Force; builder_local.go): the chart template below carries the
+ * plan revision, so a new revision, and only that, repackages each chart, inside the HelmRelease's own
+ * reconcile, which waits for its dependencies.
+ */
+export const RECONCILE_STRATEGY = 'ChartVersion';
+
+/** Annotation on the Namespace: a Flux Kustomization that stops listing (or is removed) never deletes it. */
+export const PRUNE_DISABLED = { 'kustomize.toolkit.fluxcd.io/prune': 'disabled' } as const;
+
+/**
+ * `spec.chart.spec.version` carrying the plan revision. source-controller ignores the version of a chart from a
+ * GitRepository (HelmChart API: "ignored for charts from v1.GitRepository and v1beta2.Bucket sources"), but it is
+ * part of the HelmChart spec that helm-controller writes from the template, so a new revision bumps the HelmChart
+ * generation and forces the rebuild. Still a valid semver range that every release version satisfies.
+ */
+export function chartVersionConstraint(planRevision: string): string {
+  return planRevision === '' ? '*' : `>=0.0.0-0 || =0.0.0-rev.x${planRevision}`;
+}
+
+/**
+ * CEL for `dependsOn[].readyExpr` (helm-controller ≥ 1.5, `checkDependencies`): the dependency runs this
+ * HelmRelease's plan revision, has reconciled its current generation (observedGeneration is written only when a
+ * reconcile ends, never while an upgrade runs) and is Ready. Self-contained, so it holds whether or not the
+ * AdditiveCELDependencyCheck feature gate adds the built-in generation/Ready check to it.
+ */
+export const READY_EXPR = [
+  'has(dep.status.observedGeneration) && dep.status.observedGeneration == dep.metadata.generation',
+  "has(dep.status.conditions) && dep.status.conditions.exists(c, c.type == 'Ready' && c.status == 'True')",
+  'has(dep.spec.values.global.tiers.planRevision)',
+  'dep.spec.values.global.tiers.planRevision == self.spec.values.global.tiers.planRevision',
+].join(' && ');
+
 /** hc 1.6: hooks go through the post-renderers together with the templates, as in Helm 4 (ADR 0004). */
 export const POST_RENDER_STRATEGY = 'combined';
 
@@ -128,6 +182,27 @@ export function chartPathInRepo(repoPath: string, chart: string): string {
   return `./${joined.replace(/\/$/, '')}`;
 }
 
+/**
+ * GitRepository `spec.ignore` (gitignore syntax): the artifact holds only the charts the plan uses, so a commit
+ * elsewhere changes nothing Flux hands to Helm (with ChartVersion it would not upgrade anyway; this keeps the
+ * artifact small and its content digest stable).
+ */
+export function sourceIgnore(plan: Plan, o: FluxOptions): string {
+  const charts = [...new Set(plan.components.map((c) => chartPathInRepo(o.path, c.chart).slice(2)))].sort();
+  const lines = ['/*'];
+  for (const chart of charts) {
+    // gitignore cannot re-include a path whose parent folder is excluded: re-include each parent, exclude its
+    // other entries, then re-include the chart folder.
+    const parts = chart.split('/');
+    for (let i = 1; i <= parts.length; i++) {
+      const dir = parts.slice(0, i).join('/');
+      for (const line of i < parts.length ? [`!/${dir}/`, `/${dir}/*`] : [`!/${dir}/`])
+        if (!lines.includes(line)) lines.push(line);
+    }
+  }
+  return lines.join('\n') + '\n';
+}
+
 /** The file a component's HelmRelease goes to (rule in the module comment). */
 export function helmReleaseFileName(plan: Plan, c: Component): string {
   if (c.tier === 0) return `${c.name}-helmrelease.yaml`;
@@ -148,7 +223,12 @@ function helmRelease(plan: Plan, c: Component, o: FluxOptions, gitRepositoryName
   const timeoutSeconds = releaseTimeoutSeconds(hookDeadlines(o.chartValues[c.chart], planValues));
   const timeout = goDuration(timeoutSeconds);
   // The chart refuses hook deadlines that reach the Helm timeout: tell it the timeout Flux will use.
-  const values = mergeValues(planValues, { global: { hooks: { helmTimeoutSeconds: timeoutSeconds } } });
+  const values = mergeValues(planValues, {
+    global: {
+      hooks: { helmTimeoutSeconds: timeoutSeconds },
+      ...(o.planRevision === '' ? {} : { tiers: { planRevision: o.planRevision } }),
+    },
+  });
   const meta = tierMetadata({ ...identityFor(plan, c.release), argocd: o.argocd, kapp: o.kapp });
   const spec: Record<string, unknown> = {
     interval: o.interval,
@@ -158,17 +238,25 @@ function helmRelease(plan: Plan, c: Component, o: FluxOptions, gitRepositoryName
     chart: {
       spec: {
         chart: chartPathInRepo(o.path, c.chart),
-        reconcileStrategy: 'Revision',
+        version: chartVersionConstraint(o.planRevision),
+        reconcileStrategy: RECONCILE_STRATEGY,
         sourceRef: { kind: 'GitRepository', name: gitRepositoryName, namespace: o.namespace },
       },
     },
   };
   const deps = dependencyReleases(plan, c);
-  if (deps.length > 0) spec.dependsOn = deps.map((name) => ({ name, namespace: o.namespace }));
+  if (deps.length > 0) {
+    spec.dependsOn = deps.map((name) => ({
+      name,
+      namespace: o.namespace,
+      ...(o.planRevision === '' ? {} : { readyExpr: READY_EXPR }),
+    }));
+  }
+  const crds = o.chartsWithCRDs.includes(c.chart) ? { crds: CRD_POLICY } : {};
   Object.assign(spec, {
     timeout,
-    install: { crds: CRD_POLICY, remediation: { retries: REMEDIATION_RETRIES } },
-    upgrade: { crds: CRD_POLICY, remediation: { retries: REMEDIATION_RETRIES, remediateLastFailure: true } },
+    install: { ...crds, remediation: { retries: REMEDIATION_RETRIES } },
+    upgrade: { ...crds, remediation: { retries: REMEDIATION_RETRIES, remediateLastFailure: true } },
   });
   if (atLeast(parseFluxVersion(o.fluxVersion), POST_RENDER_STRATEGY_FLUX))
     spec.postRenderStrategy = POST_RENDER_STRATEGY;
@@ -206,7 +294,11 @@ export function generateFluxResources(plan: Plan, options: Partial<FluxOptions> 
             {
               apiVersion: 'v1',
               kind: 'Namespace',
-              metadata: { name: ns, labels: { [labelKeys(plan.labelPrefix).plan]: plan.name } },
+              metadata: {
+                name: ns,
+                labels: { [labelKeys(plan.labelPrefix).plan]: plan.name },
+                annotations: { ...PRUNE_DISABLED },
+              },
             },
             i === 0 ? header : '',
           ),
@@ -216,24 +308,26 @@ export function generateFluxResources(plan: Plan, options: Partial<FluxOptions> 
     );
   }
 
-  const gitRepositoryName = plan.name;
-  files.set(
-    'gitrepository.yaml',
-    yamlText(
-      {
-        apiVersion: 'source.toolkit.fluxcd.io/v1',
-        kind: 'GitRepository',
-        metadata: { name: gitRepositoryName, namespace: o.namespace },
-        spec: {
-          interval: o.interval,
-          url: o.gitUrl,
-          ref: { branch: o.branch },
-          ...(o.secretRef ? { secretRef: { name: o.secretRef } } : {}),
+  const gitRepositoryName = o.sourceName === '' ? plan.name : o.sourceName;
+  if (o.sourceName === '')
+    files.set(
+      'gitrepository.yaml',
+      yamlText(
+        {
+          apiVersion: 'source.toolkit.fluxcd.io/v1',
+          kind: 'GitRepository',
+          metadata: { name: gitRepositoryName, namespace: o.namespace },
+          spec: {
+            interval: o.interval,
+            url: o.gitUrl,
+            ref: { branch: o.branch },
+            ...(o.secretRef ? { secretRef: { name: o.secretRef } } : {}),
+            ignore: sourceIgnore(plan, o),
+          },
         },
-      },
-      header,
-    ),
-  );
+        header,
+      ),
+    );
 
   for (const c of plan.components) {
     const name = helmReleaseFileName(plan, c);

@@ -1,6 +1,8 @@
 /**
  * How long a release's hook Jobs may run, from the chart's `global.hooks` values: the HelmRelease `spec.timeout`
- * must stay above their sum, because helm-controller bounds every hook wait (and the resource wait) with it.
+ * must stay above the longest of them. Helm bounds each hook's wait with the timeout on its own (helm v4.2.4,
+ * the Helm of helm-controller 1.6.4: pkg/action/hooks.go:76-120, one `WatchUntilReady(resources, timeout)` per hook) and, separately, the wait for the
+ * release's resources; it is not a budget shared by them, so summing the deadlines only held dependents back.
  *
  * The Jobs' `activeDeadlineSeconds` are `timeout + deadlineMarginSeconds` (charts/master-chart/templates/
  * _helpers.tpl, "ht.deadline"). We count every hook Job the chart may run for a release, not only the ones the
@@ -81,10 +83,13 @@ export function hookDeadlines(chartValues: Values | undefined, releaseValues: Va
   return list;
 }
 
-/** The HelmRelease timeout in seconds: above the hooks' summed deadlines plus the resource wait, whole minutes. */
+/**
+ * The HelmRelease timeout in seconds: above the longest hook deadline (a Job ends by its deadline before Helm gives
+ * up on it) and at least the resource wait, in whole minutes.
+ */
 export function releaseTimeoutSeconds(deadlines: readonly HookDeadline[]): number {
-  const sum = deadlines.reduce((total, d) => total + d.seconds, 0);
-  return Math.ceil((sum + WAIT_BUDGET_SECONDS) / 60) * 60;
+  const longest = deadlines.reduce((max, d) => Math.max(max, d.seconds), 0);
+  return Math.max(WAIT_BUDGET_SECONDS, (Math.floor(longest / 60) + 1) * 60);
 }
 
 /** A Go duration as Flux writes them (`17m`, `1h5m`). */

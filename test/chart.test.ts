@@ -767,12 +767,13 @@ describe('docs: when the guarded custom resources appear under Flux', () => {
     expect(releases).toHaveLength(RELEASES.length);
     for (const hr of releases) {
       expect(hr.spec.chart.spec.sourceRef.kind).toBe('GitRepository');
-      expect(hr.spec.chart.spec.reconcileStrategy).toBe('Revision');
+      // The chart is repackaged only for a new plan revision (flux/generate.ts RECONCILE_STRATEGY).
+      expect(hr.spec.chart.spec.reconcileStrategy).toBe('ChartVersion');
       expect(hr.metadata.namespace).toBe('flux-system');
     }
     expect(readme).not.toMatch(/next reconciliation/);
     expect(readme).toContain('the next chart revision or values change');
-    expect(readme).toContain('`reconcileStrategy: Revision`, so the next commit');
+    expect(readme).toContain('carry the plan revision, so the next change to the plan or its charts');
     expect(readme).toContain('`flux reconcile helmrelease <name> -n flux-system --force`');
     // NOTES.txt gives the same advice, with the HelmRelease's namespace (not the release's).
     expect(notes).toContain('next chart revision or values change');

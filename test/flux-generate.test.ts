@@ -11,10 +11,18 @@ import { parse } from 'yaml';
 import { runFlux } from '../cli/flux-command.js';
 import { ErrorCodes } from '../core/errors.js';
 import { exec, isolatedHelmEnv, toolchain } from '../core/tools.js';
-import { CRD_POLICY, generateFluxResources, helmReleaseFileName, type FluxOptions } from '../flux/generate.js';
+import {
+  chartVersionConstraint,
+  CRD_POLICY,
+  generateFluxResources,
+  helmReleaseFileName,
+  READY_EXPR,
+  type FluxOptions,
+} from '../flux/generate.js';
 import { hookDeadlines, releaseTimeoutSeconds } from '../flux/hooks.js';
 import { mergeValues, releaseValues } from '../plan/metadata.js';
 import { parsePlan, type Values } from '../plan/plan.js';
+import { planRevisionFromDisk } from '../plan/revision.js';
 import { ROOT } from './helpers/helm.js';
 import { parseStream } from './helpers/yaml.js';
 import { errorOf } from './helpers/errors.js';
@@ -80,7 +88,12 @@ describe('layout', () => {
       {
         apiVersion: 'v1',
         kind: 'Namespace',
-        metadata: { name: 'apps', labels: { 'helm-tiers.io/plan': 'platform' } },
+        metadata: {
+          name: 'apps',
+          labels: { 'helm-tiers.io/plan': 'platform' },
+          // Removing the Flux Kustomization that applied it must not delete the namespace with its PVCs.
+          annotations: { 'kustomize.toolkit.fluxcd.io/prune': 'disabled' },
+        },
       },
     ]);
     const files = generate({ namespace: 'apps' });
@@ -110,7 +123,12 @@ describe('the GitRepository', () => {
       apiVersion: 'source.toolkit.fluxcd.io/v1',
       kind: 'GitRepository',
       metadata: { name: 'platform', namespace: 'flux-system' },
-      spec: { interval: '5m', url: 'ssh://git@github.com/acme/deploy', ref: { branch: 'prod' } },
+      spec: {
+        interval: '5m',
+        url: 'ssh://git@github.com/acme/deploy',
+        ref: { branch: 'prod' },
+        ignore: '/*\n!/charts/\n/charts/*\n!/charts/master-chart/\n',
+      },
     });
   });
 
@@ -151,12 +169,13 @@ describe('HelmReleases', () => {
         chart: {
           spec: {
             chart: './charts/master-chart',
-            reconcileStrategy: 'Revision',
+            reconcileStrategy: 'ChartVersion',
             sourceRef: { kind: 'GitRepository', name: 'platform', namespace: 'flux-system' },
           },
         },
-        install: { crds: CRD_POLICY, remediation: { retries: 3 } },
-        upgrade: { crds: CRD_POLICY, remediation: { retries: 3, remediateLastFailure: true } },
+        // The master chart has no crds/: no crds policy (it would do nothing).
+        install: { remediation: { retries: 3 } },
+        upgrade: { remediation: { retries: 3, remediateLastFailure: true } },
         postRenderStrategy: 'combined',
       });
       // The plan's values, plus the Helm timeout the chart checks its hook deadlines against (= spec.timeout).
@@ -212,7 +231,48 @@ describe('HelmReleases', () => {
     );
   });
 
-  it('take the timeout from the chart hook settings: above the summed deadlines', () => {
+  it('carry the plan revision in the values, the chart template and every dependsOn readyExpr', () => {
+    const rev = '0123456789abcdef';
+    const files = generate({ planRevision: rev });
+    const p = plan();
+    for (const c of p.components) {
+      const hr = helmRelease(files, helmReleaseFileName(p, c));
+      expect(hr.spec.values.global.tiers.planRevision, c.release).toBe(rev);
+      expect(hr.spec.chart.spec.version).toBe(chartVersionConstraint(rev));
+      for (const d of (hr.spec.dependsOn ?? []) as Obj[]) expect(d.readyExpr).toBe(READY_EXPR);
+    }
+    expect(READY_EXPR).toContain(
+      'dep.spec.values.global.tiers.planRevision == self.spec.values.global.tiers.planRevision',
+    );
+    expect(READY_EXPR).toContain('dep.status.observedGeneration == dep.metadata.generation');
+    // Another revision changes the chart template (a new HelmChart generation: the chart is repackaged).
+    expect(chartVersionConstraint('fedcba9876543210')).not.toBe(chartVersionConstraint(rev));
+    // Without a revision: no readyExpr, no revision value, any chart version.
+    const plain = helmRelease(generate(), 'tier2-helmrelease.yaml');
+    expect(plain.spec.dependsOn).toEqual([{ name: 'tier1-database', namespace: 'flux-system' }]);
+    expect(plain.spec.values.global.tiers).not.toHaveProperty('planRevision');
+    expect(plain.spec.chart.spec.version).toBe('*');
+  });
+
+  it('write crds: CreateReplace only for charts with a crds/ folder', () => {
+    const hr = helmRelease(generate({ chartsWithCRDs: ['./charts/master-chart'] }), 'kyverno-helmrelease.yaml');
+    expect(hr.spec.install.crds).toBe(CRD_POLICY);
+    expect(hr.spec.upgrade.crds).toBe(CRD_POLICY);
+    expect(helmRelease(generate(), 'kyverno-helmrelease.yaml').spec.install).not.toHaveProperty('crds');
+  });
+
+  it('take the charts from an existing GitRepository with sourceName, writing none', () => {
+    const files = generate({ sourceName: 'flux-system' });
+    expect(files.has('gitrepository.yaml')).toBe(false);
+    expect(parse(files.get('kustomization.yaml') as string).resources).not.toContain('gitrepository.yaml');
+    expect(helmRelease(files, 'tier1-helmrelease.yaml').spec.chart.spec.sourceRef).toEqual({
+      kind: 'GitRepository',
+      name: 'flux-system',
+      namespace: 'flux-system',
+    });
+  });
+
+  it('take the timeout from the chart hook settings: above the longest deadline, at least the resource wait', () => {
     const seconds = (d: string) => {
       const m = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(d) as RegExpExecArray;
       return Number(m[1] ?? 0) * 3600 + Number(m[2] ?? 0) * 60 + Number(m[3] ?? 0);
@@ -237,7 +297,7 @@ describe('HelmReleases', () => {
 });
 
 describe('timeouts against the real master chart render', () => {
-  it('every HelmRelease timeout is above the sum of its hook Jobs activeDeadlineSeconds (Helm 4 render)', async () => {
+  it('every HelmRelease timeout is above each of its hook Jobs activeDeadlineSeconds (Helm 4 render)', async () => {
     const tc = toolchain(ROOT, 4);
     const env = isolatedHelmEnv();
     const files = generate();
@@ -253,10 +313,12 @@ describe('timeouts against the real master chart render', () => {
         (o) => o.kind === 'Job' && o.metadata?.annotations?.['helm.sh/hook'],
       );
       expect(hookJobs.length, c.release).toBeGreaterThan(0);
-      const sum = hookJobs.reduce((total, j) => total + Number(j.spec.activeDeadlineSeconds), 0);
+      // Helm applies the timeout to each hook's wait on its own (helm pkg/action/hooks.go), not to their sum.
+      const longest = Math.max(...hookJobs.map((j) => Number(j.spec.activeDeadlineSeconds)));
       const timeout = hr.spec.timeout as string;
       const m = /^(\d+)m$/.exec(timeout) as RegExpExecArray;
-      expect(Number(m[1]) * 60, `${c.release}: ${timeout} vs hooks ${sum}s`).toBeGreaterThan(sum);
+      expect(Number(m[1]) * 60, `${c.release}: ${timeout} vs hooks ${longest}s`).toBeGreaterThan(longest);
+      expect(Number(m[1]) * 60).toBeGreaterThanOrEqual(300);
     }
   });
 });
@@ -318,6 +380,7 @@ describe('the CLI and the committed flux-resources/ (drift test)', () => {
       url: 'ssh://git@example.com/a/b',
       ref: { branch: 'prod' },
       secretRef: { name: 'git-credentials' },
+      ignore: '/*\n!/deploy/\n/deploy/*\n!/deploy/charts/\n/deploy/charts/*\n!/deploy/charts/master-chart/\n',
     });
     const hr = parse(readFileSync(join(out, 'tier2-helmrelease.yaml'), 'utf8')) as Obj;
     // The namespace reaches every reference, not only the objects' own metadata.
@@ -327,7 +390,12 @@ describe('the CLI and the committed flux-resources/ (drift test)', () => {
       name: 'platform',
       namespace: 'gitops',
     });
-    expect(hr.spec.dependsOn).toEqual([{ name: 'tier1-database', namespace: 'gitops' }]);
+    expect(hr.spec.dependsOn).toEqual([{ name: 'tier1-database', namespace: 'gitops', readyExpr: READY_EXPR }]);
+    // The CLI computes the plan revision from the plan and its charts.
+    expect(hr.spec.values.global.tiers.planRevision).toBe(planRevisionFromDisk(plan(), join(ROOT, 'plan.yaml')));
+    const sourced = mkdtempSync(join(tmpdir(), 'helm-tiers-flux-'));
+    expect(cli(['--out', sourced, '--source', 'flux-system']).code).toBe(0);
+    expect(existsSync(join(sourced, 'gitrepository.yaml'))).toBe(false);
     expect(hr.spec.chart.spec.chart).toBe('./deploy/charts/master-chart');
     expect(hr.spec.interval).toBe('1h');
     expect(hr.spec.postRenderStrategy).toBeUndefined();

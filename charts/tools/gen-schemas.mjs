@@ -138,6 +138,8 @@ const master = {
             labelPrefix: str({ pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?/$', maxLength: 254 }),
             plan: str({ maxLength: 63 }),
             partOfLabel: bool,
+            // plan/revision.ts: 16 hex characters; empty when the tooling sets none.
+            planRevision: str({ pattern: '^([0-9a-f]{16})?$' }),
           },
           { required: ['component', 'tier', 'dependsOn', 'labelPrefix'] },
         ),
