@@ -143,6 +143,8 @@ const FLUX_VERSION = /^v?(\d+)\.(\d+)(\.\d+)?$/;
 /** HelmRelease helm.toolkit.fluxcd.io/v2 is served from Flux 2.3. */
 const MIN_FLUX = [2, 3] as const;
 const POST_RENDER_STRATEGY_FLUX = [2, 9] as const;
+/** `dependsOn[].readyExpr` as verified here (helm-controller 1.6, Flux 2.9); older controllers were not checked. */
+const READY_EXPR_FLUX = [2, 9] as const;
 
 const usage = (message: string, field: string) => new HelmTiersError(ErrorCodes.USAGE, message, { field });
 
@@ -244,12 +246,13 @@ function helmRelease(plan: Plan, c: Component, o: FluxOptions, gitRepositoryName
       },
     },
   };
+  const fluxVersion = parseFluxVersion(o.fluxVersion);
   const deps = dependencyReleases(plan, c);
   if (deps.length > 0) {
     spec.dependsOn = deps.map((name) => ({
       name,
       namespace: o.namespace,
-      ...(o.planRevision === '' ? {} : { readyExpr: READY_EXPR }),
+      ...(o.planRevision !== '' && atLeast(fluxVersion, READY_EXPR_FLUX) ? { readyExpr: READY_EXPR } : {}),
     }));
   }
   const crds = o.chartsWithCRDs.includes(c.chart) ? { crds: CRD_POLICY } : {};
@@ -258,8 +261,7 @@ function helmRelease(plan: Plan, c: Component, o: FluxOptions, gitRepositoryName
     install: { ...crds, remediation: { retries: REMEDIATION_RETRIES } },
     upgrade: { ...crds, remediation: { retries: REMEDIATION_RETRIES, remediateLastFailure: true } },
   });
-  if (atLeast(parseFluxVersion(o.fluxVersion), POST_RENDER_STRATEGY_FLUX))
-    spec.postRenderStrategy = POST_RENDER_STRATEGY;
+  if (atLeast(fluxVersion, POST_RENDER_STRATEGY_FLUX)) spec.postRenderStrategy = POST_RENDER_STRATEGY;
   spec.postRenderers = [
     { kustomize: { patches: kustomizePatches(meta).map((p) => ({ patch: p.patch, target: { ...p.target } })) } },
   ];
