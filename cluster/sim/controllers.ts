@@ -146,10 +146,14 @@ export class Controllers implements PodLogSource {
     cluster.onPodTerminating = (pod) => {
       const sim = this.pods.get(pod.metadata.uid);
       if (sim?.proc && sim.proc.exitCode === null) sim.proc.kill('SIGTERM');
+      // A container that ignores SIGTERM is killed at the end of the grace period: only then is the pod gone (and a
+      // StatefulSet free to create its same-named replacement), as with the real kubelet.
+      const grace = Number(pod.metadata.deletionGracePeriodSeconds ?? 0);
+      const ms = behaviorFor(this.scenario, pod)?.ignoreSigterm ? grace * 1000 : this.t.terminate;
       setTimeout(() => {
         cluster.finalizePod(pod.metadata.namespace, pod.metadata.name);
         this.pods.delete(pod.metadata.uid);
-      }, this.t.terminate);
+      }, ms);
     };
   }
 

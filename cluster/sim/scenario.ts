@@ -56,6 +56,12 @@ export interface ComponentBehavior {
   message?: string;
   /** Exit code of a crash (default 1; OOMKilled uses 137); initCrashLoop: of the init container. */
   exitCode?: number;
+  /**
+   * The container ignores SIGTERM: a deleted or evicted pod stays Terminating for its whole grace period
+   * (`deletionGracePeriodSeconds`) before the kubelet kills it and the pod is gone. Default: it stops at once
+   * (`terminate` ms).
+   */
+  ignoreSigterm?: boolean;
 }
 
 export interface BarePod {

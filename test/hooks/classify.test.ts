@@ -175,7 +175,7 @@ describe('classifyPod', () => {
     });
   });
 
-  it('accepts ready and completed pods; ignores terminating ones', () => {
+  it('accepts ready and completed pods; a terminating one is not replaced yet (unhealthy, worth waiting for)', () => {
     expect(classifyPod(pod(running([cs({ ready: true, state: { running: {} } })], true)))).toMatchObject({
       class: 'Healthy',
       severity: 'ok',
@@ -183,7 +183,7 @@ describe('classifyPod', () => {
     expect(classifyPod(pod({ phase: 'Succeeded' }))).toMatchObject({ class: 'Completed', severity: 'ok' });
     expect(
       classifyPod(pod(running([]), { metadata: { name: 'x', deletionTimestamp: '2026-01-01T00:00:00Z' } })),
-    ).toMatchObject({ class: 'Terminating', severity: 'ok' });
+    ).toMatchObject({ class: 'Terminating', severity: 'fail', transitional: true, restartable: false });
   });
 
   it('does not fail the check for failed pods of a Job (the Job decides)', () => {

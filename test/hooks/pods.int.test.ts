@@ -44,7 +44,7 @@ interface Diagnosis {
   logs: Record<string, string[]>;
 }
 
-function statefulSet(name: string) {
+function statefulSet(name: string, graceSeconds?: number, parallel = false) {
   const labels = { app: name, 'helm-tiers.io/release': name };
   return {
     apiVersion: 'apps/v1',
@@ -53,8 +53,15 @@ function statefulSet(name: string) {
     spec: {
       replicas: 3,
       serviceName: name,
+      ...(parallel ? { podManagementPolicy: 'Parallel' } : {}),
       selector: { matchLabels: { app: name } },
-      template: { metadata: { labels }, spec: { containers: [{ name: 'app', image: `example/${name}:1` }] } },
+      template: {
+        metadata: { labels },
+        spec: {
+          ...(graceSeconds !== undefined ? { terminationGracePeriodSeconds: graceSeconds } : {}),
+          containers: [{ name: 'app', image: `example/${name}:1` }],
+        },
+      },
     },
   };
 }
@@ -146,6 +153,16 @@ describe('pod-check against the simulated cluster', () => {
           { selector: rel('bare'), behavior: 'crashLoop' },
           { selector: 'statefulset.kubernetes.io/pod-name=one-1', behavior: 'crashLoop', crashes: 6 },
           { selector: 'statefulset.kubernetes.io/pod-name=pdb-1', behavior: 'crashLoop' },
+          // Evicted pods that stay Terminating for their grace period (SIGTERM ignored): the StatefulSet creates the
+          // same-named replacement only after it. slow-1's replacement runs; gone-1's and never-1's crash-loop again.
+          {
+            selector: 'statefulset.kubernetes.io/pod-name=slow-1',
+            behavior: 'crashLoop',
+            firstPods: 1,
+            ignoreSigterm: true,
+          },
+          { selector: 'statefulset.kubernetes.io/pod-name=never-1', behavior: 'crashLoop', ignoreSigterm: true },
+          { selector: 'statefulset.kubernetes.io/pod-name=gone-1', behavior: 'crashLoop', ignoreSigterm: true },
           // The first two pods' init container fails for good; the pods of a rollout restart initialise normally.
           {
             selector: rel('init'),
@@ -288,6 +305,60 @@ describe('pod-check against the simulated cluster', () => {
     expect(writes.map((q) => `${q.method} ${q.path}`)).toEqual([`POST /api/v1/namespaces/${NS}/pods/one-1/eviction`]);
     expect(r.summary).toContain('one-1 evicted');
     expect(r.code).toBe(0);
+  });
+
+  it('--auto-fix evicts a StatefulSet pod that stays Terminating for its grace period: passes only once the same-named replacement is there and Ready', async () => {
+    create(c, 'apps', 'statefulsets', statefulSet('slow', 4));
+    await untilCrashLooping('slow');
+    const evictedUid = (c.store.get('/pods', NS, 'slow-1') as { metadata: { uid: string } }).metadata.uid;
+    const r = await runHook('pod-check', ['--release=slow', '--grace=0', '--timeout=45', '--auto-fix'], {
+      KUBECONFIG: fixKc,
+    });
+    expect(r.summary).toContain('slow-1 evicted');
+    // The old answer, right after the eviction: "2 pods, 2 healthy" and exit 0, with slow-1 still Terminating.
+    expect(r.summary).toMatch(/^pod-check: 3 pods, 3 healthy, 0 unhealthy; auto-fix: slow-1 evicted \(exit 0\)$/);
+    expect(r.code).toBe(0);
+    const verifying = r.logs.filter((l) => l.msg === 'verifying: waiting for replacements and workloads');
+    expect(JSON.stringify(verifying)).toContain('slow-1 Terminating');
+    const now = c.store.get('/pods', NS, 'slow-1') as SimPod & { metadata: { uid: string } };
+    expect(now.metadata.uid).not.toBe(evictedUid);
+    expect(now.status?.conditions).toContainEqual(expect.objectContaining({ type: 'Ready', status: 'True' }));
+  });
+
+  it('--auto-fix: the replacement of an evicted StatefulSet pod never becomes Ready: exit 30 naming the workload and the pod', async () => {
+    // Parallel: all three pods exist although never-1 is not Ready (OrderedReady would wait for it).
+    create(c, 'apps', 'statefulsets', statefulSet('never', 2, true));
+    await untilCrashLooping('never');
+    await until('never', '3 pods', (pods) => pods.length === 3);
+    const r = await runHook('pod-check', ['--release=never', '--grace=0', '--timeout=20', '--auto-fix'], {
+      KUBECONFIG: fixKc,
+    });
+    expect(r.code, r.summary).toBe(30);
+    expect(r.summary).toContain('never-1 evicted');
+    expect(r.summary).toMatch(
+      /^pod-check: 3 pods, 2 healthy, 1 unhealthy \(CrashLoopBackOff 1: never-1 CrashLoopBackOff\)/,
+    );
+    expect(r.summary).toMatch(
+      /1 workload is not back to every pod it wants: statefulset\/never: .*never-1 CrashLoopBackOff/,
+    );
+  });
+
+  it('--auto-fix: an evicted StatefulSet pod still Terminating at the deadline is not replaced: exit 30, counted, never healthy', async () => {
+    // Parallel: all three pods exist although gone-1 is not Ready (OrderedReady would wait for it).
+    create(c, 'apps', 'statefulsets', statefulSet('gone', 120, true));
+    await untilCrashLooping('gone');
+    await until('gone', '3 pods', (pods) => pods.length === 3);
+    const r = await runHook('pod-check', ['--release=gone', '--grace=0', '--timeout=10', '--auto-fix'], {
+      KUBECONFIG: fixKc,
+    });
+    expect(r.code, r.summary).toBe(30);
+    expect(r.summary).toMatch(
+      /^pod-check: 3 pods, 2 healthy, 1 unhealthy \(Terminating 1: gone-1 Terminating\); auto-fix: gone-1 evicted; /,
+    );
+    expect(r.summary).toMatch(/statefulset\/gone: replicas 2\/3 \(gone-1 Terminating\)/);
+    expect(
+      r.text.some((l) => l.startsWith('gone-1') && l.includes('Terminating') && l.includes('not replaced yet')),
+    ).toBe(true);
   });
 
   it('eviction blocked by a PodDisruptionBudget: bounded 429 retries, then exit 30 saying so', async () => {

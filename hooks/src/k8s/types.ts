@@ -22,6 +22,7 @@ export interface ObjectMeta {
   resourceVersion?: string;
   creationTimestamp?: Timestamp;
   deletionTimestamp?: Timestamp;
+  deletionGracePeriodSeconds?: number;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
   ownerReferences?: OwnerReference[];

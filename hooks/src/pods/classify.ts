@@ -176,7 +176,18 @@ export function classifyPod(pod: Pod): PodVerdict {
   const ok = (cls: PodClass, message: string): PodVerdict =>
     verdict({ class: cls, severity: 'ok', transitional: false, restartable: false, reason: cls, message });
 
-  if (pod.metadata?.deletionTimestamp !== undefined) return ok('Terminating', 'being deleted');
+  // A pod being deleted is not healthy and not gone: a StatefulSet creates its same-named replacement only once it
+  // is gone (after its grace period), a ReplicaSet counts it out at once. Until then it is a pod not yet replaced:
+  // worth waiting for (transitional), never counted healthy, never left out of the count.
+  if (pod.metadata?.deletionTimestamp !== undefined)
+    return verdict({
+      class: 'Terminating',
+      severity: 'fail',
+      transitional: true,
+      restartable: false,
+      reason: 'Terminating',
+      message: `being deleted${pod.metadata.deletionGracePeriodSeconds !== undefined ? ` (grace ${pod.metadata.deletionGracePeriodSeconds} s)` : ''}, not replaced yet`,
+    });
   const phase = status?.phase ?? '';
   if (phase === 'Succeeded') return ok('Completed', 'completed');
   if (phase === 'Failed') {

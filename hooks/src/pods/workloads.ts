@@ -3,6 +3,7 @@
  * before its pods exist (a ResourceQuota, an admission webhook or policy, a missing ServiceAccount), which no pod
  * status can show: with no pods at all, or beside other workloads whose pods are healthy (pure helpers).
  */
+import { readiness } from '../deps/readiness.js';
 import { findCondition, type Pod, type Workload } from '../k8s/types.js';
 
 /** The workload kinds that own long-running pods and that pod-check can list. */
@@ -133,4 +134,68 @@ export function describeShortfalls(shortfalls: readonly Shortfall[]): string {
     .map((s) => s.message)
     .join('; ');
   return `${n} ${n === 1 ? 'workload wants pods and has' : 'workloads want pods and have'} none: ${first}${n > 3 ? '; ...' : ''}`;
+}
+
+/** A workload that is not back to every pod it wants, healthy (verification after a fix). */
+export interface Unsettled {
+  kind: PodOwnerKind;
+  name: string;
+  /** The workload's own status says it failed (kstatus Failed: ProgressDeadlineExceeded, Stalled): no use waiting. */
+  failed: boolean;
+  message: string;
+}
+
+/**
+ * The workloads of a selection that are not settled. Every workload is judged by its own status (kstatus rules,
+ * deps/readiness.ts: observedGeneration, replicas/ready/updated/available counts, currentRevision = updateRevision).
+ * A workload in `fixed` (one whose pods were just evicted or restarted) must also have, among `pods`, as many
+ * healthy pods matching its selector as it wants: a status the controller has not rewritten yet (it still counts the
+ * evicted pod) must not pass for it. A Terminating pod is never healthy (`healthy` decides, from the verdicts).
+ */
+export function unsettledWorkloads(
+  found: readonly { kind: PodOwnerKind; items: readonly Workload[] }[],
+  pods: readonly Pod[],
+  healthy: (pod: Pod) => boolean,
+  fixed: ReadonlySet<string>,
+  describePod: (pod: Pod) => string,
+): Unsettled[] {
+  const out: Unsettled[] = [];
+  for (const { kind, items } of found) {
+    for (const w of items) {
+      if (w.metadata?.deletionTimestamp !== undefined) continue;
+      const name = w.metadata?.name ?? '?';
+      const id = `${kind.toLowerCase()}/${name}`;
+      const mine = pods.filter((p) => selectorMatches(w.spec?.selector, p.metadata?.labels ?? {}) === true);
+      const notHealthy = mine.filter((p) => !healthy(p)).map(describePod);
+      const pending = notHealthy.length
+        ? ` (${notHealthy.slice(0, 5).join(', ')}${notHealthy.length > 5 ? ', ...' : ''})`
+        : '';
+      const r = readiness(kind, w);
+      if (r.status !== 'Current') {
+        out.push({ kind, name, failed: r.status === 'Failed', message: `${id}: ${r.message}${pending}` });
+        continue;
+      }
+      if (!fixed.has(`${kind}/${name}`)) continue;
+      const wants = desiredPods(kind, w);
+      const ok = mine.length - notHealthy.length;
+      if (ok < wants)
+        out.push({
+          kind,
+          name,
+          failed: false,
+          message: `${id} wants ${wants} healthy ${wants === 1 ? 'pod' : 'pods'}, has ${ok}${pending}`,
+        });
+    }
+  }
+  return out;
+}
+
+/** One line for a summary: the workloads not back to every pod they want, the first three of them. */
+export function describeUnsettled(unsettled: readonly Unsettled[]): string {
+  const n = unsettled.length;
+  const first = unsettled
+    .slice(0, 3)
+    .map((u) => u.message)
+    .join('; ');
+  return `${n} ${n === 1 ? 'workload is' : 'workloads are'} not back to every pod ${n === 1 ? 'it wants' : 'they want'}: ${first}${n > 3 ? '; ...' : ''}`;
 }

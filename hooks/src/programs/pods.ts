@@ -13,10 +13,13 @@ import { describePod, logTargets, recentEvents } from '../pods/diagnose.js';
 import { describeAction, planRemediation, type Action } from '../pods/remediate.js';
 import {
   describeShortfalls,
+  describeUnsettled,
   POD_OWNER_KINDS,
   podShortfalls,
+  unsettledWorkloads,
   type PodOwnerKind,
   type Shortfall,
+  type Unsettled,
 } from '../pods/workloads.js';
 import { COMMON_EXIT_CODES, runProgram, type ProgramDef } from '../program.js';
 import { formatTable } from '../table.js';
@@ -396,6 +399,80 @@ async function noPods(
   };
 }
 
+/** "Kind/name" of the workloads whose pods the actions replace (ReplicaSet → its Deployment). */
+function fixedWorkloads(
+  actions: readonly Action[],
+  verdicts: readonly PodVerdict[],
+  owners: ReadonlyMap<string, Owner | undefined>,
+): Set<string> {
+  const out = new Set<string>();
+  const byPod = new Map(verdicts.map((v) => [v.pod, v]));
+  for (const a of actions) {
+    if (a.type === 'restart') {
+      out.add(`${a.kind}/${a.name}`);
+      continue;
+    }
+    const owner = byPod.get(a.pod)?.owner;
+    const top = owner?.kind === 'ReplicaSet' ? owners.get(owner.name) : owner;
+    if (top) out.add(`${top.kind}/${top.name}`);
+  }
+  return out;
+}
+
+interface Verification {
+  snap: Snapshot;
+  workloads: WorkloadLists;
+  unsettled: Unsettled[];
+}
+
+/**
+ * After evictions or rollout restarts: polls (1 s → 5 s) until `until` for the release to be whole again. That takes
+ * all three: no pod fails (a Terminating pod counts as not replaced yet: a StatefulSet creates the same-named
+ * replacement only once the old pod is gone, after its grace period), every workload's own status is settled, and
+ * each fixed workload has as many healthy pods as it wants. It stops early only when waiting cannot help: the
+ * remaining pod problems are ones a restart does not fix and nothing is still settling, or a workload failed.
+ */
+async function verifyFix(
+  ctx: Context,
+  selector: string,
+  until: number,
+  fixed: ReadonlySet<string>,
+): Promise<Verification> {
+  let delay = 1000;
+  let lastKey = '';
+  for (;;) {
+    const snap = await snapshot(ctx, selector);
+    const workloads = await listWorkloadsOf(ctx, selector);
+    const verdictOf = new Map(snap.verdicts.map((v) => [v.pod, v]));
+    const unsettled = unsettledWorkloads(
+      workloads.lists,
+      podsOf(snap),
+      (p) => verdictOf.get(p.metadata?.name ?? '')?.severity === 'ok',
+      fixed,
+      (p) => {
+        const v = verdictOf.get(p.metadata?.name ?? '');
+        return `${p.metadata?.name ?? '?'} ${v?.class ?? 'unknown'}`;
+      },
+    );
+    const bad = failing(snap);
+    const whole = bad.length === 0 && unsettled.length === 0;
+    const hopeless =
+      unsettled.some((u) => u.failed) ||
+      (bad.length > 0 && bad.every((v) => !v.transitional && !v.restartable) && unsettled.every((u) => u.failed));
+    if (whole || hopeless || ctx.clock.now() >= until || ctx.deadline.expired()) return { snap, workloads, unsettled };
+    const key = [...bad.map((v) => `${v.pod}:${v.class}`), ...unsettled.map((u) => u.message)].sort().join(',');
+    if (key !== lastKey) {
+      ctx.log.info(
+        { pods: snap.verdicts.length, unhealthy: bad.length, workloads: unsettled.map((u) => u.message) },
+        'verifying: waiting for replacements and workloads',
+      );
+      lastKey = key;
+    }
+    delay = await backOff(ctx, delay, until);
+    if (ctx.deadline.expired()) return { snap, workloads, unsettled };
+  }
+}
+
 function classCounts(verdicts: readonly PodVerdict[]): string {
   const counts = new Map<string, number>();
   for (const v of verdicts.filter((x) => x.severity !== 'ok')) counts.set(v.class, (counts.get(v.class) ?? 0) + 1);
@@ -471,6 +548,9 @@ export const podCheck: ProgramDef = {
         ? await pollUntilHealthy(ctx, selector, graceUntil)
         : waited.snap;
     let actionsDone = '';
+    /** After a fix: the workloads not back to every pod they want, healthy (empty without a fix). */
+    let unsettled: Unsettled[] = [];
+    let verifyUnchecked = '';
     if (failing(snap).length > 0 && !ctx.deadline.expired()) {
       // Pods that are only slow (pulling, starting, probes not yet passing) get the rest of the deadline.
       if (failing(snap).every((v) => v.transitional)) {
@@ -492,12 +572,18 @@ export const podCheck: ProgramDef = {
         } else {
           const results = await execute(ctx, plan.actions, verifyUntil);
           actionsDone = `; auto-fix: ${results.map((r) => (r.action.type === 'evict' ? `${r.action.pod} ${r.result}` : `${r.action.kind.toLowerCase()}/${r.action.name} ${r.result}`)).join(', ')}`;
-          // Give the replacements a moment to appear before the first verification list.
-          await ctx.deadline.sleep(Math.min(1000, Math.max(0, verifyUntil - ctx.clock.now())));
-          snap = await pollUntilHealthy(ctx, selector, verifyUntil, (s) =>
-            failing(s).every((v) => !v.transitional && !v.restartable),
+          const verified = await verifyFix(
+            ctx,
+            selector,
+            verifyUntil,
+            fixedWorkloads(plan.actions, snap.verdicts, owners),
           );
-          if (failing(snap).length > 0 && !ctx.deadline.signal.aborted) await diagnose(ctx, snap, tailLines);
+          snap = verified.snap;
+          unsettled = verified.unsettled;
+          if (verified.workloads.unchecked && !waited.workloads.unchecked)
+            verifyUnchecked = `; workloads not verified (${verified.workloads.unchecked})`;
+          if ((failing(snap).length > 0 || unsettled.length > 0) && !ctx.deadline.signal.aborted)
+            await diagnose(ctx, snap, tailLines);
         }
       }
     }
@@ -505,19 +591,27 @@ export const podCheck: ProgramDef = {
     // The workloads as listed at the end of the grace, against the pods as they are now.
     const stuck = podShortfalls(waited.workloads.lists, ctx.namespace, podsOf(snap));
     if (stuck.length > 0) await reportShortfalls(ctx, stuck);
+    if (unsettled.length > 0)
+      ctx.out(
+        formatTable(
+          ['WORKLOAD', 'NOT SETTLED'],
+          unsettled.slice(0, 50).map((u) => [`${u.kind.toLowerCase()}/${u.name}`, u.message]),
+        ),
+      );
     const workloads =
-      stuck.length > 0
+      (stuck.length > 0
         ? `; ${describeShortfalls(stuck)}`
         : waited.workloads.unchecked
           ? `; workloads not checked (${waited.workloads.unchecked})`
-          : '';
+          : '') + (unsettled.length > 0 ? `; ${describeUnsettled(unsettled)}` : verifyUnchecked);
     const bad = failing(snap);
     const warn = snap.verdicts.filter((v) => v.severity === 'warn').length;
-    const total = snap.verdicts.filter((v) => v.class !== 'Terminating').length;
+    // Every pod listed counts, Terminating ones too (as unhealthy: not replaced yet).
+    const total = snap.verdicts.length;
     const head = `${total} pods, ${total - bad.length - warn} healthy, ${bad.length} unhealthy${warn ? `, ${warn} warnings` : ''}`;
     if (bad.length === 0)
       return {
-        code: stuck.length > 0 ? HOOK_EXIT_CODES.E_PODS_UNHEALTHY : 0,
+        code: stuck.length > 0 || unsettled.length > 0 ? HOOK_EXIT_CODES.E_PODS_UNHEALTHY : 0,
         summary: `${head}${warn ? ` (${classCounts(snap.verdicts)})` : ''}${actionsDone}${workloads}`,
       };
     const names = bad
