@@ -12,6 +12,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { postRendererPaths, toolchainPaths } from '../core/helm.js';
 import { entryMap, tierMetadata } from '../core/labels.js';
 import { identityFor } from '../plan/metadata.js';
 import { readPlanFile } from '../plan/read.js';
@@ -25,7 +26,7 @@ const work = join(root, '.bench');
 const RELEASE = 'tier1-database';
 const PLAN_FILE = join(root, 'plan.yaml');
 /** What Helm 3 runs (`--post-renderer`), and what the Helm 4 plugin runs on Linux and macOS. */
-const LAUNCHER = join(root, 'post-renderer/bin/helm-tiers-post-renderer');
+const LAUNCHER = postRendererPaths(root).executable;
 /** Node reads this file when it starts (docs/adr/0006); the launcher unsets it. */
 const EXTRA_CA = process.env.NODE_EXTRA_CA_CERTS;
 /** Exactly the arguments Helm passes (`--post-renderer-args`), the plan given by its absolute path. */
@@ -118,7 +119,7 @@ export async function benchPostRenderer(sizes = [1, 1000, 2000, 20000], kustomiz
     return;
   }
   mkdirSync(work, { recursive: true });
-  const kubectl = join(root, '.tools/helm4/kubectl');
+  const kubectl = toolchainPaths(root, 4).kubectl;
   const cacheStatus = /code cache (\w+)/.exec(
     spawnSync(LAUNCHER, OURS_ARGS, {
       input: 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n',

@@ -6,8 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { parseAllDocuments } from 'yaml';
-import { ErrorCodes, HelmTiersError } from '../core/errors.js';
-import { exec, findProjectRoot, isolatedHelmEnv, toolchain, type HelmMajor } from '../core/tools.js';
+import { check, createHelmHarness, findProjectRoot, HELM_MAJORS, type HelmHarness } from '../core/helm.js';
 import { labelKeys } from '../core/labels.js';
 import { releaseValues } from '../plan/metadata.js';
 import { planLevels, type Component, type Plan } from '../plan/plan.js';
@@ -18,35 +17,14 @@ export interface DemoOptions {
   readonly out: Writable;
 }
 
-/** Renders one release with one Helm major and the post-renderer; returns the rendered documents. */
-export async function renderRelease(root: string, plan: Plan, c: Component, major: HelmMajor, planPath: string) {
-  const tc = toolchain(root, major);
-  const env = isolatedHelmEnv();
-  const valuesFile = join(env.HOME as string, 'values.json');
+/** Renders one release with one Helm major (its harness: post-renderer wired) and returns the rendered documents. */
+export async function renderRelease(helm: HelmHarness, plan: Plan, c: Component, planPath: string) {
+  const valuesFile = join(helm.home.dir, `${c.release}.values.json`);
   writeFileSync(valuesFile, JSON.stringify(releaseValues(plan, c.release)));
   const chart = resolve(dirname(planPath), c.chart);
-  const postRendererArgs = [`--post-renderer-args=--plan=${planPath}`, `--post-renderer-args=--release=${c.release}`];
-  const postRenderer = major === 3 ? join(root, 'post-renderer/bin/helm-tiers-post-renderer') : 'tiers';
-  if (major === 4) env.HELM_PLUGINS = join(root, 'dist/helm-plugin');
-  const result = await exec(
-    tc.helm,
-    [
-      'template',
-      c.release,
-      chart,
-      '-n',
-      c.namespace,
-      '-f',
-      valuesFile,
-      '--post-renderer',
-      postRenderer,
-      ...postRendererArgs,
-    ],
-    { env },
-  );
-  if (result.code !== 0) {
-    throw new HelmTiersError(ErrorCodes.TOOL, `helm ${major} template ${c.release} failed:\n${result.stderr.trim()}`);
-  }
+  const args = ['template', c.release, chart, '-n', c.namespace, '-f', valuesFile];
+  const flags = helm.postRenderFlags(`--plan=${planPath}`, `--release=${c.release}`);
+  const result = check(await helm.helm([...args, ...flags]), `helm ${helm.major} template ${c.release}`);
   return parseAllDocuments(result.stdout, { version: '1.1' })
     .map((d) => d.toJS() as Record<string, unknown> | null)
     .filter((o): o is Record<string, unknown> => o !== null && typeof o === 'object');
@@ -61,23 +39,30 @@ export async function runDemo({ plan, cwd, out }: DemoOptions): Promise<number> 
   );
   let failures = 0;
   const levels = planLevels(plan);
-  for (const [i, level] of levels.entries()) {
-    out.write(`Level ${i + 1} (in parallel): ${level.map((c) => c.release).join(', ')}\n`);
-    for (const c of level) {
-      for (const major of [3, 4] as const) {
-        const objects = await renderRelease(root, plan, c, major, planPath);
-        const unlabeled = objects.filter((o) => {
-          const labels = (o.metadata as { labels?: Record<string, string> } | undefined)?.labels ?? {};
-          return labels[keys.tier] !== String(c.tier) || labels[keys.release] !== c.release;
-        });
-        failures += unlabeled.length;
-        const kinds = [...new Set(objects.map((o) => String(o.kind)))].join(', ');
-        out.write(
-          `  helm ${major}  ${c.release.padEnd(16)} tier ${c.tier}  ${String(objects.length).padStart(3)} objects ` +
-            `${unlabeled.length === 0 ? 'all labelled' : `${unlabeled.length} NOT labelled`}  (${kinds})\n`,
-        );
+  const helms: HelmHarness[] = [];
+  try {
+    for (const major of HELM_MAJORS)
+      helms.push(await createHelmHarness({ root, major, prefix: `helm-tiers-cli-demo-h${major}-` }));
+    for (const [i, level] of levels.entries()) {
+      out.write(`Level ${i + 1} (in parallel): ${level.map((c) => c.release).join(', ')}\n`);
+      for (const c of level) {
+        for (const helm of helms) {
+          const objects = await renderRelease(helm, plan, c, planPath);
+          const unlabeled = objects.filter((o) => {
+            const labels = (o.metadata as { labels?: Record<string, string> } | undefined)?.labels ?? {};
+            return labels[keys.tier] !== String(c.tier) || labels[keys.release] !== c.release;
+          });
+          failures += unlabeled.length;
+          const kinds = [...new Set(objects.map((o) => String(o.kind)))].join(', ');
+          out.write(
+            `  helm ${helm.major}  ${c.release.padEnd(16)} tier ${c.tier}  ${String(objects.length).padStart(3)} objects ` +
+              `${unlabeled.length === 0 ? 'all labelled' : `${unlabeled.length} NOT labelled`}  (${kinds})\n`,
+          );
+        }
       }
     }
+  } finally {
+    for (const h of helms) h.dispose();
   }
   out.write(`\nTier order: ${levels.map((l) => l.map((c) => c.release).join(' + ')).join('  →  ')}\n`);
   return failures === 0 ? 0 : 1;

@@ -8,14 +8,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exec, type HelmMajor } from '../core/tools.js';
+import { createHelmHarness, exec, type HelmMajor } from '../core/helm.js';
 import { mergeValues } from '../plan/metadata.js';
 import { dependencyReleases, planLevels, type Component } from '../plan/plan.js';
 import { readPlanFile } from '../plan/read.js';
 import { startCluster } from '../cluster/sim/index.js';
 import { prepareCrds } from './crds.js';
 import { Deployer, type DeployOptions } from './deploy.js';
-import { chartResolver, CLUSTER_TIMING, clusterScenario, crashingApi, hookSettings, setupHelm } from './env.js';
+import { chartResolver, CLUSTER_TIMING, clusterScenario, crashingApi, hookSettings } from './env.js';
 
 export interface DemoOptions {
   readonly root: string;
@@ -84,17 +84,28 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     say(`── ${n}. ${title} ${'─'.repeat(Math.max(4, 72 - title.length))}`);
   };
   const plan = readPlanFile(o.planPath, process.cwd());
+  const helm = await createHelmHarness({ root: o.root, major: o.major, prefix: `helm-tiers-demo-h${o.major}-` });
   const work = mkdtempSync(join(tmpdir(), 'helm-tiers-demo-'));
-  const crds = prepareCrds(o.root, work, { embedded: o.embeddedCrds });
-  const helm = await setupHelm(o.root, o.major, join(work, 'helm'));
-  const cluster = await startCluster({
-    rbac: true,
-    scenario: clusterScenario(o.root, crds.dir, [crashingApi(CRASHING)]),
-    timing: CLUSTER_TIMING,
-  });
-  const toolEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: work, KUBECONFIG: cluster.kubeconfig };
-  const kubectl = (args: string[]) => exec(helm.kubectl, args, { env: toolEnv });
-  const helmCmd = (args: string[]) => exec(helm.helm, args, { env: { ...helm.env, KUBECONFIG: cluster.kubeconfig } });
+  const cleanup = () => {
+    rmSync(work, { recursive: true, force: true });
+    helm.dispose();
+  };
+  let cluster: Awaited<ReturnType<typeof startCluster>>;
+  let crds: ReturnType<typeof prepareCrds>;
+  try {
+    crds = prepareCrds(o.root, work, { embedded: o.embeddedCrds });
+    cluster = await startCluster({
+      rbac: true,
+      scenario: clusterScenario(o.root, crds.dir, [crashingApi(CRASHING)]),
+      timing: CLUSTER_TIMING,
+    });
+  } catch (err) {
+    cleanup();
+    throw err;
+  }
+  const onCluster = { env: { KUBECONFIG: cluster.kubeconfig } };
+  const kubectl = (args: string[]) => helm.kubectl(args, onCluster);
+  const helmCmd = (args: string[]) => helm.helm(args, onCluster);
   const show = async (
     label: string,
     r: Promise<{ stdout: string; stderr: string }>,
@@ -117,7 +128,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       chartPath: chartResolver(o.planPath),
       kubeconfig: cluster.kubeconfig,
       major: o.major,
-      helm: helm.helm,
+      helm: helm.tools.helm,
       helmEnv: helm.env,
       postRenderer: helm.postRenderer,
       workDir: work,
@@ -248,7 +259,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     );
   } finally {
     await cluster.stop();
-    rmSync(work, { recursive: true, force: true });
+    cleanup();
   }
   const ok = problems.length === 0;
   say();

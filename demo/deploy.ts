@@ -10,7 +10,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ExecResult, HelmMajor } from '../core/tools.js';
+import type { ExecResult, HelmMajor } from '../core/helm.js';
 import { mergeValues, releaseValues } from '../plan/metadata.js';
 import { findComponent, planLevels, type Component, type Plan, type Values } from '../plan/plan.js';
 

@@ -1,13 +1,12 @@
 /**
  * The pieces the demo and the end-to-end tests share: the simulated cluster's scenario (the chart's hook image
- * mapped to the built hook bundles, the CRD directory), an isolated Helm of either major with the post-renderer
- * ready, and the hook settings that fit a fast run.
+ * mapped to the built hook bundles, the CRD directory) and the hook settings that fit a fast run. Helm itself comes
+ * from the one harness, core/helm.ts.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import type { ComponentBehavior, Scenario } from '../cluster/sim/index.js';
-import { exec, isolatedHelmEnv, toolchain, type HelmMajor } from '../core/tools.js';
 import type { Values } from '../plan/plan.js';
 
 export interface HookImage {
@@ -76,33 +75,6 @@ export function hookSettings(timeoutSeconds: number, graceSeconds = 3): Values {
       },
     },
   };
-}
-
-export interface HelmSetup {
-  readonly major: HelmMajor;
-  readonly helm: string;
-  readonly kubectl: string;
-  readonly env: Record<string, string>;
-  readonly postRenderer: string;
-}
-
-/**
- * An isolated Helm of the given major: Helm 3 gets the post-renderer executable, Helm 4 the `tiers` plugin
- * installed with `helm plugin install` (plugin folders stay apart: Helm 3 warns about a v4 plugin.yaml).
- */
-export async function setupHelm(root: string, major: HelmMajor, home: string): Promise<HelmSetup> {
-  const tc = toolchain(root, major);
-  const pluginDir = join(root, 'dist/helm-plugin/tiers');
-  const bin = join(root, 'post-renderer/bin/helm-tiers-post-renderer');
-  if (!existsSync(join(root, 'dist/post-renderer.cjs')) || !existsSync(join(pluginDir, 'plugin.yaml'))) {
-    throw new Error('dist/ is missing: run `npm run build`');
-  }
-  const env = isolatedHelmEnv(home);
-  if (major === 4) {
-    const r = await exec(tc.helm, ['plugin', 'install', pluginDir], { env });
-    if (r.code !== 0) throw new Error(`helm plugin install ${pluginDir} failed: ${r.stderr.trim()}`);
-  }
-  return { major, helm: tc.helm, kubectl: tc.kubectl, env, postRenderer: major === 3 ? bin : 'tiers' };
 }
 
 /** Chart path of a component: relative to the plan file's folder, as the plan says. */

@@ -2,7 +2,7 @@
 //   node dist/demo.cjs [--helm 3|4] [--embedded-crds] [--plan FILE]
 import { basename, dirname, resolve } from 'node:path';
 import minimist from 'minimist';
-import { findProjectRoot } from '../core/tools.js';
+import { findProjectRoot } from '../core/helm.js';
 import { runDemo } from './demo.js';
 
 export const USAGE = `usage: node dist/demo.cjs [--helm 3|4] [--embedded-crds] [--plan FILE]

@@ -1,21 +1,20 @@
 /**
- * Helpers for the master chart suites: run the pinned Helm 3 / Helm 4 binaries with isolated config/data/cache
- * homes, render a release of the example plan, and read the output as typed Kubernetes objects.
+ * Helpers for the master chart suites: run the pinned Helm 3 / Helm 4 binaries (paths and homes from the one
+ * harness, core/helm.ts), render a release of the example plan, and read the output as typed Kubernetes objects.
  */
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
+import { createHelmHome, exec, toolchainPaths } from '../core/helm.js';
 import { releaseValues } from '../plan/metadata.js';
 import { parsePlan, type Plan, type Values } from '../plan/plan.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const chartDir = path.join(repoRoot, 'charts/master-chart');
 export const HELMS = {
-  helm3: path.join(repoRoot, '.tools/helm3/helm'),
-  helm4: path.join(repoRoot, '.tools/helm4/helm'),
+  helm3: toolchainPaths(repoRoot, 3).helm,
+  helm4: toolchainPaths(repoRoot, 4).helm,
 };
 export type Major = keyof typeof HELMS;
 export const MAJORS = Object.keys(HELMS) as Major[];
@@ -90,33 +89,14 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Isolated HELM_* homes so the user's repositories, plugins and cache never leak into a test. */
+/** A fresh Helm home of the one harness (core/helm.ts): the user's repositories, plugins and cache never leak in. */
 export function helmEnv(): { env: NodeJS.ProcessEnv; cleanup: () => void } {
-  const home = mkdtempSync(path.join(tmpdir(), 'ht-chart-helm-'));
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: home,
-    HELM_CONFIG_HOME: path.join(home, 'config'),
-    HELM_DATA_HOME: path.join(home, 'data'),
-    HELM_CACHE_HOME: path.join(home, 'cache'),
-    HELM_PLUGINS: path.join(home, 'plugins'),
-    KUBECONFIG: path.join(home, 'no-kubeconfig'),
-  };
-  return {
-    env,
-    cleanup: () => {
-      rmSync(home, { recursive: true, force: true });
-    },
-  };
+  const home = createHelmHome('ht-chart-helm-');
+  return { env: { ...home.env, KUBECONFIG: path.join(home.dir, 'no-kubeconfig') }, cleanup: home.dispose };
 }
 
 export function runHelm(major: Major, args: string[], env: NodeJS.ProcessEnv): Promise<RunResult> {
-  return new Promise((resolve) => {
-    execFile(HELMS[major], args, { env, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return exec(HELMS[major], args, { env });
 }
 
 export function loadExamplePlan(): Plan {

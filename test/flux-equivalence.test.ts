@@ -11,9 +11,9 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { exec, isolatedHelmEnv, toolchain, type HelmMajor, type Toolchain } from '../core/tools.js';
+import { createHelmHarness, exec, type HelmHarness, type HelmMajor, type Toolchain } from '../core/helm.js';
 import { generateFluxResources, helmReleaseFileName, type FluxOptions } from '../flux/generate.js';
 import { fluxLikeKustomization, type KustomizePatch } from '../flux/patches.js';
 import { tierMetadata } from '../core/labels.js';
@@ -61,10 +61,13 @@ describe.each([3, 4] as const)('Helm %i render + kubectl kustomize = post-render
   const template = (release: string, chart: string, extra: string[] = []) =>
     exec(tc.helm, ['template', release, chart, '-n', findComponent(plan, release).namespace, ...extra], { env });
 
-  beforeAll(() => {
-    tc = toolchain(ROOT, major);
-    env = isolatedHelmEnv();
+  let helm: HelmHarness | undefined;
+  beforeAll(async () => {
+    helm = await createHelmHarness({ root: ROOT, major, postRenderer: false });
+    tc = helm.tools;
+    env = { ...helm.env };
   });
+  afterAll(() => helm?.dispose());
 
   it('custom resources named like workloads get object metadata only, on both sides', async () => {
     // A `spec.template` that is no pod template, and a look-alike without any template: strategic merge would create
@@ -131,11 +134,14 @@ describe.each([3, 4] as const)('Helm %i render + kubectl kustomize = post-render
 describe('Argo CD and kapp ordering: post-renderer flags = generated patches', () => {
   let tc: Toolchain;
   let env: Record<string, string>;
-  beforeAll(() => {
+  let helm: HelmHarness | undefined;
+  beforeAll(async () => {
     requireBuild();
-    tc = toolchain(ROOT, 4);
-    env = isolatedHelmEnv();
+    helm = await createHelmHarness({ root: ROOT, major: 4, postRenderer: false });
+    tc = helm.tools;
+    env = { ...helm.env };
   });
+  afterAll(() => helm?.dispose());
 
   const expected: Record<string, Record<string, string>> = {
     'tier1-database': { 'argocd.argoproj.io/sync-wave': '1', 'kapp.k14s.io/change-group': 'platform/tier1-database' },

@@ -6,11 +6,11 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { parse } from 'yaml';
 import { runFlux } from '../cli/flux-command.js';
 import { ErrorCodes } from '../core/errors.js';
-import { exec, isolatedHelmEnv, toolchain } from '../core/tools.js';
+import { createHelmHarness, exec, toolchain } from '../core/helm.js';
 import {
   chartVersionConstraint,
   CRD_POLICY,
@@ -298,12 +298,16 @@ describe('HelmReleases', () => {
 
 describe('timeouts against the real master chart render', () => {
   it('every HelmRelease timeout is above each of its hook Jobs activeDeadlineSeconds (Helm 4 render)', async () => {
-    const tc = toolchain(ROOT, 4);
-    const env = isolatedHelmEnv();
+    const helm = await createHelmHarness({ root: ROOT, major: 4, postRenderer: false });
+    const tc = helm.tools;
+    const env = helm.env;
+    onTestFinished(() => {
+      helm.dispose();
+    });
     const files = generate();
     const p = plan();
     for (const c of p.components) {
-      const valuesFile = join(env.HOME as string, `${c.release}.json`);
+      const valuesFile = join(helm.home.dir, `${c.release}.json`);
       // The values the HelmRelease really carries (with the Helm timeout the chart checks its deadlines against).
       const hr = helmRelease(files, helmReleaseFileName(p, c));
       writeFileSync(valuesFile, JSON.stringify(hr.spec.values));

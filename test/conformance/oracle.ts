@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { exec } from '../../core/tools.js';
+import { exec } from '../../core/helm.js';
 
 export const SETUP_COMMAND = 'npm run setup:yamljson';
 

@@ -6,7 +6,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exec } from '../../core/tools.js';
+import { exec } from '../../core/helm.js';
 import { isMap } from './invariants.js';
 import { yamlToJson } from './oracle.js';
 

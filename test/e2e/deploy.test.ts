@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { ExecResult } from '../../core/tools.js';
+import type { ExecResult } from '../../core/helm.js';
 import { deployPlan, errorHead, type DeployOptions, type Runner } from '../../demo/deploy.js';
 import { plan, planPath } from './support.js';
 

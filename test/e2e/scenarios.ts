@@ -2,7 +2,7 @@
 // (plugin), RBAC on: the CRD check stopping a platform release whose CRDs are missing and installing the real CRDs
 // when allowed, and the post-install check catching a crash-looping API and, when allowed, remediating it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HelmMajor } from '../../core/tools.js';
+import type { HelmMajor } from '../../core/helm.js';
 import { crashingApi } from '../../demo/env.js';
 import { INSTALL_TIMEOUT_MS, sharedMissing, startE2E, type E2E } from './support.js';
 

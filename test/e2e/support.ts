@@ -1,22 +1,15 @@
 /**
  * End-to-end harness: a simulated cluster with RBAC on whose hook image runs the built hook bundles, an isolated
- * Helm 3 or Helm 4 with the post-renderer, and the deploy driver of demo/deploy.ts wired to them.
+ * Helm 3 or Helm 4 from the one harness (core/helm.ts) with the post-renderer, and the deploy driver of demo/deploy.ts wired to them.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { exec, type HelmMajor } from '../../core/tools.js';
+import { createHelmHarness, exec, type HelmHarness, type HelmMajor } from '../../core/helm.js';
 import { prepareCrds, sharedDir, type CrdSource } from '../../demo/crds.js';
 import { deployPlan, type DeployOptions, type DeployResult } from '../../demo/deploy.js';
-import {
-  chartResolver,
-  CLUSTER_TIMING,
-  clusterScenario,
-  hookSettings,
-  setupHelm,
-  type HelmSetup,
-} from '../../demo/env.js';
+import { chartResolver, CLUSTER_TIMING, clusterScenario, hookSettings } from '../../demo/env.js';
 import { mergeValues } from '../../plan/metadata.js';
 import { parsePlan, type Component, type Plan, type Values } from '../../plan/plan.js';
 import { startCluster, type SimCluster } from '../../cluster/sim/index.js';
@@ -52,7 +45,7 @@ export async function ensureBuild(): Promise<void> {
 
 export interface E2E {
   cluster: SimCluster;
-  helm: HelmSetup;
+  helm: HelmHarness;
   crds: CrdSource;
   work: string;
   kubectl(args: string[]): ReturnType<typeof exec>;
@@ -67,24 +60,39 @@ export interface E2E {
 
 export async function startE2E(major: HelmMajor, faults: ComponentBehavior[] = []): Promise<E2E> {
   await ensureBuild();
+  const helm = await createHelmHarness({ root, major, prefix: `helm-tiers-e2e-helm-h${major}-` });
   const work = mkdtempSync(join(tmpdir(), `helm-tiers-e2e-h${major}-`));
-  const crds = prepareCrds(root, work);
-  const cluster = await startCluster({
-    rbac: true,
-    scenario: clusterScenario(root, crds.dir, faults),
-    timing: CLUSTER_TIMING,
-  });
-  const helm = await setupHelm(root, major, join(work, 'helm'));
-  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: work, KUBECONFIG: cluster.kubeconfig };
+  const cleanup = () => {
+    rmSync(work, { recursive: true, force: true });
+    helm.dispose();
+  };
+  let cluster: SimCluster;
+  let crds: CrdSource;
+  try {
+    crds = prepareCrds(root, work);
+    cluster = await startCluster({
+      rbac: true,
+      scenario: clusterScenario(root, crds.dir, faults),
+      timing: CLUSTER_TIMING,
+    });
+  } catch (err) {
+    cleanup();
+    throw err;
+  }
+  const onCluster = { env: { KUBECONFIG: cluster.kubeconfig } };
+  const shEnv = {
+    ...helm.env,
+    KUBECONFIG: cluster.kubeconfig,
+    PATH: `${dirname(helm.tools.kubectl)}:${helm.env.PATH}`,
+  };
   return {
     cluster,
     helm,
     crds,
     work,
-    kubectl: (args) => exec(helm.kubectl, args, { env }),
-    helmCmd: (args) => exec(helm.helm, args, { env: { ...helm.env, KUBECONFIG: cluster.kubeconfig } }),
-    sh: (script) =>
-      exec('/bin/sh', ['-c', script], { env: { ...env, PATH: `${join(helm.kubectl, '..')}:${env.PATH}` } }),
+    kubectl: (args) => helm.kubectl(args, onCluster),
+    helmCmd: (args) => helm.helm(args, onCluster),
+    sh: (script) => exec('/bin/sh', ['-c', script], { env: shEnv }),
     deploy: (opts = {}) =>
       deployPlan({
         plan,
@@ -92,7 +100,7 @@ export async function startE2E(major: HelmMajor, faults: ComponentBehavior[] = [
         chartPath: chartResolver(planPath),
         kubeconfig: cluster.kubeconfig,
         major,
-        helm: helm.helm,
+        helm: helm.tools.helm,
         helmEnv: helm.env,
         postRenderer: helm.postRenderer,
         workDir: work,
@@ -105,7 +113,7 @@ export async function startE2E(major: HelmMajor, faults: ComponentBehavior[] = [
       }),
     stop: async () => {
       await cluster.stop();
-      rmSync(work, { recursive: true, force: true });
+      cleanup();
     },
   };
 }

@@ -1,15 +1,15 @@
 // The contract with the chart: render the master chart's hook Jobs and RBAC, then run each bundle with exactly the
 // Job's args and exactly the (Cluster)Role the chart gives it, against the simulated cluster with RBAC enforced.
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { check, createHelmHome, exec, toolchainPaths } from '../../core/helm.js';
 import { HOOK_EXIT_CODES } from '../../hooks/src/errors.js';
 import { startCluster, type SimCluster } from '../../cluster/sim/index.js';
 import { create, deployment, ensureBundles, grant, namespace, repoRoot, runHook, sharedCrds } from './support.js';
 
-const helm = join(repoRoot, '.tools/helm3/helm');
+const helm = toolchainPaths(repoRoot, 3).helm;
 const chart = join(repoRoot, 'charts/master-chart');
 const ready = existsSync(helm) && existsSync(chart) && existsSync(sharedCrds);
 const NS = 'apps';
@@ -22,38 +22,20 @@ interface Doc {
   spec?: { template: { spec: { serviceAccountName: string; containers: { command: string[]; args: string[] }[] } } };
 }
 
-function render(): Doc[] {
-  const out = execFileSync(
-    helm,
-    [
-      'template',
-      RELEASE,
-      chart,
-      '--namespace',
-      NS,
-      '--set',
-      'monitoring.enabled=true',
-      '--set',
-      'api.enabled=true',
-      '--set',
-      'global.autoInstallCRDs=true',
-      '--set',
-      'global.autoFixPods=true',
-    ],
-    {
-      encoding: 'utf8',
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: '/tmp',
-        HELM_CONFIG_HOME: '/tmp/ht-helm',
-        HELM_CACHE_HOME: '/tmp/ht-helm',
-        HELM_DATA_HOME: '/tmp/ht-helm',
-      },
-    },
-  );
-  return parseAllDocuments(out)
-    .map((d) => d.toJS() as Doc | null)
-    .filter((d): d is Doc => d !== null);
+/** The chart rendered by Helm 3 in a fresh home of the one harness (never a fixed folder shared by every run). */
+async function render(): Promise<Doc[]> {
+  const home = createHelmHome('ht-chart-rbac-');
+  try {
+    const args = ['template', RELEASE, chart, '--namespace', NS];
+    for (const v of ['monitoring.enabled', 'api.enabled', 'global.autoInstallCRDs', 'global.autoFixPods'])
+      args.push('--set', `${v}=true`);
+    const out = check(await exec(helm, args, { env: home.env }), 'helm template').stdout;
+    return parseAllDocuments(out)
+      .map((d) => d.toJS() as Doc | null)
+      .filter((d): d is Doc => d !== null);
+  } finally {
+    home.dispose();
+  }
 }
 
 describe.skipIf(!ready)(
@@ -84,7 +66,7 @@ describe.skipIf(!ready)(
 
     beforeAll(async () => {
       ensureBundles();
-      docs = render();
+      docs = await render();
       c = await startCluster({
         rbac: true,
         timing: { crash: 300 },

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { exec } from '../../core/tools.js';
+import { exec } from '../../core/helm.js';
 import { PLAN, PLUGIN_DIR, POST_RENDERER_BIN, requireBuild, ROOT } from '../helpers/helm.js';
 
 const INPUT = [

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../../core/errors.js';
-import { exec, toolchain } from '../../core/tools.js';
+import { exec, toolchain } from '../../core/helm.js';
 import { fluxLikeKustomization, kustomizePatches } from '../../flux/patches.js';
 import { fastPostRender, fullPostRender, postRender, type FastPathProbe } from '../../post-renderer/src/render.js';
 import { ROOT } from '../helpers/helm.js';

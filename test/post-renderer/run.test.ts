@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { ErrorCodes, exitCodeFor, HelmTiersError } from '../../core/errors.js';
-import { exec } from '../../core/tools.js';
+import { exec } from '../../core/helm.js';
 import { run } from '../../post-renderer/src/run.js';
 import { PLAN, requireBuild, ROOT } from '../helpers/helm.js';
 
