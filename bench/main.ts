@@ -4,6 +4,7 @@
  *   npm run bench -- post-renderer     one section (post-renderer, hooks, cluster)
  */
 import { spawnSync } from 'node:child_process';
+import { runMain } from '../core/shell.js';
 import { join } from 'node:path';
 import { benchHookColdStart, benchPodCheckAtScale } from './hooks.js';
 import { benchPostRenderer } from './post-renderer.js';
@@ -12,7 +13,8 @@ const root = process.cwd();
 const only = process.argv.slice(2);
 const wanted = (section: string) => only.length === 0 || only.includes(section);
 
-async function main() {
+async function main(): Promise<number> {
+  let code = 0;
   if (wanted('post-renderer')) {
     console.log('== post-renderer ==');
     await benchPostRenderer();
@@ -32,11 +34,9 @@ async function main() {
         stdio: 'inherit',
       },
     );
-    if (r.status !== 0) process.exitCode = 1;
+    if (r.status !== 0) code = 1;
   }
+  return code;
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+void runMain(main, { program: 'bench' });

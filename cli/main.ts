@@ -5,7 +5,8 @@
  *   helm-tiers demo                                      (render-only check; `npm start` runs demo/)
  */
 import minimist from 'minimist';
-import { ErrorCodes, exitCodeFor, formatError, HelmTiersError } from '../core/errors.js';
+import { ErrorCodes, HelmTiersError } from '../core/errors.js';
+import { runMain, type ProcessIO } from '../core/shell.js';
 import { readPlanFile } from '../plan/read.js';
 import { run as postRenderRun } from '../post-renderer/src/run.js';
 import { describePlan } from './plan-command.js';
@@ -25,58 +26,40 @@ Commands:
 The plan defaults to ./plan.yaml (env HELM_TIERS_PLAN).
 `;
 
-async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
+/** The CLI's run: an error it throws reaches the shell, which prints it and maps it to the exit code. */
+async function main(io: ProcessIO): Promise<number> {
+  const [command, ...rest] = io.argv;
   if (command === 'post-render') {
     return postRenderRun({
-      stdin: process.stdin,
-      stdout: process.stdout,
-      stderr: process.stderr,
+      stdin: io.stdin,
+      stdout: io.stdout,
+      stderr: io.stderr,
       argv: rest,
-      env: process.env,
-      cwd: process.cwd(),
+      env: io.env,
+      cwd: io.cwd,
     });
   }
-  try {
-    const args = minimist(rest, { string: ['plan'], boolean: ['help'] });
-    const planFile = (args.plan as string | undefined) ?? process.env.HELM_TIERS_PLAN ?? 'plan.yaml';
-    switch (command) {
-      case 'flux':
-        return runFlux({
-          argv: rest,
-          cwd: process.cwd(),
-          env: process.env,
-          stdout: process.stdout,
-          stderr: process.stderr,
-        });
-      case 'plan':
-        if (args.help) break;
-        process.stdout.write(describePlan(readPlanFile(planFile, process.cwd())));
-        return 0;
-      case 'demo':
-        if (args.help) break;
-        return await runDemo({ plan: readPlanFile(planFile, process.cwd()), cwd: process.cwd(), out: process.stdout });
-      case undefined:
-      case 'help':
-      case '--help':
-        break;
-      default:
-        throw new HelmTiersError(ErrorCodes.USAGE, `unknown command "${command}"\n${USAGE}`);
-    }
-    process.stdout.write(USAGE);
-    return 0;
-  } catch (err) {
-    process.stderr.write(formatError(err) + '\n');
-    return exitCodeFor(err);
+  const args = minimist(rest, { string: ['plan'], boolean: ['help'] });
+  const planFile = (args.plan as string | undefined) ?? io.env.HELM_TIERS_PLAN ?? 'plan.yaml';
+  switch (command) {
+    case 'flux':
+      return runFlux({ argv: rest, cwd: io.cwd, env: io.env, stdout: io.stdout, stderr: io.stderr });
+    case 'plan':
+      if (args.help) break;
+      io.stdout.write(describePlan(readPlanFile(planFile, io.cwd)));
+      return 0;
+    case 'demo':
+      if (args.help) break;
+      return await runDemo({ plan: readPlanFile(planFile, io.cwd), cwd: io.cwd, out: io.stdout });
+    case undefined:
+    case 'help':
+    case '--help':
+      break;
+    default:
+      throw new HelmTiersError(ErrorCodes.USAGE, `unknown command "${command}"\n${USAGE}`);
   }
+  io.stdout.write(USAGE);
+  return 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(formatError(err) + '\n');
-    process.exitCode = 70;
-  },
-);
+void runMain(main, { program: 'helm-tiers' });

@@ -2,7 +2,9 @@
 //   node dist/demo.cjs [--helm 3|4] [--embedded-crds] [--plan FILE]
 import { basename, dirname, resolve } from 'node:path';
 import minimist from 'minimist';
+import { ErrorCodes, HelmTiersError } from '../core/errors.js';
 import { findProjectRoot } from '../core/helm.js';
+import { exitCodeOf, runMain } from '../core/shell.js';
 import { runDemo } from './demo.js';
 
 export const USAGE = `usage: node dist/demo.cjs [--helm 3|4] [--embedded-crds] [--plan FILE]
@@ -10,42 +12,37 @@ export const USAGE = `usage: node dist/demo.cjs [--helm 3|4] [--embedded-crds] [
   --embedded-crds  use the small embedded CRD set even when ../shared/crds exists
 `;
 
-export async function main(
+export function main(
   argv: readonly string[],
   io: { root: string; out: (s: string) => void; err: (s: string) => void },
 ): Promise<number> {
-  const args = minimist([...argv], { string: ['helm', 'plan'], boolean: ['embedded-crds', 'help'] });
-  if (args.help) {
-    io.out(USAGE);
-    return 0;
-  }
-  const helm = String(args.helm ?? '4');
-  if (helm !== '3' && helm !== '4') {
-    io.err(`demo: --helm must be 3 or 4\n${USAGE}`);
-    return 64;
-  }
-  try {
-    return await runDemo({
+  return exitCodeOf('demo', io.err, () => {
+    const args = minimist([...argv], { string: ['helm', 'plan'], boolean: ['embedded-crds', 'help'] });
+    if (args.help) {
+      io.out(USAGE);
+      return 0;
+    }
+    const helm = String(args.helm ?? '4');
+    if (helm !== '3' && helm !== '4') throw new HelmTiersError(ErrorCodes.USAGE, `--helm must be 3 or 4\n${USAGE}`);
+    return runDemo({
       root: io.root,
       planPath: resolve(io.root, (args.plan as string | undefined) ?? 'plan.yaml'),
       major: helm === '3' ? 3 : 4,
       embeddedCrds: args['embedded-crds'] === true,
       out: io.out,
     });
-  } catch (err) {
-    io.err(`demo: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    return 1;
-  }
+  });
 }
 
 // Run only as the bundle's entry (tests import main() instead).
 if (basename(process.argv[1] ?? '') === 'demo.cjs') {
-  const root = findProjectRoot(dirname(resolve(process.argv[1] ?? '.')));
-  void main(process.argv.slice(2), {
-    root,
-    out: (s) => process.stdout.write(s),
-    err: (s) => process.stderr.write(s),
-  }).then((code) => {
-    process.exitCode = code;
-  });
+  void runMain(
+    (io) =>
+      main(io.argv, {
+        root: findProjectRoot(dirname(resolve(process.argv[1] ?? '.'))),
+        out: (s) => io.stdout.write(s),
+        err: (s) => io.stderr.write(s),
+      }),
+    { program: 'demo' },
+  );
 }

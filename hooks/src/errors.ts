@@ -1,58 +1,40 @@
 /**
- * Typed errors and exit codes of the hook programs. Kept apart from core/errors.ts because the hooks have their own,
- * documented exit-code contract (hooks/README.md) that the chart and operators read from `kubectl get pods`.
+ * The hook programs' error codes and exit codes: a view of the one registry in core/errors.ts (docs/adr/0008). The
+ * hooks' exit-code contract (hooks/README.md, read by the chart and by operators from `kubectl get pods`) is the
+ * part of that registry listed here; the numbers live there only.
  */
+import { ErrorCodes, EXIT_CODES, exitCodeFor, formatError, HelmTiersError } from '../../core/errors.js';
 
 export const HookErrorCodes = {
-  USAGE: 'E_USAGE',
-  CRD_MISSING: 'E_CRD_MISSING',
-  CRD_NOT_READY: 'E_CRD_NOT_READY',
-  CRD_VERSION_NOT_SERVED: 'E_CRD_VERSION_NOT_SERVED',
-  CRD_MANIFEST: 'E_CRD_MANIFEST',
-  CRD_INSTALL_FAILED: 'E_CRD_INSTALL_FAILED',
-  DEPENDENCY_NOT_READY: 'E_DEPENDENCY_NOT_READY',
-  DEPENDENCY_FAILED: 'E_DEPENDENCY_FAILED',
-  SERVICE_MISSING: 'E_SERVICE_MISSING',
-  PODS_UNHEALTHY: 'E_PODS_UNHEALTHY',
-  FORBIDDEN: 'E_FORBIDDEN',
-  UNAUTHORIZED: 'E_UNAUTHORIZED',
-  NOT_FOUND: 'E_NOT_FOUND',
-  CONFLICT: 'E_API_CONFLICT',
-  THROTTLED: 'E_API_THROTTLED',
-  API_UNAVAILABLE: 'E_API_UNAVAILABLE',
-  API_REJECTED: 'E_API_REJECTED',
-  TIMEOUT: 'E_TIMEOUT',
-  TERMINATED: 'E_TERMINATED',
-  CONFIG: 'E_KUBECONFIG',
-  INTERNAL: 'E_INTERNAL',
+  USAGE: ErrorCodes.USAGE,
+  CRD_MISSING: ErrorCodes.CRD_MISSING,
+  CRD_NOT_READY: ErrorCodes.CRD_NOT_READY,
+  CRD_VERSION_NOT_SERVED: ErrorCodes.CRD_VERSION_NOT_SERVED,
+  CRD_MANIFEST: ErrorCodes.CRD_MANIFEST,
+  CRD_INSTALL_FAILED: ErrorCodes.CRD_INSTALL_FAILED,
+  DEPENDENCY_NOT_READY: ErrorCodes.DEPENDENCY_NOT_READY,
+  DEPENDENCY_FAILED: ErrorCodes.DEPENDENCY_FAILED,
+  SERVICE_MISSING: ErrorCodes.SERVICE_MISSING,
+  PODS_UNHEALTHY: ErrorCodes.PODS_UNHEALTHY,
+  FORBIDDEN: ErrorCodes.FORBIDDEN,
+  UNAUTHORIZED: ErrorCodes.UNAUTHORIZED,
+  NOT_FOUND: ErrorCodes.NOT_FOUND,
+  CONFLICT: ErrorCodes.API_CONFLICT,
+  THROTTLED: ErrorCodes.API_THROTTLED,
+  API_UNAVAILABLE: ErrorCodes.API_UNAVAILABLE,
+  API_REJECTED: ErrorCodes.API_REJECTED,
+  TIMEOUT: ErrorCodes.TIMEOUT,
+  TERMINATED: ErrorCodes.TERMINATED,
+  CONFIG: ErrorCodes.KUBECONFIG,
+  INTERNAL: ErrorCodes.INTERNAL,
 } as const;
 
 export type HookErrorCode = (typeof HookErrorCodes)[keyof typeof HookErrorCodes];
 
-/** The exit-code contract (documented in hooks/README.md). Distinct per failure class; stable across releases. */
-export const HOOK_EXIT_CODES: Readonly<Record<HookErrorCode, number>> = {
-  E_USAGE: 64,
-  E_CRD_MISSING: 10,
-  E_CRD_NOT_READY: 11,
-  E_CRD_VERSION_NOT_SERVED: 12,
-  E_CRD_MANIFEST: 13,
-  E_CRD_INSTALL_FAILED: 14,
-  E_DEPENDENCY_NOT_READY: 20,
-  E_DEPENDENCY_FAILED: 21,
-  E_SERVICE_MISSING: 22,
-  E_PODS_UNHEALTHY: 30,
-  E_FORBIDDEN: 40,
-  E_UNAUTHORIZED: 41,
-  E_NOT_FOUND: 42,
-  E_API_CONFLICT: 43,
-  E_API_THROTTLED: 44,
-  E_API_UNAVAILABLE: 45,
-  E_API_REJECTED: 46,
-  E_TIMEOUT: 50,
-  E_KUBECONFIG: 51,
-  E_TERMINATED: 143,
-  E_INTERNAL: 70,
-};
+/** The hooks' exit codes (hooks/README.md), read from EXIT_CODES: distinct per failure class, stable. */
+export const HOOK_EXIT_CODES: Readonly<Record<HookErrorCode, number>> = Object.fromEntries(
+  Object.values(HookErrorCodes).map((code) => [code, EXIT_CODES[code]]),
+) as Record<HookErrorCode, number>;
 
 export interface HookErrorDetails {
   /** Kubernetes verb of the failed request (get, list, patch, create, ...). */
@@ -67,24 +49,23 @@ export interface HookErrorDetails {
   reason?: string | undefined;
 }
 
-export class HookError extends Error {
-  override readonly name = 'HookError';
+/** A HelmTiersError with the failed Kubernetes request's details instead of a source location. */
+export class HookError extends HelmTiersError<HookErrorCode> {
+  override readonly name: string = 'HookError';
   constructor(
-    readonly code: HookErrorCode,
+    code: HookErrorCode,
     message: string,
     readonly details: HookErrorDetails = {},
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super(code, message, {}, options);
   }
 }
 
-export function hookExitCode(err: unknown): number {
-  return err instanceof HookError ? HOOK_EXIT_CODES[err.code] : HOOK_EXIT_CODES.E_INTERNAL;
-}
+/** The registry's exit code (core/errors.ts `exitCodeFor`): untyped errors exit 70. */
+export const hookExitCode: (err: unknown) => number = exitCodeFor;
 
+/** `<program>: <code>: <message>`, the one format of core/errors.ts (a hook error has no source location). */
 export function formatHookError(err: unknown, program: string): string {
-  if (err instanceof HookError) return `${program}: ${err.code}: ${err.message}`;
-  const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
-  return `${program}: ${HookErrorCodes.INTERNAL}: unexpected error (a bug; please report it): ${detail}`;
+  return formatError(err, program);
 }

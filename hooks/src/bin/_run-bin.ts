@@ -1,25 +1,16 @@
-/** What every bin does: wire process.* into run(), turn SIGTERM into an abort, set the exit code. */
+/** What every hook bin does, through the one process shell (core/shell.ts): SIGTERM/SIGINT abort the run. */
+import { runMain } from '../../../core/shell.js';
 import type { RunDeps } from '../cli.js';
 
 export type RunFn = (argv: readonly string[], env: NodeJS.ProcessEnv, deps?: RunDeps) => Promise<number>;
 
-export function runBin(run: RunFn): void {
-  const controller = new AbortController();
-  const onTerm = (): void => {
-    controller.abort();
-  };
-  process.once('SIGTERM', onTerm);
-  process.once('SIGINT', onTerm);
-  run(process.argv.slice(2), process.env, { signal: controller.signal }).then(
-    (code) => {
-      process.exitCode = code;
-      // A request abandoned at the deadline may still hold a socket open; do not let it keep the Job running.
-      // eslint-disable-next-line no-restricted-properties -- bin entry point: the only place allowed to end the process.
-      setTimeout(() => process.exit(code), 500).unref();
-    },
-    (err: unknown) => {
-      process.stdout.write(`unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-      process.exitCode = 70;
-    },
-  );
+export function runBin(program: string, run: RunFn): void {
+  void runMain((io) => run(io.argv, io.env, { signal: io.signal }), {
+    program,
+    handleSignals: true,
+    // A request abandoned at the deadline may still hold a socket open; do not let it keep the Job running.
+    forceExitAfterMs: 500,
+    // The Job's log is stdout: the JSON records, the tables and the summary line in one ordered stream.
+    diagnostics: 'stdout',
+  });
 }

@@ -2,4 +2,4 @@
 import { runBin } from './_run-bin.js';
 import { runCrdCheck } from '../programs/crd.js';
 
-runBin(runCrdCheck);
+runBin('crd-check', runCrdCheck);

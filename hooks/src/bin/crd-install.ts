@@ -2,4 +2,4 @@
 import { runBin } from './_run-bin.js';
 import { runCrdInstall } from '../programs/crd.js';
 
-runBin(runCrdInstall);
+runBin('crd-install', runCrdInstall);

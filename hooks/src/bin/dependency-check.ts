@@ -2,4 +2,4 @@
 import { runBin } from './_run-bin.js';
 import { runDependencyCheck } from '../programs/dependency.js';
 
-runBin(runDependencyCheck);
+runBin('dependency-check', runDependencyCheck);

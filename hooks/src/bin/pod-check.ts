@@ -2,4 +2,4 @@
 import { runBin } from './_run-bin.js';
 import { runPodCheck } from '../programs/pods.js';
 
-runBin(runPodCheck);
+runBin('pod-check', runPodCheck);

@@ -1,7 +1,8 @@
 // The post-renderer bundle (dist/post-renderer-main.cjs, run by the loader dist/post-renderer.cjs): wires the
-// process to run().
+// process to run() through the one process shell (core/shell.ts), with write(2) sinks.
 import { readFileSync, writeSync } from 'node:fs';
 import type { Readable } from 'node:stream';
+import { runMain } from '../../../core/shell.js';
 import { run, type TextSink } from '../run.js';
 
 /** Helm pipes the whole render: read it in one call (no chunk list + concat: a third less peak memory). */
@@ -43,19 +44,7 @@ function fdSink(fd: number): TextSink {
   };
 }
 
-run({
-  stdin: stdin(),
-  stdout: fdSink(1),
-  stderr: fdSink(2),
-  argv: process.argv.slice(2),
-  env: process.env,
-  cwd: process.cwd(),
-}).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    fdSink(2).write(`helm-tiers post-render: ${String(err)}\n`);
-    process.exitCode = 70;
-  },
+void runMain<TextSink>(
+  (io) => run({ stdin: stdin(), stdout: io.stdout, stderr: io.stderr, argv: io.argv, env: io.env, cwd: io.cwd }),
+  { program: 'helm-tiers post-render', stdout: fdSink(1), stderr: fdSink(2) },
 );
