@@ -15,6 +15,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { toolchainPaths } from '../../core/helm.js';
 import {
   checkLabelValidity,
   checkOnlyAddedKeys,
@@ -87,8 +88,8 @@ function paths(): PathSpec[] {
   return [
     postRendererPath(ROOT, 'post-renderer', PLAN, false),
     postRendererPath(ROOT, 'post-renderer, partOfLabel: true', PLAN, true),
-    fluxPath('flux, kustomize 5.7', join(ROOT, '.tools/helm4/kubectl'), sharedPatches),
-    fluxPath('flux, kustomize 5.4', join(ROOT, '.tools/helm3/kubectl'), sharedPatches),
+    fluxPath('flux, kustomize 5.7', toolchainPaths(ROOT, 4).kubectl, sharedPatches),
+    fluxPath('flux, kustomize 5.4', toolchainPaths(ROOT, 3).kubectl, sharedPatches),
   ];
 }
 
