@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll } from 'vitest';
 import {
   createHelmHarness,
   postRendererArgs,
@@ -32,8 +33,10 @@ export interface HelmHarness extends Omit<CoreHarness, 'helm' | 'home'> {
 }
 
 const made: CoreHarness[] = [];
-// Each test file runs in its own process (vitest forks): its homes go when it ends, whatever the suite did.
-process.once('exit', () => {
+// Registered on the file's suite when a test file imports this module (modules are isolated per file): the homes
+// a file's harnesses made go when that file ends. A process 'exit' handler would not do: vitest ends its forks
+// without one.
+afterAll(() => {
   for (const h of made.splice(0)) h.dispose();
 });
 
