@@ -60,6 +60,8 @@ export const ErrorCodes = {
   API_THROTTLED: 'E_API_THROTTLED',
   API_UNAVAILABLE: 'E_API_UNAVAILABLE',
   API_REJECTED: 'E_API_REJECTED',
+  /** A paginated list kept expiring (410 Gone) after the bounded restarts from scratch (hooks/src/k8s/pages.ts). */
+  LIST_EXPIRED: 'E_LIST_EXPIRED',
   TIMEOUT: 'E_TIMEOUT',
   TERMINATED: 'E_TERMINATED',
   KUBECONFIG: 'E_KUBECONFIG',
@@ -114,6 +116,7 @@ export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
   E_API_THROTTLED: 44,
   E_API_UNAVAILABLE: 45,
   E_API_REJECTED: 46,
+  E_LIST_EXPIRED: 47,
   E_TIMEOUT: 50,
   E_KUBECONFIG: 51,
   E_TERMINATED: 143, // 128 + SIGTERM

@@ -46,6 +46,11 @@ export class Cluster {
   private nextIP = 10;
   /** Called when a pod is being deleted gracefully, so the kubelet can stop its process and finish the delete. */
   onPodTerminating: (pod: Obj) => void = () => {};
+  /**
+   * Called before every list request is served, with the store key (`/pods`, `apps/deployments`) and the query: a
+   * seam for tests that need etcd to compact between two pages of one list (`store.compact()`).
+   */
+  beforeList: (resource: string, query: Readonly<Record<string, string | undefined>>) => void = () => {};
 
   constructor(readonly version: { major: string; minor: string } = { major: '1', minor: '31' }) {
     this.store.subscribe((e) => {

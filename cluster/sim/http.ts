@@ -542,12 +542,22 @@ export class ApiServer {
     const store = this.cluster.store;
     const limit = ctx.q.limit ? Number(ctx.q.limit) : 0;
     let after = '';
+    this.cluster.beforeList(resKey(rt), ctx.q);
     if (ctx.q.continue) {
+      let token: { start: string; rv?: number };
       try {
-        after = (JSON.parse(Buffer.from(ctx.q.continue, 'base64url').toString('utf8')) as { start: string }).start;
+        token = JSON.parse(Buffer.from(ctx.q.continue, 'base64url').toString('utf8')) as { start: string; rv?: number };
       } catch {
         throw badRequest('continue key is not valid: invalid continue token');
       }
+      after = token.start;
+      // As the etcd3 store: a token whose snapshot was compacted away cannot give a consistent list any more.
+      if (typeof token.rv === 'number' && token.rv < store.compactedRV())
+        throw new ApiError(
+          410,
+          'Expired',
+          'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.',
+        );
     }
     const f = this.filter(ctx, rt);
     const items: Obj[] = [];

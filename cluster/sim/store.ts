@@ -26,10 +26,22 @@ export class Store {
   /** Keys of each resource kept sorted, so lists and namespace ranges need no sort. */
   private readonly sorted = new Map<string, string[]>();
   private history: StoreEvent[] = [];
+  private compacted = 0;
   private readonly listeners = new Set<Listener>();
 
   currentRV(): number {
     return this.rv;
+  }
+  /**
+   * The revision of the last compaction (etcd's, as the apiserver sees it): a continue token issued for an older
+   * list snapshot is answered 410 Expired. Watch history is kept apart (`oldestRV`).
+   */
+  compactedRV(): number {
+    return this.compacted;
+  }
+  /** Compacts at the current revision, as etcd's periodic compaction does; older continue tokens expire. */
+  compact(): void {
+    this.compacted = this.rv;
   }
   /** Oldest resourceVersion a watch can still resume after. */
   oldestRV(): number {

@@ -35,6 +35,10 @@ export const COMMON_EXIT_CODES: [number, string][] = [
   [HOOK_EXIT_CODES.E_API_THROTTLED, 'throttled (429) after bounded retries (Retry-After honoured)'],
   [HOOK_EXIT_CODES.E_API_UNAVAILABLE, 'API server unreachable or 5xx after bounded retries'],
   [HOOK_EXIT_CODES.E_API_REJECTED, 'API server rejected a request (400/422)'],
+  [
+    HOOK_EXIT_CODES.E_LIST_EXPIRED,
+    'a paginated list expired (410 Gone) on every attempt: restarted from scratch twice, it expired each time',
+  ],
   [HOOK_EXIT_CODES.E_TIMEOUT, 'overall deadline (--timeout) reached before an answer'],
   [HOOK_EXIT_CODES.E_KUBECONFIG, 'no usable Kubernetes configuration'],
   [HOOK_EXIT_CODES.E_USAGE, 'bad flags or environment variables'],

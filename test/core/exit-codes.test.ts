@@ -40,6 +40,7 @@ const DOCUMENTED: Record<ErrorCode, number> = {
   E_API_THROTTLED: 44,
   E_API_UNAVAILABLE: 45,
   E_API_REJECTED: 46,
+  E_LIST_EXPIRED: 47, // a paginated list expired (410) on each of its bounded restarts
   E_TIMEOUT: 50,
   E_KUBECONFIG: 51,
   E_TERMINATED: 143,

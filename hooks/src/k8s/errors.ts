@@ -67,6 +67,9 @@ function apiCodeToHookCode(status: number): HookErrorCode {
   if (status === 404) return HookErrorCodes.NOT_FOUND;
   if (status === 409) return HookErrorCodes.CONFLICT;
   if (status === 429) return HookErrorCodes.THROTTLED;
+  // 410 Gone (reason Expired) answers only a list whose continue token (or resourceVersion) etcd compacted away;
+  // pages.ts restarts such a list, and what still expires after that is its own failure, not a rejected request.
+  if (status === 410) return HookErrorCodes.LIST_EXPIRED;
   if (status === 408 || status === 504) return HookErrorCodes.TIMEOUT;
   if (status >= 500) return HookErrorCodes.API_UNAVAILABLE;
   return HookErrorCodes.API_REJECTED;

@@ -6,7 +6,7 @@ import { DEFAULT_LABEL_PREFIX, labelKeys } from '../../../core/labels.js';
 import { COMMON_FLAGS, type Context, type FlagSpec, type FlagValue, type RunDeps } from '../cli.js';
 import { mapLimit } from '../concurrency.js';
 import { HOOK_EXIT_CODES, HookError, HookErrorCodes } from '../errors.js';
-import { listAll } from '../k8s/pages.js';
+import { listAll, type ListAllOptions } from '../k8s/pages.js';
 import type { Pod, Workload } from '../k8s/types.js';
 import { classifyPod, type Owner, type PodVerdict } from '../pods/classify.js';
 import { describePod, logTargets, recentEvents } from '../pods/diagnose.js';
@@ -75,9 +75,20 @@ const MAX_DIAGNOSED = 10;
 const CONCURRENCY = 4;
 const PAGE = 500;
 
+/** listAll's options: a warn line for each restart of an expired list (410 Gone). */
+const restartLogged = (ctx: Context, what: string): ListAllOptions => ({
+  onRestart: (err, attempt) => {
+    ctx.log.warn(
+      { list: what, attempt, err: err.message },
+      `the list of ${what} expired (410 Gone) before its last page; reading it again from scratch`,
+    );
+  },
+});
+
 async function listPods(ctx: Context, selector: string): Promise<Pod[]> {
-  return listAll((token) =>
-    ctx.kube.listPods(ctx.namespace, { labelSelector: selector, limit: PAGE, continueToken: token }),
+  return listAll(
+    (token) => ctx.kube.listPods(ctx.namespace, { labelSelector: selector, limit: PAGE, continueToken: token }),
+    restartLogged(ctx, 'pods'),
   );
 }
 
@@ -291,8 +302,10 @@ async function listWorkloadsOf(ctx: Context, selector: string): Promise<Workload
     for (const kind of POD_OWNER_KINDS)
       lists.push({
         kind,
-        items: await listAll((token) =>
-          ctx.kube.listWorkloads(kind, ctx.namespace, { labelSelector: selector, limit: PAGE, continueToken: token }),
+        items: await listAll(
+          (token) =>
+            ctx.kube.listWorkloads(kind, ctx.namespace, { labelSelector: selector, limit: PAGE, continueToken: token }),
+          restartLogged(ctx, kind),
         ),
       });
   } catch (err) {
