@@ -17,6 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 
 import { ErrorCodes, HelmTiersError } from '../../core/errors.js';
+import { startWatchdog } from './process.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -259,40 +260,6 @@ async function stopController(c: Controller, graceMs: number): Promise<void> {
   }
 }
 
-/**
- * A `sh` that outlives this process to clean up after it: it is told each controller's pid over a pipe and, when the
- * pipe closes without a final `ok` (this process died: a signal, SIGKILL, a crash), kills them and removes the temp
- * folder. It ignores INT, TERM and HUP, which a terminal sends to the whole process group. No signal handlers are
- * installed here: a library listening for SIGTERM would take away the default exit of the process that imports it.
- */
-function startWatchdog(dir: string): { watch(c: Controller): void; release(): void } {
-  const script = [
-    "trap '' INT TERM HUP",
-    'pids=',
-    'while read -r cmd arg; do',
-    '  case "$cmd" in',
-    '    pid) pids="$pids $arg" ;;',
-    '    ok) exit 0 ;;',
-    '  esac',
-    'done',
-    '[ -n "$pids" ] && kill -KILL $pids 2>/dev/null',
-    'rm -rf "$1"',
-  ].join('\n');
-  const sh = spawn('/bin/sh', ['-c', script, 'flux-watchdog', dir], { stdio: ['pipe', 'ignore', 'ignore'] });
-  sh.stdin.on('error', () => undefined);
-  // Neither the watchdog nor its pipe may keep this process's event loop alive.
-  sh.unref();
-  (sh.stdin as unknown as { unref?: () => void }).unref?.();
-  return {
-    watch(c) {
-      if (c.proc.pid !== undefined) sh.stdin.write(`pid ${String(c.proc.pid)}\n`);
-    },
-    release() {
-      sh.stdin.end('ok\n');
-    },
-  };
-}
-
 export async function startFlux(opts: FluxOptions): Promise<Flux> {
   const binDir = opts.binDir ?? fluxBinDir();
   const namespace = opts.namespace ?? 'flux-system';
@@ -338,7 +305,7 @@ export async function startFlux(opts: FluxOptions): Promise<Flux> {
     `--requeue-dependency=${opts.requeueDependency ?? '5s'}`,
   ];
   const controllers: Controller[] = [];
-  const watchdog = startWatchdog(dir);
+  const watchdog = startWatchdog(dir, 'flux-watchdog');
   let stopped = false;
   // A normal exit without stop(): 'exit' handlers run synchronously, so SIGKILL and a synchronous rm are all there is.
   const killOnExit = () => {
@@ -373,7 +340,7 @@ export async function startFlux(opts: FluxOptions): Promise<Flux> {
       env,
     );
     controllers.push(source);
-    watchdog.watch(source);
+    watchdog.watch(source.proc.pid);
     const helm = startController(
       'helm-controller',
       join(binDir, 'helm-controller'),
@@ -388,7 +355,7 @@ export async function startFlux(opts: FluxOptions): Promise<Flux> {
       env,
     );
     controllers.push(helm);
-    watchdog.watch(helm);
+    watchdog.watch(helm.proc.pid);
     const deadline = Date.now() + timeoutMs;
     await waitReady(source, `http://127.0.0.1:${String(scHealth)}/readyz`, deadline);
     await waitReady(helm, `http://127.0.0.1:${String(hcHealth)}/readyz`, deadline);

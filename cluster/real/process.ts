@@ -95,3 +95,47 @@ export async function stopChild(child: Child, graceMs: number): Promise<void> {
     await child.exited;
   }
 }
+
+export interface Watchdog {
+  /** Adds a process for the watchdog to SIGKILL if this process dies without release(). */
+  watch(pid: number | undefined): void;
+  /** This process cleaned up itself: the watchdog exits without killing anything. */
+  release(): void;
+}
+
+/**
+ * A `sh` that outlives this process to clean up after it: it is told each child's pid over a pipe and, when the
+ * pipe closes without a final `ok` (this process died: a signal, SIGKILL, a crash), kills them and removes `dir`.
+ * It ignores INT, TERM and HUP, which a terminal sends to the whole process group. No signal handlers are
+ * installed here: a library listening for SIGTERM would take away the default exit of the process that imports it.
+ */
+export function startWatchdog(dir: string, name = 'watchdog'): Watchdog {
+  const script = [
+    "trap '' INT TERM HUP",
+    'pids=',
+    'while read -r cmd arg; do',
+    '  case "$cmd" in',
+    '    pid) pids="$pids $arg" ;;',
+    '    ok) exit 0 ;;',
+    '  esac',
+    'done',
+    '[ -n "$pids" ] && kill -KILL $pids 2>/dev/null',
+    'rm -rf "$1"',
+  ].join('\n');
+  const sh = spawn('/bin/sh', ['-c', script, name, dir], { stdio: ['pipe', 'ignore', 'ignore'] });
+  sh.stdin.on('error', () => undefined);
+  // Neither the watchdog nor its pipe may keep this process's event loop alive.
+  sh.unref();
+  (sh.stdin as unknown as { unref?: () => void }).unref?.();
+  let released = false;
+  return {
+    watch(pid) {
+      if (pid !== undefined && !released) sh.stdin.write(`pid ${String(pid)}\n`);
+    },
+    release() {
+      if (released) return;
+      released = true;
+      sh.stdin.end('ok\n');
+    },
+  };
+}
