@@ -482,6 +482,29 @@ describe.skipIf(!run)('node agent on the real control plane', () => {
     for (const p of oldPids) expect(isRunning(p)).toBe(false);
   }, 120_000);
 
+  it('kubectl 1.31 and 1.34 logs options reach the endpoint: --tail, --timestamps, --limit-bytes, -f', async () => {
+    await eventually('stubborn-0 process output', async () =>
+      (await kubectl(['logs', '-n', 'agent', 'stubborn-0'])).stdout === 'serving\n' ? true : undefined,
+    );
+    for (const bin of [join(root, '.tools/helm3/kubectl'), KUBECTL]) {
+      const k = (args: string[]) => exec(bin, ['--kubeconfig', cp.kubeconfig, '-n', 'agent', ...args], { HOME: home });
+      const stamped = await k(['logs', 'stubborn-0', '--tail=1', '--timestamps']);
+      expect(stamped.stderr).toBe('');
+      expect(stamped.stdout).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z serving\n$/);
+      expect((await k(['logs', 'stubborn-0', '--limit-bytes=3'])).stdout).toBe('ser');
+      expect((await k(['logs', 'stubborn-0', '--tail=0'])).stdout).toBe('');
+      // -f streams while the process runs: the first line arrives and kubectl keeps waiting for more.
+      const follow = spawn(bin, ['--kubeconfig', cp.kubeconfig, '-n', 'agent', 'logs', '-f', 'stubborn-0'], {
+        env: { PATH: process.env.PATH ?? '', HOME: home },
+      });
+      let out = '';
+      follow.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+      await eventually('followed output', () => Promise.resolve(out === 'serving\n' ? true : undefined));
+      expect(follow.exitCode).toBeNull();
+      follow.kill('SIGKILL');
+    }
+  }, 60_000);
+
   it('helm install --wait of the fixture chart runs the hook Jobs as processes; Helm 4 prints the hook log', async () => {
     const chart = join(home, 'chart');
     cpSync(join(root, 'cluster/sim/fixtures/chart'), chart, { recursive: true });
