@@ -11,6 +11,7 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import { exitCodeFor, formatError } from './errors.js';
+import { forceExit } from './bin/exit.js';
 
 /** Anything text can be written to: a Writable, or the post-renderer's write(2) sink. */
 export interface TextOut {
@@ -71,8 +72,10 @@ export function runMain<Out extends TextOut = Writable>(main: Main<Out>, options
     const abort = (): void => {
       controller.abort();
     };
-    process.once('SIGTERM', abort);
-    process.once('SIGINT', abort);
+    // Kept for the process's life (not `once`): a launcher's own signal handler (cluster/real) re-raises the signal
+    // when nobody else listens, which would end the process before main has finished its clean-up.
+    process.on('SIGTERM', abort);
+    process.on('SIGINT', abort);
   }
   const own = options;
   const io: ProcessIO<Out> = {
@@ -95,8 +98,7 @@ export function runMain<Out extends TextOut = Writable>(main: Main<Out>, options
   return exitCodeOf(options.program, report, () => main(io)).then((code) => {
     process.exitCode = code;
     if (options.forceExitAfterMs !== undefined) {
-      // eslint-disable-next-line no-restricted-properties -- the shell of bin entry points: the one place allowed to end the process.
-      setTimeout(() => process.exit(code), options.forceExitAfterMs).unref();
+      setTimeout(() => forceExit(code), options.forceExitAfterMs).unref();
     }
     return code;
   });

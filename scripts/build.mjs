@@ -6,6 +6,7 @@
 //                                  cache post-renderer.code-cache, made here by one run on a sample render
 //   dist/helm-plugin/tiers/        the Helm 4 postrenderer/v1 plugin (plugin.yaml, the launcher, those three files)
 //   dist/hooks/<name>.cjs          one bundle per hooks/src/bin/<name>.ts
+//   dist/demo.cjs, dist/cluster.cjs, dist/bench/main.cjs   npm start, npm run cluster, npm run bench
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -41,27 +42,28 @@ if (existsSync(hookBins)) {
   }
 }
 
-// The end-to-end demo (`npm start`). It bundles the simulated cluster from cluster/sim/, which finds its TLS
-// fixtures through `import.meta.url`: a CJS bundle has none, so it is defined as that folder's URL at run time.
-if (existsSync(join(root, 'demo/main.ts')))
-  entries.push({
-    in: 'demo/main.ts',
-    out: 'dist/demo.cjs',
-    define: { 'import.meta.url': '__simClusterUrl' },
-    banner:
-      "const __simClusterUrl = require('node:url').pathToFileURL(require('node:path').join(__dirname, '../cluster/sim/index.ts')).href;",
-  });
-
-// Benchmarks are TypeScript too; they run from dist/bench/ (`npm run bench`).
-// They bundle the simulated cluster too (pod-check at scale), with the same import.meta.url definition as the demo.
+// Bundles that hold the clusters (cluster/): the simulated one finds its TLS fixtures through `import.meta.url`,
+// the real one the repository (and .tools/) through `import.meta.dirname`. A CJS bundle has neither, so both are
+// defined as those folders at run time, relative to the bundle's own folder (`up`: the way back to the root).
+function clusterBundle(entry, out, up) {
+  const folder = (sub) => `require('node:path').join(__dirname, ${JSON.stringify(`${up}cluster/${sub}`)})`;
+  return {
+    in: entry,
+    out,
+    define: { 'import.meta.url': '__simClusterUrl', 'import.meta.dirname': '__realClusterDir' },
+    banner: [
+      `const __simClusterUrl = require('node:url').pathToFileURL(${folder('sim/index.ts')}).href;`,
+      `const __realClusterDir = ${folder('real')};`,
+    ].join('\n'),
+  };
+}
+// The end-to-end demo (`npm start`), the cluster in the foreground (`npm run cluster`), and the benchmarks
+// (`npm run bench`; pod-check at scale runs on the simulated cluster).
+if (existsSync(join(root, 'demo/main.ts'))) entries.push(clusterBundle('demo/main.ts', 'dist/demo.cjs', '../'));
+if (existsSync(join(root, 'cluster/bin/cluster.ts')))
+  entries.push(clusterBundle('cluster/bin/cluster.ts', 'dist/cluster.cjs', '../'));
 if (existsSync(join(root, 'bench/main.ts')))
-  entries.push({
-    in: 'bench/main.ts',
-    out: 'dist/bench/main.cjs',
-    define: { 'import.meta.url': '__simClusterUrl' },
-    banner:
-      "const __simClusterUrl = require('node:url').pathToFileURL(require('node:path').join(__dirname, '../../cluster/sim/index.ts')).href;",
-  });
+  entries.push(clusterBundle('bench/main.ts', 'dist/bench/main.cjs', '../../'));
 
 const started = Date.now();
 const results = await Promise.allSettled(
