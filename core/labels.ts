@@ -34,6 +34,11 @@ export function labelKeys(prefix: string = DEFAULT_LABEL_PREFIX) {
     plan: `${prefix}plan`,
     /** Annotation: the releases this release depends on, comma-separated. */
     dependsOn: `${prefix}depends-on`,
+    /**
+     * Annotation: the plan revision the object was rendered from (plan/revision.ts). Written only when the caller
+     * knows it; the dependency check requires a dependency's workloads to carry the revision it was given.
+     */
+    planRevision: `${prefix}plan-revision`,
     /** Label of the master chart's hook objects (the hook's name): tells hook pods from the release's workloads. */
     hook: `${prefix}hook`,
   } as const;
@@ -54,6 +59,11 @@ export interface TierIdentity {
   /** Extra ordering annotations for other tools. */
   readonly argocd?: boolean | undefined;
   readonly kapp?: boolean | undefined;
+  /**
+   * The plan revision (plan/revision.ts) the release is rendered from: written as the `<prefix>plan-revision`
+   * annotation. Absent or empty: not written (what was rendered before revisions existed, byte for byte).
+   */
+  readonly planRevision?: string | undefined;
 }
 
 /**
@@ -93,6 +103,9 @@ export function tierMetadata(id: TierIdentity): TierMetadata {
     [k.tier, tierValue(id.tier)],
     [k.dependsOn, dependsOnValue(id.dependsOn)],
   ];
+  // Object metadata only, like every annotation here: on a workload it changes no pod template, so a new revision
+  // alone restarts no pods (the Deployment's generation does not even move).
+  if (id.planRevision) annotations.push([k.planRevision, id.planRevision]);
   // Argo CD applies lower waves first; the tier is exactly that order.
   if (id.argocd) annotations.push(['argocd.argoproj.io/sync-wave', tierValue(id.tier)]);
   // kapp: one change group per release; a release waits for the groups of its dependencies.

@@ -12,6 +12,7 @@ import { DEFAULT_LABEL_PREFIX, tierMetadata, type TierIdentity } from '../../cor
 import { identityFor } from '../../plan/metadata.js';
 import { parsePlan } from '../../plan/plan.js';
 import { readPlanFile } from '../../plan/read.js';
+import { PLAN_REVISION_PATTERN } from '../../plan/revision.js';
 import type { ConflictPolicy } from './model.js';
 import { postRender } from './render.js';
 
@@ -30,6 +31,8 @@ Only keys under the label prefix are added; no value the chart rendered is ever 
                        --part-of-label adds app.kubernetes.io/part-of: <plan name> where absent)
   --argocd             also write argocd.argoproj.io/sync-wave (the tier)
   --kapp               also write kapp.k14s.io/change-group and change-rule (from dependsOn)
+  --plan-revision REV  also write the annotation <prefix>plan-revision: REV on every object (16 hex digits,
+                       the plan revision the caller computed; the dependency check compares it)
   --on-conflict MODE   error (default: refuse, E_CONFLICT) or keep (keep the chart's value and warn),
                        when an object already has another value for one of our keys
   --allow-empty        accept a render without objects (a release holding only hooks)
@@ -62,6 +65,7 @@ const STRING_FLAGS = [
   'label-prefix',
   'on-conflict',
   'log-file',
+  'plan-revision',
 ];
 const BOOLEAN_FLAGS = ['argocd', 'kapp', 'allow-empty', 'part-of-label', 'help'];
 
@@ -87,6 +91,14 @@ export function parseArgs(argv: readonly string[], env: Env, cwd: string): Optio
     const why = onConflict === 'overwrite' ? ' (overwrite is gone: it changed values charts rendered)' : '';
     throw new HelmTiersError(ErrorCodes.USAGE, `--on-conflict must be error or keep, not "${onConflict}"${why}`);
   }
+  // Given by the caller (helm-tiers deploy, the demo), who computed it once for the plan: computing it here would
+  // read every chart file on each render.
+  const planRevision = str('plan-revision');
+  if (planRevision !== undefined && !PLAN_REVISION_PATTERN.test(planRevision))
+    throw new HelmTiersError(
+      ErrorCodes.USAGE,
+      `--plan-revision must be a plan revision (16 lowercase hex digits), not "${planRevision}"`,
+    );
   const release = str('release');
   if (!release) throw new HelmTiersError(ErrorCodes.USAGE, '--release is required');
   const planFile = str('plan') ?? env.HELM_TIERS_PLAN;
@@ -112,7 +124,7 @@ export function parseArgs(argv: readonly string[], env: Env, cwd: string): Optio
     });
   }
   return {
-    identity: { ...identity, argocd: Boolean(args.argocd), kapp: Boolean(args.kapp) },
+    identity: { ...identity, argocd: Boolean(args.argocd), kapp: Boolean(args.kapp), planRevision },
     onConflict,
     allowEmpty: Boolean(args['allow-empty']),
   };

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ErrorCodes, HelmTiersError } from '../../core/errors.js';
-import { tierMetadata } from '../../core/labels.js';
+import { labelKeys, tierMetadata } from '../../core/labels.js';
 import { identityFor, releaseValues } from '../../plan/metadata.js';
 import { parsePlan, planLevels } from '../../plan/plan.js';
 import { describePlan } from '../../cli/plan-command.js';
@@ -79,6 +79,17 @@ describe('the example plan', () => {
     const text = describePlan(example());
     expect(text).toContain('level 1: tier1-database (tier 1), monitoring (tier 0), kyverno (tier 0)');
     expect(text).toMatch(/tier3-api\s+component=api tier=3 namespace=apps dependsOn=\[tier1-database, tier2-cache\]/);
+  });
+
+  it('adds the plan-revision annotation only when a revision is given (never a label)', () => {
+    const id = identityFor(example(), 'tier3-api');
+    const plain = tierMetadata(id);
+    expect(tierMetadata({ ...id, planRevision: '' })).toEqual(plain);
+    expect(tierMetadata({ ...id, planRevision: undefined })).toEqual(plain);
+    const meta = tierMetadata({ ...id, planRevision: '0123456789abcdef' });
+    expect(meta.labels).toEqual(plain.labels);
+    expect(meta.annotations).toEqual([...plain.annotations, ['helm-tiers.io/plan-revision', '0123456789abcdef']]);
+    expect(labelKeys('example.com/').planRevision).toBe('example.com/plan-revision');
   });
 
   it('adds Argo CD and kapp ordering annotations on request', () => {

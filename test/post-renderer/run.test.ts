@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
 import { ErrorCodes, exitCodeFor, HelmTiersError } from '../../core/errors.js';
 import { exec } from '../../core/helm.js';
 import { run } from '../../post-renderer/src/run.js';
@@ -72,6 +73,14 @@ describe('post-renderer shell', () => {
     [['--release', 'r', '--component', 'c', '--tier', '1', '--label-prefix', 'Bad_Prefix/'], ErrorCodes.PLAN_INVALID],
     [['--release', 'r', '--component', 'c', '--tier', '1', '--depends-on', 'a,r'], ErrorCodes.PLAN_INVALID],
     [['--release', 'r', '--component', 'c', '--tier', '1', '--depends-on', 'a,a'], ErrorCodes.PLAN_INVALID],
+    // A plan revision is 16 lowercase hex digits (plan/revision.ts); anything else is a caller's mistake.
+    [['--plan', 'plan.yaml', '--release', 'tier1-database', '--plan-revision', 'ABCDEF0123456789'], ErrorCodes.USAGE],
+    [['--plan', 'plan.yaml', '--release', 'tier1-database', '--plan-revision', '0123456789abcde'], ErrorCodes.USAGE],
+    [['--plan', 'plan.yaml', '--release', 'tier1-database', '--plan-revision=0123456789abcdef0'], ErrorCodes.USAGE],
+    [
+      ['--plan', 'plan.yaml', '--release', 'tier1-database', '--plan-revision', 'a', '--plan-revision', 'b'],
+      ErrorCodes.USAGE,
+    ],
   ])('refuses %j with its code, no output and a log line', async (argv, code) => {
     const r = await runWith(CM, argv);
     expect(r.code).toBe(exit(code));
@@ -175,6 +184,37 @@ describe('post-renderer shell', () => {
     expect(kept.out).toContain('helm-tiers.io/tier: "9"');
     expect(kept.err).toContain('warning');
     expect(readFileSync(kept.log, 'utf8')).toContain('warning');
+  });
+
+  it('--plan-revision writes <prefix>plan-revision on every object, never on pod templates; absent, nothing', async () => {
+    const rev = '0123456789abcdef';
+    const deployment =
+      'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\nspec:\n  selector:\n    matchLabels: {app: d}\n' +
+      '  template:\n    metadata:\n      labels: {app: d}\n    spec:\n      containers: [{name: c, image: x}]\n';
+    const input = `${CM}---\n${deployment}`;
+    const withRev = await runWith(input, ['--plan', PLAN, '--release', 'tier2-cache', '--plan-revision', rev]);
+    expect(withRev.code, withRev.err).toBe(0);
+    const docs = parseAllDocuments(withRev.out).map((d) => d.toJS() as Record<string, any>);
+    expect(docs.map((d) => d.metadata.annotations['helm-tiers.io/plan-revision'])).toEqual([rev, rev]);
+    expect(docs[1]?.spec.template.metadata).toEqual({
+      labels: expect.objectContaining({ app: 'd', 'helm-tiers.io/release': 'tier2-cache' }),
+    });
+    // Without the flag the output is what it always was: no revision key anywhere.
+    const without = await runWith(input, ['--plan', PLAN, '--release', 'tier2-cache']);
+    expect(without.code, without.err).toBe(0);
+    expect(without.out).not.toContain('plan-revision');
+    expect(withRev.out.replace(`    helm-tiers.io/plan-revision: "${rev}"\n`, '')).not.toBe(withRev.out);
+    expect(withRev.out.split(`    helm-tiers.io/plan-revision: "${rev}"\n`).join('')).toBe(without.out);
+    // The explicit identity takes it too, under its own prefix.
+    const explicit = await runWith(CM, [
+      '--release=r',
+      '--component=c',
+      '--tier=1',
+      '--label-prefix=example.com/',
+      `--plan-revision=${rev}`,
+    ]);
+    expect(explicit.code, explicit.err).toBe(0);
+    expect(explicit.out).toContain(`example.com/plan-revision: "${rev}"`);
   });
 
   it('honours --log-file', async () => {
