@@ -4,6 +4,7 @@
 /* eslint-disable @typescript-eslint/no-dynamic-delete -- removing JSON fields by name is what patches and defaulting do */
 import { randomBytes } from 'node:crypto';
 import { BUILTIN, crdResourceTypes } from './resources.js';
+import { validateObject } from './validation.js';
 import { Store, type StoreEvent } from './store.js';
 import {
   alreadyExists,
@@ -580,13 +581,15 @@ export class Cluster {
         {
           field: 'metadata.annotations',
           reason: 'FieldValueTooLong',
-          message: `Too long: must have at most ${ANNOTATION_LIMIT} bytes`,
+          message: `Too long: may not be more than ${ANNOTATION_LIMIT} bytes`,
         },
       ]);
     if (rt.group === '' && rt.resource === 'pods' && !(o.spec?.containers?.length > 0))
       throw invalid(rt, o.metadata.name, [
         { field: 'spec.containers', reason: 'FieldValueRequired', message: 'Required value' },
       ]);
+    const causes = validateObject(rt.group, rt.resource, o);
+    if (causes.length > 0) throw invalid(rt, o.metadata.name, causes);
   }
 
   // ----- defaulting (only what clients and controllers read back) -----

@@ -204,7 +204,7 @@ describe.each([
     const big = `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\ndata: {blob: "${'x'.repeat(270000)}"}\n`;
     const r = await k(['apply', '-f', '-'], big);
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain('metadata.annotations: Too long: must have at most 262144 bytes');
+    expect(r.stderr).toContain('metadata.annotations: Too long: may not be more than 262144 bytes');
     expect((await k(['apply', '--server-side', '-f', '-'], big)).code).toBe(0);
   });
 
