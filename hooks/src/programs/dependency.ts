@@ -1,14 +1,18 @@
 /**
  * dependency-check: waits until the releases this one depends on are ready (kstatus rules over their Deployments,
  * StatefulSets, DaemonSets, Jobs and PVCs, found by the release label) and that the Services it is configured to
- * use exist; reports exactly which object blocks, and why.
+ * use exist; reports exactly which object blocks, and why. With `--plan-revision REV` a dependency is ready only
+ * when its workloads were also rendered from that plan revision (annotation `<prefix>plan-revision`, core/labels.ts):
+ * old workloads of a dependency not yet upgraded look healthy, and only the revision tells them apart.
  */
 import { DEFAULT_LABEL_PREFIX, labelKeys } from '../../../core/labels.js';
+import { PLAN_REVISION_PATTERN } from '../../../plan/revision.js';
 import { COMMON_FLAGS, type Context, type FlagSpec, type FlagValue, type RunDeps } from '../cli.js';
 import { mapLimit } from '../concurrency.js';
 import { readiness, type Readiness } from '../deps/readiness.js';
 import { HOOK_EXIT_CODES, HookError, HookErrorCodes } from '../errors.js';
 import type { WorkloadKind } from '../k8s/client.js';
+import type { Workload } from '../k8s/types.js';
 import { listAll } from '../k8s/pages.js';
 import { COMMON_EXIT_CODES, runProgram, type ProgramDef } from '../program.js';
 import { formatTable } from '../table.js';
@@ -29,6 +33,12 @@ export const DEPENDENCY_CHECK_FLAGS: FlagSpec[] = [
     type: 'list',
     help: 'Services that must exist in the namespace (e.g. the database and cache this release is configured with)',
   },
+  {
+    name: 'plan-revision',
+    env: 'HT_PLAN_REVISION',
+    type: 'string',
+    help: 'plan revision this release is installed from: each dependency workload must carry <prefix>plan-revision=REV too',
+  },
 ];
 
 export const KINDS: readonly WorkloadKind[] = [
@@ -39,6 +49,12 @@ export const KINDS: readonly WorkloadKind[] = [
   'PersistentVolumeClaim',
 ];
 
+/** Kinds whose objects run a revision (a PVC's state does not depend on it): they must carry the plan revision. */
+const REVISIONED: ReadonlySet<WorkloadKind> = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job']);
+
+/** Reason of a blocker whose object was rendered from another plan revision (or from none). */
+export const PLAN_REVISION_MISMATCH = 'PlanRevisionMismatch';
+
 export interface Blocker {
   dependency: string;
   object: string;
@@ -46,6 +62,50 @@ export interface Blocker {
   reason: string;
   message: string;
   condition?: string | undefined;
+  /** PlanRevisionMismatch: the revision the object carries (`undefined`: none) and the one wanted. */
+  revision?: { have: string | undefined; want: string } | undefined;
+}
+
+/** What the check requires beyond readiness; `planRevision` undefined: no revision check (the behaviour before it). */
+export interface DependencyRequirements {
+  planRevision?: string | undefined;
+}
+
+/**
+ * What blocks on one object of dependency `dep`, or undefined. A failure stays a failure whatever the revision.
+ * Otherwise, with a wanted revision, another one (or none) blocks before readiness: the dependency has not been
+ * upgraded yet, or its upgrade has not reached this object, so it is not ready for this release even when its old
+ * pods are healthy; it may still be upgraded, so the check waits (InProgress). An annotation change alone moves no
+ * generation, so a workload whose spec did not change is at once at the new revision and Current.
+ */
+export function judgeObject(
+  dep: string,
+  kind: WorkloadKind,
+  w: Workload,
+  revisionKey: string,
+  want: string | undefined,
+): Blocker | undefined {
+  const object = `${kind.toLowerCase()}/${w.metadata?.name ?? '?'}`;
+  const r = readiness(kind, w);
+  const have = w.metadata?.annotations?.[revisionKey];
+  if (r.status !== 'Failed' && want !== undefined && REVISIONED.has(kind) && have !== want)
+    return {
+      dependency: dep,
+      object,
+      status: 'InProgress',
+      reason: PLAN_REVISION_MISMATCH,
+      message: `${dep} runs plan revision ${have ?? '(none)'} (${revisionKey} on ${object}), this release wants ${want}`,
+      revision: { have, want },
+    };
+  if (r.status === 'Current') return undefined;
+  return {
+    dependency: dep,
+    object,
+    status: r.status,
+    reason: r.reason,
+    message: r.message,
+    condition: r.condition,
+  };
 }
 
 /** One pass: every blocking object of every dependency, and every missing Service. */
@@ -54,7 +114,10 @@ export async function evaluateDependencies(
   deps: readonly string[],
   services: readonly string[],
   prefix: string,
+  requirements: DependencyRequirements = {},
 ): Promise<{ blockers: Blocker[]; objects: number }> {
+  const want = requirements.planRevision;
+  const revisionKey = labelKeys(prefix).planRevision;
   const blockers: Blocker[] = [];
   let objects = 0;
   const jobs = deps.flatMap((d) => KINDS.map((k) => ({ dep: d, kind: k })));
@@ -85,16 +148,8 @@ export async function evaluateDependencies(
     }
     for (const l of mine) {
       for (const w of l.items) {
-        const r = readiness(l.kind, w);
-        if (r.status !== 'Current')
-          blockers.push({
-            dependency: dep,
-            object: `${l.kind.toLowerCase()}/${w.metadata?.name ?? '?'}`,
-            status: r.status,
-            reason: r.reason,
-            message: r.message,
-            condition: r.condition,
-          });
+        const b = judgeObject(dep, l.kind, w, revisionKey, want);
+        if (b) blockers.push(b);
       }
     }
   }
@@ -122,7 +177,10 @@ export const dependencyCheck: ProgramDef = {
   flags: DEPENDENCY_CHECK_FLAGS,
   exitCodes: [
     [0, 'every dependency ready and every required Service present'],
-    [HOOK_EXIT_CODES.E_DEPENDENCY_NOT_READY, 'a dependency is still in progress (or has no objects) at the deadline'],
+    [
+      HOOK_EXIT_CODES.E_DEPENDENCY_NOT_READY,
+      'a dependency is still in progress (or has no objects, or with --plan-revision runs another plan revision) at the deadline',
+    ],
     [
       HOOK_EXIT_CODES.E_DEPENDENCY_FAILED,
       'a dependency object failed (Job Failed, Deployment ProgressDeadlineExceeded, Stalled)',
@@ -130,16 +188,29 @@ export const dependencyCheck: ProgramDef = {
     [HOOK_EXIT_CODES.E_SERVICE_MISSING, 'a required Service does not exist at the deadline'],
     ...COMMON_EXIT_CODES,
   ],
+  validate: (values) => {
+    const rev = values['plan-revision'];
+    if (rev !== undefined && !(typeof rev === 'string' && PLAN_REVISION_PATTERN.test(rev)))
+      throw new HookError(
+        HookErrorCodes.USAGE,
+        `--plan-revision must be a plan revision (16 lowercase hex digits), not "${String(rev)}"`,
+      );
+  },
   async main(ctx, values: Record<string, FlagValue>) {
     const deps = (values['depends-on'] as string[] | undefined) ?? [];
     const services = (values['require-services'] as string[] | undefined) ?? [];
     const prefix = String(values['label-prefix']);
+    const planRevision = values['plan-revision'] as string | undefined;
+    const requirements: DependencyRequirements = { planRevision };
     if (deps.length === 0 && services.length === 0)
       return { code: 0, summary: 'no dependencies and no required Services: nothing to wait for' };
-    ctx.log.info({ namespace: ctx.namespace, dependsOn: deps, requireServices: services }, 'waiting for dependencies');
+    ctx.log.info(
+      { namespace: ctx.namespace, dependsOn: deps, requireServices: services, planRevision },
+      'waiting for dependencies',
+    );
     let delay = 1000;
     let lastKey = '';
-    let result = await evaluateDependencies(ctx, deps, services, prefix);
+    let result = await evaluateDependencies(ctx, deps, services, prefix, requirements);
     while (result.blockers.length > 0 && !result.blockers.some(terminal) && !ctx.deadline.expired()) {
       const key = result.blockers.map((b) => `${b.object}:${b.reason}`).join(',');
       if (key !== lastKey) {
@@ -151,7 +222,7 @@ export const dependencyCheck: ProgramDef = {
       delay = Math.min(5000, Math.round(delay * 1.5));
       if (ctx.deadline.expired()) break;
       try {
-        result = await evaluateDependencies(ctx, deps, services, prefix);
+        result = await evaluateDependencies(ctx, deps, services, prefix, requirements);
       } catch (err) {
         if (
           err instanceof HookError &&
@@ -166,7 +237,7 @@ export const dependencyCheck: ProgramDef = {
     if (blockers.length === 0)
       return {
         code: 0,
-        summary: `${deps.length} dependencies ready (${objects} objects)${services.length ? `, ${services.length} Services present` : ''}`,
+        summary: `${deps.length} dependencies ready (${objects} objects)${planRevision ? ` at plan revision ${planRevision}` : ''}${services.length ? `, ${services.length} Services present` : ''}`,
       };
     ctx.out(
       formatTable(
@@ -183,7 +254,11 @@ export const dependencyCheck: ProgramDef = {
         : HOOK_EXIT_CODES.E_SERVICE_MISSING;
     const first = blockers
       .slice(0, 3)
-      .map((b) => `${b.dependency} ${b.object} ${b.status} ${b.reason}`)
+      .map((b) =>
+        b.revision
+          ? `${b.dependency} ${b.object} ${b.reason}: at plan revision ${b.revision.have ?? '(none)'}, wanted ${b.revision.want}`
+          : `${b.dependency} ${b.object} ${b.status} ${b.reason}`,
+      )
       .join('; ');
     return { code, summary: `${blockers.length} blocking: ${first}${blockers.length > 3 ? '; ...' : ''}` };
   },
