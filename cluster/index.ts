@@ -1,7 +1,8 @@
 // startCluster(): one interface for the two clusters the tests, the demo and `npm run cluster` run on.
 //   sim:  the simulated API server (cluster/sim), in this process; fast, scenario-driven, no binaries needed.
 //   real: etcd, kube-apiserver, kube-controller-manager and kube-scheduler built from Go modules
-//         (`npm run setup:kube`), with the node agent (cluster/real/node-agent.ts) as the kubelet; optionally real
+//         (`npm run setup:kube`), with the node agent (cluster/real/node-agent.ts) as the kubelet and a default
+//         StorageClass with a hostPath provisioner (cluster/real/volumes.ts); optionally real
 //         Flux (source-controller, helm-controller; `npm run setup:flux`) and a smart-HTTP git server.
 // Both take the same scenario language (cluster/sim/scenario.ts).
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { kubeBinDir, startControlPlane, type ControlPlane } from './real/control
 import { missingFluxBinaries, startFlux, type Flux } from './real/flux.js';
 import { snapshotRepo, startGitServer, type GitServer } from './real/git-server.js';
 import { nodeAgentOptions, startNodeAgent, type NodeAgent, type NodeAgentTiming } from './real/node-agent.js';
+import { startVolumeProvisioner, type VolumeProvisioner } from './real/volumes.js';
 import { startCluster as startSim, type ClusterOptions as SimOptions, type SimCluster } from './sim/index.js';
 import type { Scenario } from './sim/scenario.js';
 
@@ -54,7 +56,7 @@ export interface Cluster {
   /** The simulated backend's handle (store, requests, settle), when that is the backend. */
   sim?: SimCluster;
   /** The real backend's parts, when that is the backend. */
-  real?: { controlPlane: ControlPlane; agent: NodeAgent; flux?: Flux; git?: GitServer };
+  real?: { controlPlane: ControlPlane; agent: NodeAgent; volumes: VolumeProvisioner; flux?: Flux; git?: GitServer };
   /** real + flux: the URL of the served repository. */
   gitUrl?: string;
   /** Stops everything and removes every temp folder. Idempotent. */
@@ -121,7 +123,14 @@ async function startReal(opts: StartClusterOptions): Promise<Cluster> {
       }),
     );
     stops.push(() => agent.stop());
-    const real: NonNullable<Cluster['real']> = { controlPlane, agent };
+    const volumes = await startVolumeProvisioner({
+      url: controlPlane.url,
+      caData: controlPlane.caData,
+      token: controlPlane.adminToken,
+      log,
+    });
+    stops.push(() => volumes.stop());
+    const real: NonNullable<Cluster['real']> = { controlPlane, agent, volumes };
     let gitUrl: string | undefined;
     if (opts.flux) {
       real.flux = await startFlux({

@@ -12,7 +12,7 @@ import { createHelmHarness, exec, type HelmMajor } from '../core/helm.js';
 import { mergeValues } from '../plan/metadata.js';
 import { dependencyReleases, planLevels, type Component } from '../plan/plan.js';
 import { readPlanFile } from '../plan/read.js';
-import { startCluster } from '../cluster/sim/index.js';
+import { startCluster, type Backend } from '../cluster/index.js';
 import { prepareCrds } from './crds.js';
 import { Deployer, type DeployOptions } from './deploy.js';
 import { chartResolver, CLUSTER_TIMING, clusterScenario, crashingApi, hookSettings } from './env.js';
@@ -21,6 +21,8 @@ export interface DemoOptions {
   readonly root: string;
   readonly planPath: string;
   readonly major: HelmMajor;
+  /** sim (the embedded default) or real (the control plane built by `npm run setup:kube`, with the node agent). */
+  readonly backend?: Backend;
   readonly out: (text: string) => void;
   /** Use the embedded CRDs even when ../shared/crds exists. */
   readonly embeddedCrds?: boolean;
@@ -95,9 +97,11 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   try {
     crds = prepareCrds(o.root, work, { embedded: o.embeddedCrds });
     cluster = await startCluster({
+      backend: o.backend ?? 'sim',
       rbac: true,
       scenario: clusterScenario(o.root, crds.dir, [crashingApi(CRASHING)]),
-      timing: CLUSTER_TIMING,
+      sim: { timing: CLUSTER_TIMING },
+      agentTiming: { crash: CLUSTER_TIMING.crash },
     });
   } catch (err) {
     cleanup();
@@ -150,7 +154,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   try {
     say(`helm-tiers demo: plan "${plan.name}" (${plan.components.length} releases) into namespace ${plan.namespace}`);
     say(
-      `  simulated Kubernetes API server at ${cluster.url} with RBAC enforced; real Helm ${o.major === 3 ? '3.17.3 (post-renderer executable)' : '4.1.4 (post-renderer plugin "tiers")'} and kubectl ${o.major === 3 ? '1.31' : '1.34'}`,
+      `  ${cluster.backend === 'sim' ? 'simulated Kubernetes API server' : 'real Kubernetes control plane (etcd, kube-apiserver, controller-manager, scheduler; the node agent as kubelet)'} at ${cluster.url} with RBAC enforced; real Helm ${o.major === 3 ? '3.17.3 (post-renderer executable)' : '4.1.4 (post-renderer plugin "tiers")'} and kubectl ${o.major === 3 ? '1.31' : '1.34'}`,
     );
     say(
       `  hook Jobs (image ${Object.keys(clusterScenario(o.root, crds.dir).images ?? {})[0] ?? '?'}) run the built programs in dist/hooks/`,

@@ -127,6 +127,32 @@ describe('npm run cluster', () => {
         await kubectl(c.kubeconfig, 'rollout', 'status', 'deployment/web', '--timeout=120s');
         const ready = await kubectl(c.kubeconfig, 'get', 'deployment', 'web', '-o', 'jsonpath={.status.readyReplicas}');
         expect(ready).toBe('2');
+        // A StatefulSet's claim is provisioned (default StorageClass) and bound by the real PV controller.
+        const sts = {
+          apiVersion: 'apps/v1',
+          kind: 'StatefulSet',
+          metadata: { name: 'db', namespace: 'default' },
+          spec: {
+            serviceName: 'db',
+            replicas: 1,
+            selector: { matchLabels: { app: 'db' } },
+            template: {
+              metadata: { labels: { app: 'db' } },
+              spec: { containers: [{ name: 'db', image: 'registry.invalid/db:1' }] },
+            },
+            volumeClaimTemplates: [
+              {
+                metadata: { name: 'data' },
+                spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+              },
+            ],
+          },
+        };
+        const apply = spawn(KUBECTL, [`--kubeconfig=${c.kubeconfig}`, 'apply', '-f', '-']);
+        apply.stdin.end(JSON.stringify(sts));
+        expect(await new Promise((done) => apply.on('exit', done))).toBe(0);
+        await kubectl(c.kubeconfig, 'rollout', 'status', 'statefulset/db', '--timeout=120s');
+        expect(await kubectl(c.kubeconfig, 'get', 'pvc', 'data-db-0', '-o', 'jsonpath={.status.phase}')).toBe('Bound');
       } finally {
         await c.stop();
       }
