@@ -231,7 +231,13 @@ function helmRelease(plan: Plan, c: Component, o: FluxOptions, gitRepositoryName
       ...(o.planRevision === '' ? {} : { tiers: { planRevision: o.planRevision } }),
     },
   });
-  const meta = tierMetadata({ ...identityFor(plan, c.release), argocd: o.argocd, kapp: o.kapp });
+  // The revision annotation too (object metadata only), exactly as `post-render --plan-revision` writes it.
+  const meta = tierMetadata({
+    ...identityFor(plan, c.release),
+    argocd: o.argocd,
+    kapp: o.kapp,
+    planRevision: o.planRevision,
+  });
   const spec: Record<string, unknown> = {
     interval: o.interval,
     releaseName: c.release,

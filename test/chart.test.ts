@@ -55,6 +55,7 @@ function valuesFile(release: string, overrides: Values = {}, variant = 'plan'): 
   return writeValues(dir, `${release}-${variant}`, mergeValues(planValues(plan, release), overrides));
 }
 
+const REVISION = '0123456789abcdef';
 const VARIANTS: Record<string, { overrides: Values; extra: string[] }> = {
   plan: { overrides: {}, extra: [] },
   // The cluster already serves the CRDs: the guarded custom resources are rendered.
@@ -62,6 +63,8 @@ const VARIANTS: Record<string, { overrides: Values; extra: string[] }> = {
   auto: { overrides: { global: { autoInstallCRDs: true, autoFixPods: true } }, extra: [] },
   // The plan's partOfLabel: the hook objects also carry app.kubernetes.io/part-of.
   partOf: { overrides: { global: { tiers: { partOfLabel: true } } }, extra: [] },
+  // The plan revision the plan tooling writes (plan/revision.ts): hook objects are annotated with it.
+  revision: { overrides: { global: { tiers: { planRevision: REVISION } } }, extra: [] },
 };
 
 beforeAll(async () => {
@@ -413,6 +416,37 @@ describe.each(MAJORS)('master chart on %s', (major) => {
         expect(podLabels?.[keys.hook], id).toBe(hook);
       }
     }
+  });
+
+  // With global.tiers.planRevision the hook objects carry the contract's plan-revision annotation (what
+  // `post-render --plan-revision` writes on Helm 4, where hooks are post-rendered too: equal values, no conflict),
+  // never on the Jobs' pod templates; the dependency check is told to require it. Without it, neither.
+  it('annotates every hook object with the plan revision and passes it to the dependency check', () => {
+    const keys = labelKeys(plan.labelPrefix);
+    for (const release of RELEASES) {
+      const meta = tierMetadata({ ...identityFor(plan, release), planRevision: REVISION });
+      const annotations = entryMap(meta.annotations);
+      expect(annotations[keys.planRevision]).toBe(REVISION);
+      const hooks = rendered(major, release, 'revision').filter(isHook);
+      expect(hooks.length, release).toBeGreaterThan(0);
+      for (const o of hooks) {
+        const id = `${release} ${o.kind}/${o.metadata.name}`;
+        expect({ id, annotations: pick(o.metadata.annotations, Object.keys(annotations)) }).toEqual({
+          id,
+          annotations,
+        });
+        expect(JSON.stringify(o.spec?.template?.metadata ?? {}), id).not.toContain(keys.planRevision);
+      }
+      for (const o of rendered(major, release).filter(isHook))
+        expect(o.metadata.annotations?.[keys.planRevision], `${release} ${o.kind}/${o.metadata.name}`).toBeUndefined();
+      const dep = find(rendered(major, release, 'revision'), 'Job', `${release}-pre-install-check`);
+      const plain = find(rendered(major, release), 'Job', `${release}-pre-install-check`);
+      expect(dep === undefined, release).toBe(plain === undefined);
+      if (dep) expect(argValue(jobArgs(dep), 'plan-revision'), release).toBe(REVISION);
+      if (plain) expect(argValue(jobArgs(plain), 'plan-revision'), release).toBeUndefined();
+    }
+    // Not vacuous: the releases with dependencies have the Job.
+    expect(find(rendered(major, 'tier3-api', 'revision'), 'Job', 'tier3-api-pre-install-check')).toBeDefined();
   });
 
   it.each(Object.keys(VARIANTS))('orders hook RBAC before the Jobs that use it (%s)', (variant) => {
@@ -809,7 +843,7 @@ describe('hook Jobs against the real hook programs', () => {
     );
     const jobs: { job: string; program: string; args: string[] }[] = [];
     for (const release of RELEASES)
-      for (const variant of ['plan', 'auto'])
+      for (const variant of ['plan', 'auto', 'revision'])
         for (const job of rendered('helm3', release, variant).filter((o) => o.kind === 'Job')) {
           const c = job.spec?.template?.spec.containers[0];
           expect(c?.command?.[0]).toBe('/nodejs/bin/node');

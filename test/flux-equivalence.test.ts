@@ -129,6 +129,36 @@ describe.each([3, 4] as const)('Helm %i render + kubectl kustomize = post-render
         String(findComponent(plan, release).tier),
       );
   });
+
+  // The plan revision (plan/revision.ts) as both paths write it: the generator's revision in the HelmRelease values
+  // (so the chart annotates its hooks) and in the patches, `post-render --plan-revision` on the CLI path.
+  it.each(RELEASES)(
+    'master chart release %s with a plan revision: same objects, each annotated with it',
+    async (release) => {
+      const rev = '0123456789abcdef';
+      const dir = mkdtempSync(join(tmpdir(), 'helm-tiers-flux-values-'));
+      const files = generateFluxResources(plan, { chartValues, planRevision: rev });
+      const hr = parse(files.get(helmReleaseFileName(plan, findComponent(plan, release))) as string) as Obj;
+      writeFileSync(join(dir, 'values.json'), JSON.stringify(hr.spec.values));
+      const r = await template(release, MASTER, ['-f', join(dir, 'values.json')]);
+      expect(r.code, r.stderr).toBe(0);
+      const meta = tierMetadata({ ...identityFor(plan, release), planRevision: rev });
+      const patches = hr.spec.postRenderers[0].kustomize.patches as KustomizePatch[];
+      const flux = objectsOf(await kustomize(tc, r.stdout, patches));
+      const ours = objectsOf(postRender(r.stdout, { meta }).output);
+      expect(flux.length).toBeGreaterThan(0);
+      expect(flux).toEqual(ours);
+      for (const o of flux) {
+        const id = `${o.kind}/${o.metadata.name}`;
+        expect(o.metadata.annotations?.['helm-tiers.io/plan-revision'], id).toBe(rev);
+        // Object metadata only: a pod template change would restart pods on every revision.
+        expect(o.spec?.template?.metadata?.annotations?.['helm-tiers.io/plan-revision'], id).toBeUndefined();
+      }
+      // Not vacuous: hooks (the chart's own annotation) and workloads (the patches' and the post-renderer's) alike.
+      expect(flux.some(isHook)).toBe(true);
+      expect(flux.some((o) => !isHook(o) && o.spec?.template)).toBe(true);
+    },
+  );
 });
 
 describe('Argo CD and kapp ordering: post-renderer flags = generated patches', () => {
@@ -197,6 +227,27 @@ describe('Argo CD and kapp ordering: post-renderer flags = generated patches', (
       }
     },
   );
+
+  it('`post-render --plan-revision` and the patches generated with that revision agree, key for key', async () => {
+    const rev = 'fedcba9876543210';
+    const render = await exec(tc.helm, ['template', 'tier3-api', FIXTURE_CHART, '-n', 'apps'], { env });
+    expect(render.code, render.stderr).toBe(0);
+    const pr = await exec(
+      process.execPath,
+      [join(ROOT, 'dist/post-renderer.cjs'), `--plan=${PLAN}`, '--release=tier3-api', `--plan-revision=${rev}`],
+      { env: { ...env, HELM_TIERS_LOG_FILE: join(env.HOME as string, 'pr.log') }, input: render.stdout },
+    );
+    expect(pr.code, pr.stderr).toBe(0);
+    const ours = objectsOf(pr.stdout);
+    const flux = objectsOf(await kustomize(tc, render.stdout, generatedPatches('tier3-api', { planRevision: rev })));
+    expect(flux).toEqual(ours);
+    expect(flux.length).toBeGreaterThan(0);
+    for (const o of flux) expect(o.metadata.annotations['helm-tiers.io/plan-revision'], o.metadata.name).toBe(rev);
+    // Without a revision, neither writes the key (the output stays what it was).
+    expect(JSON.stringify(objectsOf(await kustomize(tc, render.stdout, generatedPatches('tier3-api'))))).not.toContain(
+      'plan-revision',
+    );
+  });
 
   it('without the options neither writes ordering annotations', async () => {
     const render = await exec(tc.helm, ['template', 'tier3-api', FIXTURE_CHART, '-n', 'apps'], { env });

@@ -41,7 +41,8 @@ app.kubernetes.io/part-of: {{ . | quote }}
 {{- end }}
 {{- end -}}
 
-{{/* Hook annotations: event, weight, delete policy. `before-hook-creation` only for Jobs, so the last run of
+{{/* Hook annotations: event, weight, delete policy, and the tier annotations of the label contract (with the plan
+     revision when global.tiers.planRevision is set). `before-hook-creation` only for Jobs, so the last run of
      every check stays readable (kubectl logs job/...); RBAC is also removed once all hooks of the event
      succeeded, leaving no standing permissions behind. */}}
 {{- define "ht.hookAnnotations" -}}
@@ -58,6 +59,11 @@ helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded
 {{- if $root.Values.global.tiers.component }}
 {{ $prefix }}tier: {{ $root.Values.global.tiers.tier | toString | quote }}
 {{ $prefix }}depends-on: {{ join "," ($root.Values.global.tiers.dependsOn | default list) | quote }}
+{{- end }}
+{{- /* The plan revision, as `post-render --plan-revision` writes it: object metadata only (the Job's pod template
+       stays the same, so a new revision alone restarts nothing). */}}
+{{- with $root.Values.global.tiers.planRevision }}
+{{ $prefix }}plan-revision: {{ . | quote }}
 {{- end }}
 {{- end -}}
 
