@@ -4,7 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HelmMajor } from '../../core/helm.js';
 import { crashingApi } from '../../demo/env.js';
-import { INSTALL_TIMEOUT_MS, sharedMissing, startE2E, type E2E } from './support.js';
+import type { Backend } from '../../cluster/index.js';
+import { INSTALL_TIMEOUT_MS, sharedMissing, skipBackend, startE2E, type E2E } from './support.js';
 
 const MONITORING_CRDS = [
   'prometheuses.monitoring.coreos.com',
@@ -14,16 +15,19 @@ const MONITORING_CRDS = [
   'alertmanagers.monitoring.coreos.com',
 ];
 
-/** One suite per Helm major, each in its own test file so the two run in parallel. */
-export function scenarioSuite(major: HelmMajor): void {
-  describe.skipIf(sharedMissing)(
-    `Helm ${major}: CRD check and post-install check${sharedMissing ? ` — ${sharedMissing}` : ''}`,
+/** One suite per Helm major and backend, each in its own test file so that they run in parallel. */
+export function scenarioSuite(major: HelmMajor, backend: Backend = 'sim'): void {
+  const skip = sharedMissing ?? skipBackend(backend);
+  if (skip && backend === 'real')
+    console.warn(`\n*** e2e scenarios (Helm ${major}, real backend) SKIPPED: ${skip} ***\n`);
+  describe.skipIf(skip)(
+    `Helm ${major} on the ${backend} backend: CRD check and post-install check${skip ? ` — ${skip}` : ''}`,
     () => {
       let e: E2E;
       const logs = async (job: string) => (await e.kubectl(['logs', '-n', 'apps', `job/${job}`])).stdout;
 
       beforeAll(async () => {
-        e = await startE2E(major, [crashingApi()]);
+        e = await startE2E(major, [crashingApi()], backend);
       });
       afterAll(async () => {
         await e.stop();

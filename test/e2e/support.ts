@@ -1,5 +1,5 @@
 /**
- * End-to-end harness: a simulated cluster with RBAC on whose hook image runs the built hook bundles, an isolated
+ * End-to-end harness: a cluster (simulated, or the real control plane with the node agent; RBAC on) whose hook image runs the built hook bundles, an isolated
  * Helm 3 or Helm 4 from the one harness (core/helm.ts) with the post-renderer, and the deploy driver of demo/deploy.ts wired to them.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -12,7 +12,8 @@ import { deployPlan, type DeployOptions, type DeployResult } from '../../demo/de
 import { chartResolver, CLUSTER_TIMING, clusterScenario, hookSettings } from '../../demo/env.js';
 import { mergeValues } from '../../plan/metadata.js';
 import { parsePlan, type Component, type Plan, type Values } from '../../plan/plan.js';
-import { startCluster, type SimCluster } from '../../cluster/sim/index.js';
+import { startCluster, type Backend, type Cluster } from '../../cluster/index.js';
+import { kubeBinDir } from '../../cluster/real/control-plane.js';
 import type { ComponentBehavior } from '../../cluster/sim/scenario.js';
 
 export const root = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
@@ -44,7 +45,7 @@ export async function ensureBuild(): Promise<void> {
 }
 
 export interface E2E {
-  cluster: SimCluster;
+  cluster: Cluster;
   helm: HelmHarness;
   crds: CrdSource;
   work: string;
@@ -58,7 +59,21 @@ export interface E2E {
   stop(): Promise<void>;
 }
 
-export async function startE2E(major: HelmMajor, faults: ComponentBehavior[] = []): Promise<E2E> {
+/**
+ * Why the suites on the real backend skip (undefined: it is built). In CI a missing build fails them instead: the
+ * suites call `requireBackend` in beforeAll.
+ */
+export const realMissing =
+  kubeBinDir() === undefined ? 'the real control plane is not built (run `npm run setup:kube`)' : undefined;
+export const skipBackend = (backend: Backend): string | undefined =>
+  backend === 'real' && !process.env.CI ? realMissing : undefined;
+
+export async function startE2E(
+  major: HelmMajor,
+  faults: ComponentBehavior[] = [],
+  backend: Backend = 'sim',
+): Promise<E2E> {
+  if (backend === 'real' && realMissing) throw new Error(`CI: ${realMissing}`);
   await ensureBuild();
   const helm = await createHelmHarness({ root, major, prefix: `helm-tiers-e2e-helm-h${major}-` });
   const work = mkdtempSync(join(tmpdir(), `helm-tiers-e2e-h${major}-`));
@@ -66,14 +81,16 @@ export async function startE2E(major: HelmMajor, faults: ComponentBehavior[] = [
     rmSync(work, { recursive: true, force: true });
     helm.dispose();
   };
-  let cluster: SimCluster;
+  let cluster: Cluster;
   let crds: CrdSource;
   try {
     crds = prepareCrds(root, work);
     cluster = await startCluster({
+      backend,
       rbac: true,
       scenario: clusterScenario(root, crds.dir, faults),
-      timing: CLUSTER_TIMING,
+      sim: { timing: CLUSTER_TIMING },
+      agentTiming: { crash: CLUSTER_TIMING.crash },
     });
   } catch (err) {
     cleanup();
