@@ -109,10 +109,17 @@ interface DocumentsResult {
  * document that does not parse alone as exactly one, or any error at all, so that errors are always the full
  * path's, with its codes and locations.
  */
+/** Internal switches of the fast path, for tests that compare its variants (never read from the environment). */
+export interface FastPathTuning {
+  /** Validate subtrees nothing is recorded in with the scanner's flat skip (scan.ts `skipBlock`). Default: true. */
+  readonly skip?: boolean;
+}
+
 export function fastPostRender(
   input: string,
   options: PostRenderOptions,
   probe?: FastPathProbe,
+  tuning: FastPathTuning = {},
 ): PostRenderResult | undefined {
   const bounds = splitDocuments(input);
   if (!bounds) return undefined;
@@ -121,7 +128,7 @@ export function fastPostRender(
     if (probe) probe.primed = true;
   }
   const planner = new InsertionPlanner(input, options.meta);
-  const scanner = new DocScanner(input, planner.wanted);
+  const scanner = new DocScanner(input, planner.wanted, tuning.skip ?? true);
   const chunks: string[] = [];
   const warnings: PostRenderWarning[] = [];
   let objects = 0;

@@ -12,7 +12,7 @@
  * Why a subset and not a YAML parser: the whole point is speed (every `helm upgrade` runs us), and a subset that
  * bails out early can be checked against the full parser by differential tests (test/post-renderer/scan*.test.ts).
  */
-import { WORKLOADS } from '../../core/labels.js';
+import { podTemplatePath, WORKLOADS } from '../../core/labels.js';
 import { MAX_NESTING_DEPTH } from './nesting.js';
 
 /** Thrown (one shared instance, no stack capture cost on the hot path) when the scanner cannot be sure. */
@@ -99,6 +99,8 @@ function objectTrie(): MutableTrie {
   return t;
 }
 const OBJECT: Trie = objectTrie();
+/** An object's root keys that lead to a pod template (`spec`): recorded only for the kinds WORKLOADS names. */
+const TEMPLATE_ROOTS: ReadonlySet<string> = new Set(WORKLOADS.map((w) => w.template[0] as string));
 const ROOT: Trie = (() => {
   const t = objectTrie();
   t.map.set('items', { map: new Map(), seqItem: OBJECT as MutableTrie });
@@ -150,6 +152,16 @@ const QUOTED_FLOW_SEQUENCE = new RegExp(String.raw`\[ *(?:${QUOTED_ITEM} *(?:, *
 const NULL_WORD = /^(?:~|null|Null|NULL)$/;
 const LEADING_SPACES = / */y;
 
+/**
+ * A one-line plain scalar as inlineValue accepts it, for skipLines: no indicator first (`-`, `?`, `:` only before a
+ * non-space), no `: `, no ` #`, no tab, no final `:`. It stops before trailing spaces (and anything it refuses).
+ */
+const SKIP_PLAIN = /(?![-?:](?:[ \n]|$))(?![,[\]{}#&*!|>'"%@`])(?:[^\n\t: ]|:(?=[^ \n\t])| +(?=[^ \n\t#]))*/y;
+const SKIP_MAP = 0;
+const SKIP_SEQ = 1;
+/** A sequence at its key's own column: a key line at that column ends it and continues the mapping. */
+const SKIP_COMPACT_SEQ = 2;
+
 /** Plain key characters we accept (a conservative subset: what Kubernetes keys and labels use). */
 const KEY_CHAR = new Uint8Array(128);
 for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_$./-') KEY_CHAR[c.charCodeAt(0)] = 1;
@@ -178,12 +190,24 @@ export class DocScanner {
   private end = 0;
   /** Cached results of `next` (the scanner only moves forward, so each stretch of input is searched once). */
   private readonly nextAt = [-1, -1, -1];
+  /** The skip's open collections (see `skipLines`): their columns and kinds, reused from one subtree to the next. */
+  private readonly skipCols: number[] = [];
+  private readonly skipKinds: number[] = [];
+  /** Whether unrecorded subtrees are skipped here: `skip`, except inside a subtree the skip gave back. */
+  private skipping: boolean;
 
-  /** `wanted`: keys recorded in every recorded mapping besides the trie's (kind, apiVersion, the keys we write). */
+  /**
+   * `wanted`: keys recorded in every recorded mapping besides the trie's (kind, apiVersion, the keys we write).
+   * `skip`: validate unrecorded subtrees with the flat skip (`skipBlock`); false scans them like any other (the
+   * differential tests compare the two).
+   */
   constructor(
     readonly src: string,
     private readonly wanted: ReadonlySet<string>,
-  ) {}
+    private readonly skip = true,
+  ) {
+    this.skipping = skip;
+  }
 
   /**
    * The next ` #`, `: ` or tab at or after `p` (NONE when none). Searches start from the rarer character
@@ -307,6 +331,16 @@ export class DocScanner {
         const key = quoted ? src.slice(keyStart + 1, keyEnd - 1) : src.slice(keyStart, keyEnd);
         if (quoted && key.includes(c0 === DQ ? '\\' : "'")) info.bad = true;
         childTrie = trie?.map?.get(key);
+        // `spec` of an object that is no workload leads to no pod template: not recorded, so skipped (a CRD's
+        // schema is most of its bytes). Decided from kind and apiVersion when both came before it.
+        if (
+          this.skip &&
+          childTrie &&
+          (trie === ROOT || trie === OBJECT) &&
+          TEMPLATE_ROOTS.has(key) &&
+          !this.mayHoldTemplate(info, key)
+        )
+          childTrie = undefined;
         // Only keys that are looked up are kept (edit.ts refuses duplicates of those only): fewer objects.
         if (childTrie || this.wanted.has(key)) {
           if (find(info, key)) info.bad = true;
@@ -327,7 +361,8 @@ export class DocScanner {
       if (p >= lineEnd || src.charCodeAt(p) === HASH) {
         // A nested block node on the following lines (or null).
         this.consumeLine();
-        this.nestedBlock(col, true, childTrie, entry, depth);
+        if (this.skipping && !childTrie && !entry) this.skipBlock(col, depth);
+        else this.nestedBlock(col, true, childTrie, entry, depth);
       } else {
         this.inlineValue(p, lineEnd, col, entry, true, childTrie, depth);
         if (this.nextContent() && this.indent > col) throw BAIL; // continuation of a multi-line scalar, or an error
@@ -346,6 +381,176 @@ export class DocScanner {
       if (this.deepComment(this.last + 1, this.pos, col)) info.bad = true;
     }
     return info as MapInfo;
+  }
+
+  /**
+   * Whether `key` (a TEMPLATE_ROOTS key of the object mapping `info`) may lead to a pod template: unless kind and
+   * apiVersion were read before it, as the planner reads them, and name a kind WORKLOADS does not list under it.
+   */
+  private mayHoldTemplate(info: MapInfo | undefined, key: string): boolean {
+    if (!info || info.bad) return true;
+    const kind = info.entries.length > 0 ? this.textOf(find(info, 'kind')) : undefined;
+    const apiVersion = kind === undefined ? undefined : this.textOf(find(info, 'apiVersion'));
+    if (kind === undefined || apiVersion === undefined) return true;
+    return podTemplatePath(apiVersion, kind)?.[0] === key;
+  }
+
+  /** The text of a one-line plain or quoted (escape-free) scalar entry, else undefined. */
+  private textOf(e: Entry | undefined): string | undefined {
+    if (!e || e.valueEnd <= e.valueStart) return undefined;
+    if (e.type === V.Plain) return this.src.slice(e.valueStart, e.valueEnd);
+    return e.type === V.Quoted ? quotedText(this.src, e) : undefined;
+  }
+
+  /**
+   * The value of a mapping key at column `col` whose subtree nothing is recorded in, on the lines after its key
+   * line: validated by the flat loop `skipLines` when it can, else (anything it does not know, any error) scanned
+   * again from the same place by `nestedBlock`, which then decides. Either way the scanner ends in the same state.
+   */
+  private skipBlock(col: number, depth: number): void {
+    const pos = this.pos;
+    const contentAt = this.contentAt;
+    const lineEnd = this.lineEnd;
+    const indent = this.indent;
+    const last = this.last;
+    const next0 = this.nextAt[0] as number;
+    const next1 = this.nextAt[1] as number;
+    const next2 = this.nextAt[2] as number;
+    try {
+      if (this.skipLines(col, depth)) return;
+    } catch (err) {
+      if (err !== BAIL) throw err;
+    }
+    this.pos = pos;
+    this.contentAt = contentAt;
+    this.lineEnd = lineEnd;
+    this.indent = indent;
+    this.last = last;
+    // `next`'s answers for a point at or before this one (the skip's may be past an occurrence after it).
+    this.nextAt[0] = next0;
+    this.nextAt[1] = next1;
+    this.nextAt[2] = next2;
+    // No skip inside the usual scan of this subtree: each of its subtrees would be validated twice.
+    this.skipping = false;
+    try {
+      this.nestedBlock(col, true, undefined, undefined, depth);
+    } finally {
+      this.skipping = true;
+    }
+  }
+
+  /**
+   * A flat, validate-only scan of a subtree (see skipBlock) for the commonest lines of CRD schemas and pod specs:
+   * `key:`, `key: value` and `- ` items of those, with plain keys, one-line plain, quoted and `{}`/`[]` values,
+   * plain continuation lines and block scalars (the scanner's own `plainContinuation` and `blockScalar`). Its open
+   * collections are a stack of columns instead of parseMap/parseSeq calls. It accepts a subset of what those accept,
+   * with the same lines consumed; false (or BAIL) for anything else: the caller scans the subtree the usual way.
+   */
+  private skipLines(col: number, depth: number): boolean {
+    const src = this.src;
+    const cols = this.skipCols;
+    const kinds = this.skipKinds;
+    let top = -1;
+    /** The last line was `key:` at column `openCol`: its value may start on this line. */
+    let open = true;
+    let openCol = col;
+    for (;;) {
+      if (!this.nextContent()) return true;
+      const n = this.indent;
+      const lineEnd = this.lineEnd;
+      const i = this.pos + n;
+      const dash = src.charCodeAt(i) === DASH && (i + 1 >= lineEnd || src.charCodeAt(i + 1) === SP);
+      if (open) {
+        open = false;
+        // A nested mapping or sequence, or a sequence at the key's own column (go-yaml's and kubebuilder's style).
+        if (n > openCol || (dash && n === openCol)) {
+          if (depth + top + 2 > MAX_NESTING_DEPTH) return false;
+          top++;
+          cols[top] = n;
+          kinds[top] = dash ? (n === openCol ? SKIP_COMPACT_SEQ : SKIP_SEQ) : SKIP_MAP;
+        }
+        // Otherwise the value was null: this line is the next key of an enclosing mapping.
+      }
+      while (top >= 0 && (cols[top] as number) > n) top--;
+      if (top >= 0 && !dash && kinds[top] === SKIP_COMPACT_SEQ && cols[top] === n) top--; // the mapping's next key
+      if (top < 0) return n <= col; // the subtree has ended (or a line between two columns: an error)
+      if (cols[top] !== n) return false;
+      const kind = kinds[top];
+      let k = i;
+      if (dash) {
+        if (kind === SKIP_MAP) return false;
+        k = i + 1;
+        while (k < lineEnd && src.charCodeAt(k) === SP) k++;
+        if (k >= lineEnd) return false; // `-` alone
+        PLAIN_KEY.lastIndex = k;
+        const isKey = PLAIN_KEY.test(src) && this.keyColon(PLAIN_KEY.lastIndex, lineEnd);
+        if (!isKey) {
+          // A scalar item: nothing may continue it (inlineValue with inMap false).
+          if (!this.skipValue(k, lineEnd, n, depth + top + 1, false)) return false;
+          continue;
+        }
+        // `- key: ...`: a mapping item whose keys are at the first key's column.
+        if (depth + top + 2 > MAX_NESTING_DEPTH) return false;
+        top++;
+        cols[top] = k - this.pos;
+        kinds[top] = SKIP_MAP;
+      } else if (kind !== SKIP_MAP) return false;
+      // A key at k (a plain one: quoted keys are the usual scan's).
+      PLAIN_KEY.lastIndex = k;
+      if (!PLAIN_KEY.test(src)) return false;
+      const keyEnd = PLAIN_KEY.lastIndex;
+      if (keyEnd >= lineEnd || src.charCodeAt(keyEnd) !== COLON || keyEnd - k > 1000) return false;
+      let v = keyEnd + 1;
+      if (v < lineEnd && src.charCodeAt(v) !== SP) return false;
+      while (v < lineEnd && src.charCodeAt(v) === SP) v++;
+      const keyCol = k - this.pos;
+      if (v >= lineEnd) {
+        this.consumeLine();
+        open = true;
+        openCol = keyCol;
+        continue;
+      }
+      if (!this.skipValue(v, lineEnd, keyCol, depth + top + 1, true)) return false;
+    }
+  }
+
+  /** Whether `src[q]` is a key's colon: followed by a space or the end of the line. */
+  private keyColon(q: number, lineEnd: number): boolean {
+    return q < lineEnd && this.src.charCodeAt(q) === COLON && (q + 1 >= lineEnd || this.src.charCodeAt(q + 1) === SP);
+  }
+
+  /**
+   * A value at `v` on the current line for skipLines (a mapping value at key column `parentCol` when `inMap`, else a
+   * sequence item at dash column `parentCol`; `depth`: the collections it is in): consumed, as inlineValue would,
+   * by the scanner's own readers: a plain scalar (one line, continued over the next ones in a mapping), a quoted
+   * scalar (over one line or several), a one-line flow collection or a block scalar; false (or BAIL) otherwise.
+   */
+  private skipValue(v: number, lineEnd: number, parentCol: number, depth: number, inMap: boolean): boolean {
+    const src = this.src;
+    const c = src.charCodeAt(v);
+    if (c === 124 /* | */ || c === 62 /* > */) {
+      this.blockScalar(v, lineEnd, parentCol);
+      return true;
+    }
+    if (c === DQ || c === SQ) {
+      // On this line or over the next ones (continuation lines at any column, a closing quote at column 0).
+      this.quotedValue(v, lineEnd, undefined);
+      return true;
+    }
+    if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+      const q = this.flow(v, lineEnd, depth + 1);
+      this.trailer(q, lineEnd);
+      this.consumeLine();
+      return true;
+    }
+    SKIP_PLAIN.lastIndex = v;
+    SKIP_PLAIN.test(src);
+    let q = SKIP_PLAIN.lastIndex;
+    while (q < lineEnd && src.charCodeAt(q) === SP) q++;
+    if (q !== lineEnd || q === v) return false;
+    this.consumeLine();
+    if (inMap) this.plainContinuation(parentCol);
+    return true;
   }
 
   /** Whether a comment line in `src[from, to)` (blank and comment lines only) is indented more than `col`. */
