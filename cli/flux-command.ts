@@ -59,7 +59,7 @@ const BOOLEAN_FLAGS = ['argocd', 'kapp', 'check', 'help'];
 /** Files this command owns in the output folder: stale ones (a removed release) are deleted. */
 const GENERATED = /^(namespace|gitrepository|kustomization|.+-helmrelease)\.yaml$/;
 
-function readChartValues(file: string): Values | undefined {
+export function readChartValues(file: string): Values | undefined {
   if (!existsSync(file)) return undefined;
   try {
     const v = parse(readFileSync(file, 'utf8'), { version: '1.1' }) as unknown;

@@ -43,6 +43,12 @@ export const ErrorCodes = {
   TOOL: 'E_TOOL',
   /** Anything unexpected: a bug. */
   INTERNAL: 'E_INTERNAL',
+  /** `helm-tiers deploy`: a release failed (its dependents were not started). */
+  DEPLOY_FAILED: 'E_DEPLOY_FAILED',
+  /** `helm-tiers deploy`: nothing failed, but a release was not started (a dependency outside --only not Ready). */
+  DEPLOY_BLOCKED: 'E_DEPLOY_BLOCKED',
+  /** `helm-tiers status`: a release of the plan is not Ready at the plan's revision. */
+  NOT_READY: 'E_NOT_READY',
   // The hook programs (hooks/README.md): CRDs, dependencies, pods, the Kubernetes API, deadlines.
   CRD_MISSING: 'E_CRD_MISSING',
   CRD_NOT_READY: 'E_CRD_NOT_READY',
@@ -100,6 +106,9 @@ export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
   E_IO: 74, // EX_IOERR
   E_TOOL: 69, // EX_UNAVAILABLE
   E_INTERNAL: INTERNAL_EXIT_CODE,
+  E_DEPLOY_FAILED: 2,
+  E_DEPLOY_BLOCKED: 3,
+  E_NOT_READY: 4,
   E_CRD_MISSING: 10,
   E_CRD_NOT_READY: 11,
   E_CRD_VERSION_NOT_SERVED: 12,

@@ -185,6 +185,11 @@ export interface HarnessOptions {
   readonly prefix?: string;
   /** Bound of every command of this harness (default DEFAULT_TIMEOUT_MS). */
   readonly timeoutMs?: number;
+  /**
+   * The user's helm and kubectl instead of the pinned toolchain (`helm-tiers deploy --helm`); `major` must be what
+   * `detectHelmMajor` found for that helm. The home stays a fresh one either way.
+   */
+  readonly tools?: Toolchain;
 }
 
 export interface RunOptions {
@@ -219,7 +224,7 @@ export function postRendererArgs(...args: string[]): string[] {
 
 /** An isolated Helm of `major` in a fresh home, with the post-renderer wired; dispose it when done. */
 export async function createHelmHarness(o: HarnessOptions): Promise<HelmHarness> {
-  const tools = toolchain(o.root, o.major);
+  const tools = o.tools ?? toolchain(o.root, o.major);
   const home = createHelmHome(o.prefix ?? `helm-tiers-h${o.major}-`);
   const env = { ...home.env, KUBECONFIG: o.kubeconfig ?? join(home.dir, 'no-kubeconfig') };
   const run =
@@ -261,4 +266,24 @@ export async function createHelmHarness(o: HarnessOptions): Promise<HelmHarness>
     kubectl: run(tools.kubectl),
     dispose: home.dispose,
   };
+}
+
+/** The major of a `helm version --short` answer (`v3.17.3+ge4da497`, `v4.1.4+g…`); undefined for anything else. */
+export function helmMajorOf(versionShort: string): HelmMajor | undefined {
+  const m = /^v?(\d+)\.\d+/.exec(versionShort.trim());
+  const major = m ? Number(m[1]) : NaN;
+  return (HELM_MAJORS as readonly number[]).includes(major) ? (major as HelmMajor) : undefined;
+}
+
+/** Runs `helm version --short` and returns the major; E_TOOL for a Helm that is missing or neither 3 nor 4. */
+export async function detectHelmMajor(helm: string, env?: NodeJS.ProcessEnv): Promise<HelmMajor> {
+  const r = check(await exec(helm, ['version', '--short'], { env, timeoutMs: 30_000 }), `${helm} version --short`);
+  const major = helmMajorOf(r.stdout);
+  if (major === undefined) {
+    throw new HelmTiersError(
+      ErrorCodes.TOOL,
+      `${helm} is Helm ${r.stdout.trim() || '(no version)'}: helm-tiers supports Helm 3 and Helm 4 (${HELM_MAJORS.map((m) => `v${m}`).join(', ')})`,
+    );
+  }
+  return major;
 }

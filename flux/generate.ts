@@ -219,18 +219,36 @@ function yamlText(value: unknown, header: string): string {
   return doc.toString({ lineWidth: 0, indentSeq: false });
 }
 
-function helmRelease(plan: Plan, c: Component, o: FluxOptions, gitRepositoryName: string): Record<string, unknown> {
-  const k = labelKeys(plan.labelPrefix);
-  const planValues = releaseValues(plan, c.release);
-  const timeoutSeconds = releaseTimeoutSeconds(hookDeadlines(o.chartValues[c.chart], planValues));
-  const timeout = goDuration(timeoutSeconds);
-  // The chart refuses hook deadlines that reach the Helm timeout: tell it the timeout Flux will use.
+/**
+ * The values a release is installed with on every path (the HelmRelease `spec.values` here, `helm-tiers deploy`'s
+ * values file) and the Helm timeout they fit: the plan's values (`releaseValues`) with `over` merged on top (deploy's
+ * `--values`), the timeout (the longest hook deadline's bound unless `timeoutSeconds` is given), told to the chart,
+ * which refuses hook deadlines that reach it, and the plan revision (`''`: none).
+ */
+export function installValues(
+  plan: Plan,
+  c: Component,
+  chartValues: Values | undefined,
+  planRevision: string,
+  over: { values?: Values; timeoutSeconds?: number } = {},
+): { values: Values; timeoutSeconds: number } {
+  const planValues = over.values
+    ? mergeValues(releaseValues(plan, c.release), over.values)
+    : releaseValues(plan, c.release);
+  const timeoutSeconds = over.timeoutSeconds ?? releaseTimeoutSeconds(hookDeadlines(chartValues, planValues));
   const values = mergeValues(planValues, {
     global: {
       hooks: { helmTimeoutSeconds: timeoutSeconds },
-      ...(o.planRevision === '' ? {} : { tiers: { planRevision: o.planRevision } }),
+      ...(planRevision === '' ? {} : { tiers: { planRevision } }),
     },
   });
+  return { values, timeoutSeconds };
+}
+
+function helmRelease(plan: Plan, c: Component, o: FluxOptions, gitRepositoryName: string): Record<string, unknown> {
+  const k = labelKeys(plan.labelPrefix);
+  const { values, timeoutSeconds } = installValues(plan, c, o.chartValues[c.chart], o.planRevision);
+  const timeout = goDuration(timeoutSeconds);
   // The revision annotation too (object metadata only), exactly as `post-render --plan-revision` writes it.
   const meta = tierMetadata({
     ...identityFor(plan, c.release),

@@ -23,6 +23,10 @@ const DOCUMENTED: Record<ErrorCode, number> = {
   E_INTERNAL: 70,
   E_IO: 74,
   E_TOOL: 69, // EX_UNAVAILABLE: a tool (helm, kubectl) failed; CLI and demo only
+  // README.md, "Deploy without Flux": helm-tiers deploy / status.
+  E_DEPLOY_FAILED: 2,
+  E_DEPLOY_BLOCKED: 3,
+  E_NOT_READY: 4,
   // hooks/README.md: crd-check/crd-install, dependency-check, pod-check, then the common table.
   E_CRD_MISSING: 10,
   E_CRD_NOT_READY: 11,

@@ -1,0 +1,356 @@
+/**
+ * The tier-by-tier deploy driver of `helm-tiers deploy` (lifted from the demo's driver, demo/deploy.ts, and made
+ * to hold the ordering guarantee of docs/flux.md on the CLI path too):
+ *   - releases run by the plan's dependencies, independent ones in parallel (at most `concurrency` at once),
+ *   - a release starts only when every dependency (inside `--only` or not) is Ready at this plan revision, read
+ *     from the cluster (cli/deploy/state.ts: Helm status deployed, `global.tiers.planRevision` in its values, its
+ *     workloads rolled out), not merely because our own helm call for it returned,
+ *   - a release whose chart, values (the same values the Flux generator writes, flux/generate.ts installValues)
+ *     and plan revision are what Helm already has, and which is Ready, gets no Helm action at all,
+ *   - a failure stops its dependents (reported as not started, with the failed dependency).
+ * The side effects (helm, kubectl, the clock, the event sink) come in as parameters.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parse } from 'yaml';
+import { installValues } from '../../flux/generate.js';
+import {
+  dependencyReleases,
+  findComponent,
+  planLevels,
+  type Component,
+  type Plan,
+  type Values,
+} from '../../plan/plan.js';
+import { canonicalJson } from '../../plan/revision.js';
+import { readiness, readRelease, type FailedHook, type ReleaseFacts, type Tools } from './state.js';
+
+export type Action = 'install' | 'upgrade' | 'reinstall';
+
+export type DeployEvent =
+  | { type: 'plan'; plan: string; revision: string; levels: string[][]; dryRun: boolean }
+  | { type: 'level'; level: number; releases: string[] }
+  | { type: 'start'; release: string; tier: number; level: number; action: Action; dependencies: string[] }
+  | { type: 'unchanged'; release: string; tier: number; level: number; helmRevision: number }
+  | { type: 'would'; release: string; tier: number; level: number; action: Action | 'none'; why: string }
+  | {
+      type: 'deployed';
+      release: string;
+      tier: number;
+      level: number;
+      action: Action;
+      ms: number;
+      helmRevision?: number;
+    }
+  | {
+      type: 'failed';
+      release: string;
+      tier: number;
+      level: number;
+      action: Action;
+      ms: number;
+      reason: string;
+      hooks: FailedHook[];
+    }
+  | { type: 'not-started'; release: string; tier: number; level: number; reason: string; blockedBy: string }
+  | {
+      type: 'summary';
+      ok: boolean;
+      deployed: string[];
+      unchanged: string[];
+      failed: string[];
+      notStarted: string[];
+      ms: number;
+    };
+
+export type Outcome = 'deployed' | 'unchanged' | 'failed' | 'not-started' | 'planned';
+
+export interface ReleaseOutcome {
+  readonly release: string;
+  readonly tier: number;
+  readonly level: number;
+  readonly outcome: Outcome;
+  readonly action?: Action;
+  readonly reason?: string;
+  /** not-started: the dependency that held it. */
+  readonly blockedBy?: string;
+  /** not-started: that dependency failed in this run (else it was found not Ready on the cluster). */
+  readonly dependencyFailed?: boolean;
+}
+
+export interface DriverOptions {
+  readonly plan: Plan;
+  readonly planRevision: string;
+  /** Absolute chart folder of a component. */
+  readonly chartPath: (c: Component) => string;
+  /** The chart's values.yaml (for the hook deadlines that bound the timeout). */
+  readonly chartValues: (c: Component) => Values | undefined;
+  readonly tools: Tools;
+  /** `--post-renderer ... --post-renderer-args ...` for one release (from the harness). */
+  readonly postRenderFlags: (c: Component) => string[];
+  /** Where values files are written. */
+  readonly workDir: string;
+  readonly emit: (e: DeployEvent) => void;
+  /** Releases to deploy (default all); dependencies outside it must already be Ready at the revision. */
+  readonly only?: readonly string[];
+  readonly dryRun?: boolean;
+  /** Releases running at once (default 3). */
+  readonly concurrency?: number;
+  /** Helm `--timeout` in seconds; default: above the release's longest hook deadline (as Flux's timeout). */
+  readonly timeoutSeconds?: number;
+  /** Values merged over every release's plan values (`--values FILE`). */
+  readonly values?: Values;
+  readonly now?: () => number;
+  /** Waits between the readiness checks after Helm returned (default a timer). */
+  readonly sleep?: (ms: number) => Promise<unknown>;
+}
+
+/** After Helm returned success: how many more readiness reads, how far apart, before the release counts as failed. */
+export const SETTLE_CHECKS = 10;
+export const SETTLE_INTERVAL_MS = 1000;
+
+/**
+ * Helm's error, trimmed to what a person reads first: the `Error:` line and its indented details (Helm 4 also
+ * prints a failed hook's whole log as `level=INFO msg="..."` lines before it; the hook's summary is shown apart).
+ */
+export function errorHead(stderr: string, lines = 6): string {
+  const all = stderr
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .filter((l) => l.length > 0 && !l.startsWith('WARNING: Kubernetes configuration file is'));
+  const at = all.findIndex((l) => l.startsWith('Error:'));
+  const from = at >= 0 ? all.slice(at) : all.filter((l) => !l.startsWith('level='));
+  return from.slice(0, lines).join('\n');
+}
+
+/** `<name>-<version>` of a chart folder, as `helm list` prints the chart column. */
+export function chartId(chartDir: string): string {
+  const meta = parse(readFileSync(join(chartDir, 'Chart.yaml'), 'utf8'), { version: '1.1' }) as {
+    name?: unknown;
+    version?: unknown;
+  };
+  return `${String(meta.name)}-${String(meta.version)}`;
+}
+
+interface Desired {
+  readonly values: Values;
+  readonly timeoutSeconds: number;
+  readonly chart: string;
+}
+
+/** What to do with a release, from what Helm has and what the plan wants (pure). */
+export function decide(
+  facts: ReleaseFacts,
+  desired: Desired,
+  planRevision: string,
+  everDeployed: boolean,
+): { action: Action | 'none'; why: string } {
+  if (!facts.helm) return { action: 'install', why: 'not installed' };
+  if (facts.helm.status === 'deployed') {
+    const changed: string[] = [];
+    if (facts.helm.chart !== desired.chart) changed.push(`chart ${facts.helm.chart} → ${desired.chart}`);
+    if (facts.planRevision !== planRevision)
+      changed.push(`plan revision ${facts.planRevision ?? '(none)'} → ${planRevision}`);
+    else if (canonicalJson(facts.values ?? {}) !== canonicalJson(desired.values)) changed.push('values changed');
+    if (changed.length > 0) return { action: 'upgrade', why: changed.join(', ') };
+    const r = readiness(facts, planRevision);
+    if (r.ready) return { action: 'none', why: 'unchanged and Ready' };
+    return { action: 'upgrade', why: `unchanged but not Ready: ${r.why[0] ?? ''}` };
+  }
+  // Like helm-controller's install remediation: a release that never reached deployed is uninstalled and installed.
+  if (!everDeployed) return { action: 'reinstall', why: `only revision is ${facts.helm.status}` };
+  return { action: 'upgrade', why: `last revision is ${facts.helm.status}` };
+}
+
+export interface DeployResult {
+  readonly ok: boolean;
+  readonly results: ReleaseOutcome[];
+}
+
+export async function deployPlan(o: DriverOptions): Promise<DeployResult> {
+  const { plan, tools, emit } = o;
+  const now = o.now ?? Date.now;
+  const pause = o.sleep ?? ((ms: number) => sleep(ms));
+  const t0 = now();
+  const levels = planLevels(plan);
+  const levelOf = new Map<string, number>();
+  levels.forEach((l, i) => {
+    for (const c of l) levelOf.set(c.release, i);
+  });
+  const selected = (o.only ?? plan.components.map((c) => c.release)).map((r) => findComponent(plan, r));
+  const inSelection = new Set(selected.map((c) => c.release));
+  const depsOf = (c: Component) => dependencyReleases(plan, c);
+  emit({
+    type: 'plan',
+    plan: plan.name,
+    revision: o.planRevision,
+    levels: levels.map((l) => l.map((c) => c.release).filter((r) => inSelection.has(r))).filter((l) => l.length),
+    dryRun: o.dryRun === true,
+  });
+  const results = new Map<string, ReleaseOutcome>();
+  const base = (c: Component) => ({ release: c.release, tier: c.tier, level: levelOf.get(c.release) ?? 0 });
+  const okOutcome = (r: ReleaseOutcome | undefined) =>
+    r !== undefined && (r.outcome === 'deployed' || r.outcome === 'unchanged' || r.outcome === 'planned');
+
+  const desiredOf = (c: Component): Desired => {
+    const dir = o.chartPath(c);
+    return {
+      ...installValues(plan, c, o.chartValues(c), o.planRevision, {
+        values: o.values,
+        timeoutSeconds: o.timeoutSeconds,
+      }),
+      chart: chartId(dir),
+    };
+  };
+
+  const notStarted = (c: Component, blockedBy: string, reason: string, dependencyFailed: boolean) => {
+    results.set(c.release, { ...base(c), outcome: 'not-started', reason, blockedBy, dependencyFailed });
+    emit({ type: 'not-started', ...base(c), reason, blockedBy });
+  };
+
+  const runOne = async (c: Component): Promise<void> => {
+    // The gate: every dependency Ready at this revision, read from the cluster (a dry run trusts its own plan for
+    // the dependencies it would deploy itself).
+    for (const d of depsOf(c)) {
+      if (o.dryRun && inSelection.has(d)) continue;
+      const r = readiness(await readRelease(plan, findComponent(plan, d), tools), o.planRevision);
+      if (!r.ready) {
+        notStarted(c, d, `dependency ${d} is not Ready: ${r.why.join('; ')}`, false);
+        return;
+      }
+    }
+    const facts = await readRelease(plan, c, tools);
+    const desired = desiredOf(c);
+    let everDeployed = facts.helm?.status === 'deployed';
+    if (facts.helm && !everDeployed) {
+      const h = await tools.helm(['history', c.release, '-n', c.namespace, '-o', 'json', '--max', '50']);
+      const revs = h.code === 0 ? (JSON.parse(h.stdout || '[]') as { status?: string }[]) : [];
+      everDeployed = revs.some((x) => x.status === 'deployed' || x.status === 'superseded');
+    }
+    const d = decide(facts, desired, o.planRevision, everDeployed);
+    if (o.dryRun) {
+      emit({ type: 'would', ...base(c), action: d.action, why: d.why });
+      results.set(c.release, { ...base(c), outcome: 'planned', ...(d.action === 'none' ? {} : { action: d.action }) });
+      return;
+    }
+    if (d.action === 'none') {
+      emit({ type: 'unchanged', ...base(c), helmRevision: facts.helm?.revision ?? 0 });
+      results.set(c.release, { ...base(c), outcome: 'unchanged' });
+      return;
+    }
+    const action = d.action;
+    const started = now();
+    emit({ type: 'start', ...base(c), action, dependencies: depsOf(c) });
+    if (action === 'reinstall') {
+      await tools.helm(['uninstall', c.release, '-n', c.namespace, '--wait', '--timeout', '120s']);
+    }
+    const valuesFile = join(o.workDir, `${c.release}.values.json`);
+    writeFileSync(valuesFile, `${JSON.stringify(desired.values, null, 2)}\n`);
+    const r = await tools.helm([
+      'upgrade',
+      '--install',
+      c.release,
+      o.chartPath(c),
+      '-n',
+      c.namespace,
+      '--create-namespace',
+      '-f',
+      valuesFile,
+      '--wait',
+      '--timeout',
+      `${desired.timeoutSeconds}s`,
+      ...o.postRenderFlags(c),
+    ]);
+    const ms = now() - started;
+    let after = await readRelease(plan, c, tools);
+    if (r.code === 0) {
+      // Helm's wait can pass a pod that was Ready for a moment and crash-loops since (seen with Helm 4's watcher
+      // on the real control plane): Helm's verdict is not Ready. Checked again for a short while, for the
+      // controllers' status to catch up with what Helm waited for.
+      let rd = readiness(after, o.planRevision);
+      for (let i = 0; !rd.ready && i < SETTLE_CHECKS; i++) {
+        await pause(SETTLE_INTERVAL_MS);
+        after = await readRelease(plan, c, tools);
+        rd = readiness(after, o.planRevision);
+      }
+      const doneMs = now() - started;
+      if (rd.ready) {
+        emit({ type: 'deployed', ...base(c), action, ms: doneMs, helmRevision: after.helm?.revision });
+        results.set(c.release, { ...base(c), outcome: 'deployed', action });
+        return;
+      }
+      const reason = `helm ${action} succeeded, but the release is not Ready: ${rd.why.join('; ')}`;
+      emit({ type: 'failed', ...base(c), action, ms: doneMs, reason, hooks: [...after.failedHooks] });
+      results.set(c.release, { ...base(c), outcome: 'failed', action, reason });
+      return;
+    }
+    const reason = errorHead(r.stderr) || `helm exited ${r.code}`;
+    emit({ type: 'failed', ...base(c), action, ms, reason, hooks: [...after.failedHooks] });
+    results.set(c.release, { ...base(c), outcome: 'failed', action, reason });
+  };
+
+  const pending = [...selected].sort((a, b) => (levelOf.get(a.release) ?? 0) - (levelOf.get(b.release) ?? 0));
+  const running = new Map<string, Promise<void>>();
+  const limit = Math.max(1, o.concurrency ?? 3);
+  const announced = new Set<number>();
+  const settled = (r: string) => results.has(r);
+  while (pending.length > 0 || running.size > 0) {
+    // Dependents of a release that did not end well are never started; repeated so that it reaches their
+    // dependents too.
+    for (let changed = true; changed;) {
+      changed = false;
+      for (const c of [...pending]) {
+        const bad = depsOf(c).find((d) => inSelection.has(d) && settled(d) && !okOutcome(results.get(d)));
+        if (bad === undefined) continue;
+        pending.splice(pending.indexOf(c), 1);
+        const b = results.get(bad);
+        const failed = b?.outcome === 'failed' || b?.dependencyFailed === true;
+        notStarted(c, bad, `dependency ${bad} ${b?.outcome === 'failed' ? 'failed' : 'was not started'}`, failed);
+        changed = true;
+      }
+    }
+    const startable = pending.filter((c) => depsOf(c).every((d) => !inSelection.has(d) || okOutcome(results.get(d))));
+    for (const c of startable) {
+      if (running.size >= limit) break;
+      pending.splice(pending.indexOf(c), 1);
+      const level = levelOf.get(c.release) ?? 0;
+      if (!announced.has(level)) {
+        announced.add(level);
+        emit({
+          type: 'level',
+          level,
+          releases: selected.filter((x) => levelOf.get(x.release) === level).map((x) => x.release),
+        });
+      }
+      const p = runOne(c)
+        .catch((err: unknown) => {
+          const reason = err instanceof Error ? err.message : String(err);
+          emit({ type: 'failed', ...base(c), action: 'upgrade', ms: 0, reason, hooks: [] });
+          results.set(c.release, { ...base(c), outcome: 'failed', reason });
+        })
+        .finally(() => running.delete(c.release));
+      running.set(c.release, p);
+    }
+    if (running.size === 0) {
+      // A validated plan has no cycles: nothing can be left here.
+      if (pending.length > 0)
+        throw new Error(`deploy: no release can start: ${pending.map((c) => c.release).join(', ')}`);
+      break;
+    }
+    await Promise.race(running.values());
+  }
+  const ordered = selected.map((c) => results.get(c.release) as ReleaseOutcome);
+  const names = (x: Outcome) => ordered.filter((r) => r.outcome === x).map((r) => r.release);
+  const ok = ordered.every(okOutcome);
+  emit({
+    type: 'summary',
+    ok,
+    deployed: names('deployed'),
+    unchanged: names('unchanged'),
+    failed: names('failed'),
+    notStarted: names('not-started'),
+    ms: now() - t0,
+  });
+  return { ok, results: ordered };
+}

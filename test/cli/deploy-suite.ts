@@ -1,0 +1,231 @@
+/**
+ * `helm-tiers deploy` and `helm-tiers status` end to end, one suite per backend (the simulated cluster, the real
+ * control plane with the node agent) and Helm major (the real Helm 3 and Helm 4 of .tools, given as `--helm`, so
+ * the CLI detects the major and wires the post-renderer itself). The master chart's hook Jobs run the built hook
+ * bundles (the scenario maps the hook image to them). The commands run in-process (runDeploy/runStatus, what
+ * the bin calls) against the cluster's kubeconfig:
+ *   - the plan's releases deployed in order: each dependent's Helm action started (Helm's own `updated`) after its
+ *     dependencies were reported deployed, and the independent releases of level 1 started together,
+ *   - status: every release Ready at the plan revision, exit 0,
+ *   - an unchanged rerun: no Helm action (same Helm revisions and times),
+ *   - a failing tier 2 (its pods crash-loop: the scenario, in a second namespace of a copy of the plan): tiers 3 and 4
+ *     not started, exit 2, and status names the blocker (exit 4).
+ */
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { kubeBinDir } from '../../cluster/real/control-plane.js';
+import { startCluster, type Backend, type Cluster } from '../../cluster/index.js';
+import { exec, toolchainPaths, type HelmMajor } from '../../core/helm.js';
+import { prepareCrds } from '../../demo/crds.js';
+import { clusterScenario, hookSettings } from '../../demo/env.js';
+import { runDeploy } from '../../cli/deploy.js';
+import { runStatus, type PlanStatus } from '../../cli/status.js';
+import type { DeployEvent } from '../../cli/deploy/driver.js';
+import { mergeValues } from '../../plan/metadata.js';
+import { dependencyReleases, parsePlan } from '../../plan/plan.js';
+import { planRevisionFromDisk } from '../../plan/revision.js';
+import { ensureBuild, root } from '../e2e/support.js';
+
+const repoPlan = join(root, 'plan.yaml');
+const plan = parsePlan(readFileSync(repoPlan, 'utf8'), repoPlan);
+const BROKEN_NS = 'apps-broken';
+const TIERS = ['tier1-database', 'tier2-cache', 'tier3-api', 'tier4-frontend'];
+
+export interface SuiteOptions {
+  readonly backend: Backend;
+  readonly major: HelmMajor;
+  /** Releases of plan.yaml deployed in the ordering test (default all six). */
+  readonly releases?: readonly string[];
+}
+
+/** Helm's `updated` (`2026-12-07 07:40:01.123456789 +0000 UTC`) in ms since the epoch. */
+function helmTime(updated: string): number {
+  const m = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)(\.\d+)? ([+-]\d\d)(\d\d)/.exec(updated);
+  if (!m) throw new Error(`cannot read Helm time "${updated}"`);
+  const frac = (m[3] ?? '.0').slice(0, 4);
+  return Date.parse(`${m[1]}T${m[2]}${frac}${m[4]}:${m[5]}`);
+}
+
+export function deploySuite(o: SuiteOptions): void {
+  const missing =
+    o.backend === 'real' && kubeBinDir() === undefined
+      ? 'the control-plane binaries are not built (`npm run setup:kube`)'
+      : undefined;
+  if (missing && process.env.CI) throw new Error(`CI: ${missing}`);
+  const releases = o.releases ?? plan.components.map((c) => c.release);
+  describe.skipIf(missing)(`helm-tiers deploy/status on the ${o.backend} cluster with Helm ${o.major}`, () => {
+    let cluster: Cluster;
+    let work = '';
+    const helmBin = toolchainPaths(root, o.major).helm;
+    const env = () => ({ PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: work, KUBECONFIG: cluster.kubeconfig });
+
+    const cli = async (run: typeof runDeploy, argv: string[]) => {
+      let out = '';
+      let err = '';
+      const code = await run({
+        argv: [...argv, '--helm', helmBin],
+        cwd: root,
+        env: env(),
+        root,
+        stdout: { write: (t: string) => (out += t) },
+        stderr: { write: (t: string) => (err += t) },
+      });
+      return { code, out, err };
+    };
+    const events = (out: string) =>
+      out
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as DeployEvent & { time: string });
+    const helmList = async (ns: string) => {
+      const r = await exec(helmBin, ['list', '-n', ns, ...(o.major === 3 ? ['--all'] : []), '-o', 'json'], {
+        env: env(),
+      });
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as { name: string; revision: string; status: string; updated: string }[];
+    };
+    let planPath = '';
+    let valuesFile = '';
+    let brokenPlan = '';
+    let shortValues = '';
+
+    beforeAll(async () => {
+      await ensureBuild();
+      work = mkdtempSync(join(tmpdir(), `helm-tiers-deploy-${o.backend}-h${o.major}-`));
+      const crds = prepareCrds(root, work, { embedded: true });
+      const crash = {
+        selector: 'helm-tiers.io/release=tier2-cache,!helm-tiers.io/hook',
+        namespace: BROKEN_NS,
+        behavior: 'crashLoop' as const,
+        previousLogs: 'FATAL cannot open /data: permission denied\n',
+      };
+      cluster = await startCluster({
+        backend: o.backend,
+        rbac: true,
+        scenario: clusterScenario(root, crds.dir, [crash]),
+        sim: { timing: { crash: 300 } },
+      });
+      // A snapshot of the plan and its chart: the plan revision must not move while the suite runs (the tree is
+      // shared with other work in progress).
+      cpSync(join(root, 'charts/master-chart'), join(work, 'charts/master-chart'), { recursive: true });
+      planPath = join(work, 'plan.yaml');
+      writeFileSync(planPath, readFileSync(repoPlan, 'utf8'));
+      valuesFile = join(work, 'values.yaml');
+      writeFileSync(valuesFile, stringify(mergeValues(hookSettings(90), { global: { autoInstallCRDs: true } })));
+      shortValues = join(work, 'short.yaml');
+      writeFileSync(shortValues, stringify(hookSettings(60)));
+      // The same plan in a namespace where the scenario makes the cache's pods crash.
+      brokenPlan = join(work, 'broken-plan.yaml');
+      writeFileSync(
+        brokenPlan,
+        readFileSync(repoPlan, 'utf8').replace(/^namespace: apps\b/m, `namespace: ${BROKEN_NS}`),
+      );
+    });
+    afterAll(async () => {
+      if (cluster as Cluster | undefined) await cluster.stop();
+      if (work) rmSync(work, { recursive: true, force: true });
+    });
+
+    it('deploys the releases by levels: each one starts only after its dependencies were Ready', async () => {
+      const only = o.releases ? o.releases.flatMap((r) => ['--only', r]) : [];
+      const r = await cli(runDeploy, ['--plan', planPath, '--values', valuesFile, '--output', 'json', ...only]);
+      expect(r.code, r.out + r.err).toBe(0);
+      const ev = events(r.out);
+      const deployed = new Map(ev.filter((e) => e.type === 'deployed').map((e) => [e.release, Date.parse(e.time)]));
+      expect([...deployed.keys()].sort()).toEqual([...releases].sort());
+      const list = new Map((await helmList('apps')).map((x) => [x.name, x]));
+      const revision = planRevisionFromDisk(plan, planPath);
+      for (const rel of releases) {
+        expect(list.get(rel)?.status).toBe('deployed');
+        const v = await exec(helmBin, ['get', 'values', rel, '-n', 'apps', '-o', 'json'], { env: env() });
+        expect(
+          (JSON.parse(v.stdout) as { global: { tiers: { planRevision: string } } }).global.tiers.planRevision,
+        ).toBe(revision);
+        const c = plan.components.find((x) => x.release === rel)!;
+        for (const d of dependencyReleases(plan, c)) {
+          // Helm's own record: the dependent's action started after its dependency was done.
+          expect(helmTime(list.get(rel)!.updated), `${rel} after ${d}`).toBeGreaterThanOrEqual(
+            Math.floor(deployed.get(d)! / 1000) * 1000 - 1000,
+          );
+          const start = ev.find((e) => e.type === 'start' && e.release === rel)!;
+          expect(Date.parse(start.time), `${rel} started after ${d} was deployed`).toBeGreaterThanOrEqual(
+            deployed.get(d)!,
+          );
+        }
+      }
+      // The independent releases of level 1 ran side by side: each started before any of them finished.
+      const level1 = releases.filter(
+        (x) =>
+          dependencyReleases(
+            plan,
+            plan.components.find((c) => c.release === x)!,
+          ).length === 0,
+      );
+      const starts = ev.filter((e) => e.type === 'start' && level1.includes(e.release)).map((e) => Date.parse(e.time));
+      expect(Math.max(...starts)).toBeLessThanOrEqual(Math.min(...level1.map((x) => deployed.get(x)!)));
+    }, 600_000);
+
+    it('status: every release Ready at the plan revision (exit 0)', async () => {
+      const r = await cli(runStatus, ['--plan', planPath, '--output', 'json']);
+      const s = JSON.parse(r.out) as PlanStatus;
+      const mine = s.levels.flat().filter((x) => releases.includes(x.release));
+      expect(mine.length).toBe(releases.length);
+      expect(mine.map((x) => [x.release, x.ready, x.why])).toEqual(mine.map((x) => [x.release, true, []]));
+      if (!o.releases) expect(r.code).toBe(0);
+      const text = await cli(runStatus, ['--plan', planPath]);
+      expect(text.out).toMatch(/level 1\n/);
+      expect(text.out).toMatch(/tier4-frontend\s+4\s+1\s+deployed\s+[0-9a-f]{16}\s+True/);
+    }, 120_000);
+
+    it('an unchanged rerun performs no Helm action', async () => {
+      const before = await helmList('apps');
+      const only = o.releases ? o.releases.flatMap((r) => ['--only', r]) : [];
+      const r = await cli(runDeploy, ['--plan', planPath, '--values', valuesFile, ...only]);
+      expect(r.code, r.out + r.err).toBe(0);
+      expect(r.out).not.toMatch(/> \S+\s+tier \d+\s+\w+ started/);
+      for (const rel of releases) expect(r.out).toMatch(new RegExp(`= ${rel}\\s+tier \\d+\\s+unchanged`));
+      expect(await helmList('apps')).toEqual(before);
+      // A changed value is seen: the dry run says which release would be upgraded, and does nothing.
+      const dry = await cli(runDeploy, ['--plan', planPath, '--values', shortValues, '--dry-run', ...only]);
+      expect(dry.code, dry.out + dry.err).toBe(0);
+      expect(dry.out).toMatch(/\? tier1-database\s+tier 1\s+would upgrade: values changed/);
+      expect(await helmList('apps')).toEqual(before);
+    }, 300_000);
+
+    it('a failing tier 2 stops tiers 3 and 4, and status names the blocker', async () => {
+      const only = TIERS.flatMap((t) => ['--only', t]);
+      const r = await cli(runDeploy, ['--plan', brokenPlan, '--values', shortValues, '--timeout', '60s', ...only]);
+      expect(r.code, r.out + r.err).toBe(2);
+      expect(r.out).toMatch(/✓ tier1-database\s+tier 1\s+install ok/);
+      // Helm's own wait fails it (timeout), or passes a pod Ready for a moment and the check after Helm does.
+      expect(r.out).toMatch(/✗ tier2-cache\s+tier 2\s+install FAILED/);
+      expect(r.out).toMatch(/CrashLoopBackOff|context deadline exceeded|timed out/);
+      expect(r.out).toMatch(/- tier3-api\s+tier 3\s+not started: dependency tier2-cache failed/);
+      expect(r.out).toMatch(/- tier4-frontend\s+tier 4\s+not started: dependency tier3-api was not started/);
+      expect(r.out).toMatch(/FAILED: 1 deployed, 0 unchanged, 1 failed \(tier2-cache\), 2 not started/);
+      const names = (await helmList(BROKEN_NS)).map((x) => x.name).sort();
+      expect(names).toEqual(['tier1-database', 'tier2-cache']);
+
+      const st = await cli(runStatus, ['--plan', brokenPlan, '--output', 'json']);
+      expect(st.code).toBe(4);
+      const s = JSON.parse(st.out) as PlanStatus;
+      const by = new Map(s.levels.flat().map((x) => [x.release, x]));
+      expect(by.get('tier1-database')?.ready).toBe(true);
+      // failed when Helm's wait timed out; deployed when it passed a pod Ready for a moment.
+      expect(['failed', 'deployed']).toContain(by.get('tier2-cache')?.helmStatus);
+      expect(by.get('tier2-cache')?.ready).toBe(false);
+      // The pod's state (CrashLoopBackOff, or running between two back-offs) or the post-install check's summary.
+      expect(by.get('tier2-cache')?.why.join('\n')).toMatch(
+        /pod\/cache-[a-z0-9-]+: (CrashLoopBackOff|restarting)|CrashLoopBackOff/,
+      );
+      expect(by.get('tier3-api')?.why).toContain('dependency tier2-cache is not Ready');
+      expect(by.get('tier3-api')?.helmStatus).toBeUndefined();
+      const text = await cli(runStatus, ['--plan', brokenPlan]);
+      expect(text.out).toMatch(/tier2-cache\s+2\s+1\s+(failed|deployed)\s+[0-9a-f]{16}\s+False/);
+      expect(text.out).toMatch(/CrashLoopBackOff|restarting/);
+    }, 300_000);
+  });
+}
