@@ -9,7 +9,7 @@ import minimist from 'minimist';
 import { parse } from 'yaml';
 import { ErrorCodes, exitCodeFor, formatError, HelmTiersError } from '../core/errors.js';
 import { DEFAULT_FLUX_OPTIONS, generateFluxResources } from '../flux/generate.js';
-import type { Values } from '../plan/plan.js';
+import { planCharts, type Values } from '../plan/plan.js';
 import { readPlanFile } from '../plan/read.js';
 import { planRevisionFromDisk } from '../plan/revision.js';
 
@@ -95,9 +95,7 @@ export function runFlux(ctx: FluxCommandContext): number {
     const chartValues: Record<string, Values | undefined> = {};
     for (const c of plan.components)
       chartValues[c.chart] ??= readChartValues(join(dirname(planPath), c.chart, 'values.yaml'));
-    const chartsWithCRDs = [...new Set(plan.components.map((c) => c.chart))].filter((chart) =>
-      existsSync(join(dirname(planPath), chart, 'crds')),
-    );
+    const chartsWithCRDs = planCharts(plan).filter((chart) => existsSync(join(dirname(planPath), chart, 'crds')));
     let planRevision: string;
     try {
       planRevision = planRevisionFromDisk(plan, planPath);

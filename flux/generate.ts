@@ -19,8 +19,11 @@ import { ErrorCodes, HelmTiersError } from '../core/errors.js';
 import { labelKeys, tierMetadata } from '../core/labels.js';
 import { identityFor, mergeValues, releaseValues } from '../plan/metadata.js';
 import {
+  crdTier,
   dependencyReleases,
   DNS1123_LABEL,
+  planCharts,
+  usesCRDs,
   DNS1123_SUBDOMAIN,
   type Component,
   type Plan,
@@ -190,7 +193,7 @@ export function chartPathInRepo(repoPath: string, chart: string): string {
  * artifact small and its content digest stable).
  */
 export function sourceIgnore(plan: Plan, o: FluxOptions): string {
-  const charts = [...new Set(plan.components.map((c) => chartPathInRepo(o.path, c.chart).slice(2)))].sort();
+  const charts = [...new Set(planCharts(plan).map((chart) => chartPathInRepo(o.path, chart).slice(2)))].sort();
   const lines = ['/*'];
   for (const chart of charts) {
     // gitignore cannot re-include a path whose parent folder is excluded: re-include each parent, exclude its
@@ -271,14 +274,11 @@ function helmRelease(plan: Plan, c: Component, o: FluxOptions, gitRepositoryName
     },
   };
   const fluxVersion = parseFluxVersion(o.fluxVersion);
-  const deps = dependencyReleases(plan, c);
-  if (deps.length > 0) {
-    spec.dependsOn = deps.map((name) => ({
-      name,
-      namespace: o.namespace,
-      ...(o.planRevision !== '' && atLeast(fluxVersion, READY_EXPR_FLUX) ? { readyExpr: READY_EXPR } : {}),
-    }));
-  }
+  // The CRD tier first: a release that renders custom resources (guarded by `.Capabilities`) must be rendered
+  // only once the CRDs are served, which the CRD tier's Ready (at this revision) guarantees.
+  const tier = crdTier(plan);
+  const deps = [...(tier && usesCRDs(c) ? [tier.release] : []), ...dependencyReleases(plan, c)];
+  if (deps.length > 0) spec.dependsOn = deps.map((name) => dependsOnEntry(name, o, fluxVersion));
   const crds = o.chartsWithCRDs.includes(c.chart) ? { crds: CRD_POLICY } : {};
   Object.assign(spec, {
     timeout,
@@ -299,6 +299,56 @@ function helmRelease(plan: Plan, c: Component, o: FluxOptions, gitRepositoryName
       labels: { [k.tier]: String(c.tier), [k.component]: c.name, [k.plan]: plan.name },
     },
     spec,
+  };
+}
+
+function dependsOnEntry(name: string, o: FluxOptions, fluxVersion: [number, number]): Record<string, unknown> {
+  return {
+    name,
+    namespace: o.namespace,
+    ...(o.planRevision !== '' && atLeast(fluxVersion, READY_EXPR_FLUX) ? { readyExpr: READY_EXPR } : {}),
+  };
+}
+
+/** File of the CRD tier's HelmRelease. */
+export const CRD_TIER_FILE = 'crds-helmrelease.yaml';
+
+/**
+ * The CRD tier (plan `crds.autoInstall: true`): a HelmRelease of the plan's `crds.chart`, whose `crds/` folder holds
+ * the CRDs. helm-controller applies `crds/` itself before rendering (`internal/action/crds.go`: server-side apply
+ * with force, then a wait of up to 60 s for the CRDs, then a REST mapper reset), with `CreateReplace` on install
+ * and on every upgrade, so the CRDs follow the chart; it never deletes them (Helm does not uninstall `crds/`). The
+ * release carries the plan revision like every other, so the components that use CRDs (dependsOn with the same
+ * readyExpr) render only after it applied this revision's CRDs: `.Capabilities.APIVersions` sees them at their
+ * first render. No post-renderers: `crds/` is never post-rendered, and the chart has nothing else to label.
+ */
+function crdTierRelease(plan: Plan, o: FluxOptions, gitRepositoryName: string): Record<string, unknown> | undefined {
+  const tier = crdTier(plan);
+  if (!tier) return undefined;
+  const k = labelKeys(plan.labelPrefix);
+  const crds = o.chartsWithCRDs.includes(tier.chart) ? { crds: CRD_POLICY } : {};
+  return {
+    apiVersion: 'helm.toolkit.fluxcd.io/v2',
+    kind: 'HelmRelease',
+    metadata: { name: tier.release, namespace: o.namespace, labels: { [k.tier]: '0', [k.plan]: plan.name } },
+    spec: {
+      interval: o.interval,
+      releaseName: tier.release,
+      targetNamespace: plan.namespace,
+      storageNamespace: plan.namespace,
+      chart: {
+        spec: {
+          chart: chartPathInRepo(o.path, tier.chart),
+          version: chartVersionConstraint(o.planRevision),
+          reconcileStrategy: RECONCILE_STRATEGY,
+          sourceRef: { kind: 'GitRepository', name: gitRepositoryName, namespace: o.namespace },
+        },
+      },
+      timeout: goDuration(releaseTimeoutSeconds([])),
+      install: { ...crds, remediation: { retries: REMEDIATION_RETRIES } },
+      upgrade: { ...crds, remediation: { retries: REMEDIATION_RETRIES, remediateLastFailure: true } },
+      values: o.planRevision === '' ? {} : { global: { tiers: { plan: plan.name, planRevision: o.planRevision } } },
+    },
   };
 }
 
@@ -355,6 +405,8 @@ export function generateFluxResources(plan: Plan, options: Partial<FluxOptions> 
       ),
     );
 
+  const tierRelease = crdTierRelease(plan, o, gitRepositoryName);
+  if (tierRelease) files.set(CRD_TIER_FILE, yamlText(tierRelease, header));
   for (const c of plan.components) {
     const name = helmReleaseFileName(plan, c);
     if (files.has(name)) throw usage(`two components would write ${name}`, 'components');

@@ -30,6 +30,19 @@ export interface Component {
   readonly optionalCRDs: readonly string[];
 }
 
+/**
+ * Where the CRDs the plan's components need come from, and who installs them (`crds:` in the plan).
+ * `autoInstall: true`: the plan installs them, `helm-tiers flux` writes a CRD tier (HelmRelease `<plan>-crds` of
+ * `chart`, whose `crds/` folder holds them) that every component with `requiredCRDs`/`optionalCRDs` depends on.
+ * `false`: the cluster owner installs them (no CRD tier; `chart`, if given, is where the docs' recovery command
+ * applies them from).
+ */
+export interface PlanCRDs {
+  readonly autoInstall: boolean;
+  /** Chart path (relative to the plan file's directory) whose `crds/` folder holds the CRDs; '' when not named. */
+  readonly chart: string;
+}
+
 export interface Plan {
   /** The `<labelPrefix>plan` label (and `app.kubernetes.io/part-of` where absent, with `partOfLabel`). */
   readonly name: string;
@@ -39,6 +52,8 @@ export interface Plan {
   readonly partOfLabel: boolean;
   readonly chart: string;
   readonly components: readonly Component[];
+  /** The plan's CRD source and policy; undefined when the plan has no `crds:` section. */
+  readonly crds?: PlanCRDs;
   /** The file the plan came from, for messages. */
   readonly file: string;
 }
@@ -60,7 +75,9 @@ const PLAN_KEYS = new Set([
   'partOfLabel',
   'chart',
   'components',
+  'crds',
 ]);
+const CRDS_KEYS = new Set(['autoInstall', 'chart']);
 const COMPONENT_KEYS = new Set([
   'name',
   'release',
@@ -288,7 +305,47 @@ export function parsePlan(text: string, file = 'plan.yaml'): Plan {
     }
   }
 
-  return { name, namespace, labelPrefix, partOfLabel, chart, components, file };
+  const crdsNode = get(root, 'crds');
+  let crds: PlanCRDs | undefined;
+  if (crdsNode !== undefined && !(isScalar(crdsNode) && crdsNode.value === null)) {
+    if (!isMap(crdsNode)) return fail('"crds" must be a mapping (autoInstall, chart)', crdsNode, 'crds');
+    checkKeys(crdsNode, CRDS_KEYS, 'crds');
+    const autoNode = get(crdsNode, 'autoInstall');
+    if (autoNode !== undefined && !(isScalar(autoNode) && typeof autoNode.value === 'boolean'))
+      fail('"autoInstall" must be true or false', autoNode, 'crds.autoInstall');
+    const autoInstall = autoNode !== undefined && (autoNode as { value: boolean }).value;
+    const crdChart = str(crdsNode, 'chart', 'crds.chart', '');
+    if (autoInstall && crdChart === '')
+      fail('"crds.autoInstall: true" needs "crds.chart": the chart whose crds/ holds the CRDs', crdsNode, 'crds.chart');
+    const tier = crdTierRelease(name);
+    const clash = releases.get(tier);
+    if (autoInstall && clash !== undefined)
+      fail(`release name "${tier}" of the CRD tier is already used by component "${clash}"`, crdsNode, 'crds');
+    crds = { autoInstall, chart: crdChart };
+  }
+
+  return { name, namespace, labelPrefix, partOfLabel, chart, components, ...(crds ? { crds } : {}), file };
+}
+
+/** Release (and HelmRelease) name of the CRD tier of plan `planName`. */
+export function crdTierRelease(planName: string): string {
+  return `${planName}-crds`;
+}
+
+/** The CRD tier the plan asks for (`crds.autoInstall: true`), or undefined. */
+export function crdTier(plan: Plan): { release: string; chart: string } | undefined {
+  return plan.crds?.autoInstall ? { release: crdTierRelease(plan.name), chart: plan.crds.chart } : undefined;
+}
+
+/** A component renders custom resources (guarded by `.Capabilities`) when it names CRDs it needs or can use. */
+export function usesCRDs(c: Component): boolean {
+  return c.requiredCRDs.length > 0 || c.optionalCRDs.length > 0;
+}
+
+/** Every chart path the plan installs: the components' charts, then the CRD tier's chart (plan order, unique). */
+export function planCharts(plan: Plan): string[] {
+  const tier = crdTier(plan);
+  return [...new Set([...plan.components.map((c) => c.chart), ...(tier ? [tier.chart] : [])])];
 }
 
 /** A dependency cycle as a closed path of component names (first = last), or undefined. */

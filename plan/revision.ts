@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, posix, relative, resolve, sep } from 'node:path';
-import type { Plan } from './plan.js';
+import { planCharts, type Plan } from './plan.js';
 
 /** Hex characters kept: 64 bits, far from collisions between two consecutive revisions of a plan. */
 export const PLAN_REVISION_LENGTH = 16;
@@ -53,7 +53,7 @@ export function planRevision(plan: Plan, charts: ReadonlyMap<string, ChartFiles>
   };
   field('helm-tiers plan revision v1');
   field(canonicalJson(planContent(plan)));
-  const used = [...new Set(plan.components.map((c) => c.chart))].sort();
+  const used = planCharts(plan).sort();
   for (const chart of used) {
     const files = charts.get(chart);
     if (files === undefined) throw new Error(`planRevision: the files of chart "${chart}" were not given`);
@@ -87,7 +87,6 @@ export function readChartFiles(dir: string): Map<string, Uint8Array> {
 export function planRevisionFromDisk(plan: Plan, planFile: string): string {
   const base = dirname(resolve(planFile));
   const charts = new Map<string, ChartFiles>();
-  for (const c of plan.components)
-    if (!charts.has(c.chart)) charts.set(c.chart, readChartFiles(resolve(base, c.chart)));
+  for (const chart of planCharts(plan)) charts.set(chart, readChartFiles(resolve(base, chart)));
   return planRevision(plan, charts);
 }

@@ -14,6 +14,7 @@ import { createHelmHarness, exec, toolchain } from '../core/helm.js';
 import {
   chartVersionConstraint,
   CRD_POLICY,
+  CRD_TIER_FILE,
   generateFluxResources,
   helmReleaseFileName,
   READY_EXPR,
@@ -293,6 +294,91 @@ describe('HelmReleases', () => {
     expect(seconds(helmRelease(generateFluxResources(plan()), 'tier1-helmrelease.yaml').spec.timeout)).toBe(base);
     // Disabling hooks leaves only the resource wait.
     expect(releaseTimeoutSeconds(hookDeadlines(values, { global: { hooks: { enabled: false } } }))).toBe(300);
+  });
+});
+
+describe('the CRD tier (plan crds.autoInstall)', () => {
+  /** plan.yaml with its `crds:` section replaced by `section` ('' : none). */
+  const withoutCrds = PLAN_TEXT.replace(/^crds:\n( {2}.*\n)*/m, '');
+  const withCrds = (section: string) =>
+    parsePlan(withoutCrds.replace('components:\n', `${section}components:\n`), 'plan.yaml');
+  const AUTO = 'crds:\n  autoInstall: true\n  chart: ./charts/platform-crds\n';
+  const gen = (p: ReturnType<typeof parsePlan>, options: Partial<FluxOptions> = {}) =>
+    generateFluxResources(p, { chartValues: { './charts/master-chart': masterValues() }, ...options });
+  const rev = '0123456789abcdef';
+
+  it("autoInstall: a HelmRelease of the plan's CRD chart, crds: CreateReplace, carrying the plan revision", () => {
+    const files = gen(withCrds(AUTO), { planRevision: rev, chartsWithCRDs: ['./charts/platform-crds'] });
+    expect([...files.keys()].slice(0, 3)).toEqual(['namespace.yaml', 'gitrepository.yaml', CRD_TIER_FILE]);
+    expect(parse(files.get('kustomization.yaml') as string).resources).toContain(CRD_TIER_FILE);
+    const hr = helmRelease(files, CRD_TIER_FILE);
+    expect(hr.metadata).toMatchObject({ name: 'platform-crds', namespace: 'flux-system' });
+    expect(hr.spec).toMatchObject({
+      releaseName: 'platform-crds',
+      targetNamespace: 'apps',
+      storageNamespace: 'apps',
+      chart: {
+        spec: {
+          chart: './charts/platform-crds',
+          version: chartVersionConstraint(rev),
+          reconcileStrategy: 'ChartVersion',
+        },
+      },
+      install: { crds: CRD_POLICY, remediation: { retries: 3 } },
+      upgrade: { crds: CRD_POLICY, remediation: { retries: 3, remediateLastFailure: true } },
+      values: { global: { tiers: { plan: 'platform', planRevision: rev } } },
+    });
+    expect(hr.spec.dependsOn).toBeUndefined();
+    expect(hr.spec.postRenderers).toBeUndefined();
+    // The CRD chart is part of the artifact.
+    expect(parse(files.get('gitrepository.yaml') as string).spec.ignore).toContain('!/charts/platform-crds/');
+  });
+
+  it('every release that names CRDs (required or optional) depends on it first, with the readyExpr; the others do not', () => {
+    const files = gen(withCrds(AUTO), { planRevision: rev });
+    const p = withCrds(AUTO);
+    for (const c of p.components) {
+      const deps = (helmRelease(files, helmReleaseFileName(p, c)).spec.dependsOn ?? []) as Obj[];
+      const uses = c.requiredCRDs.length + c.optionalCRDs.length > 0;
+      expect(deps[0]?.name === 'platform-crds', c.release).toBe(uses);
+      for (const d of deps) expect(d).toMatchObject({ namespace: 'flux-system', readyExpr: READY_EXPR });
+    }
+    expect(helmRelease(files, 'tier3-helmrelease.yaml').spec.dependsOn.map((d: Obj) => d.name)).toEqual([
+      'platform-crds',
+      'tier1-database',
+      'tier2-cache',
+    ]);
+    // The chart's own dependency check and the tier annotations keep the plan's dependencies only.
+    const api = helmRelease(files, 'tier3-helmrelease.yaml');
+    expect(api.spec.values.global.tiers.dependsOn).toEqual(['tier1-database', 'tier2-cache']);
+    expect(JSON.stringify(api.spec.postRenderers)).not.toContain('platform-crds');
+  });
+
+  it('autoInstall false, or no crds section: no CRD tier, no extra dependsOn', () => {
+    for (const p of [
+      withCrds('crds:\n  autoInstall: false\n  chart: ./charts/platform-crds\n'),
+      withCrds(''),
+      plan(),
+    ]) {
+      const files = gen(p, { planRevision: rev });
+      expect(files.has(CRD_TIER_FILE)).toBe(false);
+      expect(helmRelease(files, 'monitoring-helmrelease.yaml').spec.dependsOn).toBeUndefined();
+      expect(parse(files.get('gitrepository.yaml') as string).spec.ignore).not.toContain('platform-crds');
+    }
+  });
+
+  it('the plan refuses autoInstall without a chart, a CRD tier name a component uses, and unknown keys', () => {
+    const bad = (section: string) => errorOf(() => withCrds(section));
+    expect(bad('crds:\n  autoInstall: true\n').location.field).toBe('crds.chart');
+    expect(bad('crds:\n  autoInstall: "yes"\n  chart: ./x\n').location.field).toBe('crds.autoInstall');
+    expect(bad('crds:\n  chart: ./x\n  path: ./y\n').location.field).toBe('crds.path');
+    const clash = parsePlan.bind(
+      null,
+      withoutCrds
+        .replace('components:\n', AUTO + 'components:\n')
+        .replace('release: kyverno', 'release: platform-crds'),
+    );
+    expect(errorOf(clash).code).toBe(ErrorCodes.PLAN_INVALID);
   });
 });
 
