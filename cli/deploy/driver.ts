@@ -108,6 +108,7 @@ export interface DriverOptions {
 
 /** After Helm returned success: how many more readiness reads, how far apart, before the release counts as failed. */
 export const SETTLE_CHECKS = 10;
+export const STABLE_READS = 3;
 export const SETTLE_INTERVAL_MS = 1000;
 
 /**
@@ -268,12 +269,20 @@ export async function deployPlan(o: DriverOptions): Promise<DeployResult> {
       // Helm's wait can pass a pod that was Ready for a moment and crash-loops since (seen with Helm 4's watcher
       // on the real control plane): Helm's verdict is not Ready. Checked again for a short while, for the
       // controllers' status to catch up with what Helm waited for.
+      // Ready means Ready on STABLE_READS reads in a row with no container restart in between: a crash-looping pod
+      // on a real kubelet is Running and Ready for a moment after each restart.
       let rd = readiness(after, o.planRevision);
-      for (let i = 0; !rd.ready && i < SETTLE_CHECKS; i++) {
+      let stable = rd.ready ? 1 : 0;
+      for (let i = 0; stable < STABLE_READS && i < SETTLE_CHECKS; i++) {
         await pause(SETTLE_INTERVAL_MS);
-        after = await readRelease(plan, c, tools);
+        const next = await readRelease(plan, c, tools);
+        const restarted = (next.restarts ?? 0) > (after.restarts ?? 0);
+        after = next;
         rd = readiness(after, o.planRevision);
+        if (restarted && rd.ready) rd = { ready: false, why: ['its pods restarted while it was being checked'] };
+        stable = rd.ready ? stable + 1 : 0;
       }
+      if (stable < STABLE_READS && rd.ready) rd = { ready: false, why: ['its pods keep restarting'] };
       const doneMs = now() - started;
       if (rd.ready) {
         emit({ type: 'deployed', ...base(c), action, ms: doneMs, helmRevision: after.helm?.revision });

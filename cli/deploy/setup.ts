@@ -14,6 +14,7 @@ import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { existsSync } from 'node:fs';
 import {
+  check,
   createHelmHarness,
   detectHelmMajor,
   toolchainPaths,
@@ -65,14 +66,22 @@ export async function openCluster(o: ClusterAccessOptions): Promise<ClusterAcces
   const run = { env: { HOME: baseEnv.HOME } };
   const helmCtx = o.kubeContext ? ['--kube-context', o.kubeContext] : [];
   const kubectlCtx = o.kubeContext ? ['--context', o.kubeContext] : [];
+  const tools: Tools = {
+    major,
+    helm: (args) => harness.helm([...args, ...helmCtx], run),
+    kubectl: (args) => harness.kubectl([...kubectlCtx, ...args], run),
+  };
+  try {
+    // An unreachable cluster is one clear E_TOOL up front, not every release reading as "not installed".
+    check(await tools.kubectl(['get', '--raw', '/version']), 'reaching the cluster (kubectl get --raw /version)');
+  } catch (err) {
+    harness.dispose();
+    throw err;
+  }
   return {
     major,
     harness,
-    tools: {
-      major,
-      helm: (args) => harness.helm([...args, ...helmCtx], run),
-      kubectl: (args) => harness.kubectl([...kubectlCtx, ...args], run),
-    },
+    tools,
     dispose: harness.dispose,
   };
 }

@@ -67,6 +67,8 @@ export interface ReleaseFacts {
   readonly workloads: readonly Workload[];
   /** Unhealthy pods: `pod/name: Reason (container c)`. */
   readonly pods: readonly string[];
+  /** Container restarts of the release's pods, summed (a crash loop that is Ready for a moment still counts up). */
+  readonly restarts?: number;
   readonly failedHooks: readonly FailedHook[];
   readonly flux?: FluxRelease;
 }
@@ -208,6 +210,9 @@ export async function readRelease(plan: Plan, c: Component, t: Tools): Promise<R
       name: str(obj(w.metadata).name),
       notReady: workloadNotReady(w),
     })),
+    restarts: items(pods)
+      .flatMap((p) => arr(obj(p.status).containerStatuses).map(obj))
+      .reduce((n, cs) => n + num(cs.restartCount), 0),
     pods: items(pods)
       .map(podProblem)
       .filter((x): x is string => x !== undefined),

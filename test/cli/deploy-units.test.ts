@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EXIT_CODES, HelmTiersError } from '../../core/errors.js';
-import { detectHelmMajor, helmMajorOf } from '../../core/helm.js';
+import { detectHelmMajor, helmMajorOf, toolchainPaths } from '../../core/helm.js';
 import { exitCodeOf } from '../../core/shell.js';
 import { parseDuration, runDeploy } from '../../cli/deploy.js';
 import { decide } from '../../cli/deploy/driver.js';
@@ -65,6 +65,32 @@ describe('helm major', () => {
     );
     expect(code).toBe(EXIT_CODES.E_TOOL);
     expect(err.join('')).toMatch(/supports Helm 3 and Helm 4/);
+  });
+
+  it('an unreachable cluster is E_TOOL (exit 69) before any release is looked at', async () => {
+    const kc = join(tmp, 'kubeconfig');
+    writeFileSync(
+      kc,
+      'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]\n' +
+        'users: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n',
+    );
+    const err: string[] = [];
+    let out = '';
+    const code = await exitCodeOf(
+      'helm-tiers',
+      (t) => err.push(t),
+      () =>
+        runDeploy({
+          argv: ['--plan', join(root, 'plan.yaml'), '--helm', toolchainPaths(root, 3).helm],
+          cwd: root,
+          env: { PATH: process.env.PATH, KUBECONFIG: kc },
+          root,
+          stdout: { write: (t: string) => (out += t) },
+          stderr: { write: () => true },
+        }),
+    );
+    expect([code, out]).toEqual([EXIT_CODES.E_TOOL, '']);
+    expect(err.join('')).toMatch(/E_TOOL: reaching the cluster/);
   });
 
   it('usage errors exit 64, an unknown --only release 65', async () => {
