@@ -4,17 +4,20 @@
 // upgrade would apply it; the check is the bundle dist/hooks/dependency-check.cjs with a ServiceAccount token and
 // exactly the RBAC of hooks/README.md. Revision A deployed, the check wanting B fails naming the release and both
 // revisions; after the upgrade to B has rolled out, it passes.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { kubeBinDir, startControlPlane, type ControlPlane } from '../../cluster/real/control-plane.js';
 import { nodeAgentOptions, startNodeAgent, type NodeAgent } from '../../cluster/real/node-agent.js';
 import { labelKeys } from '../../core/labels.js';
 import { ensureBundles, runHook, startHook } from '../hooks/support.js';
+import { eventually as poll, exec } from './support.js';
+
+/** The waits here include rollouts behind a cordoned node: a longer bound than the shared default. */
+const eventually = <T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> =>
+  poll(what, fn, timeoutMs);
 
 const root = resolve(import.meta.dirname, '../..');
 const KUBECTL = join(root, '.tools/helm4/kubectl');
@@ -32,43 +35,6 @@ const NS = 'apps';
 const A = 'aaaaaaaaaaaaaaaa';
 const B = 'bbbbbbbbbbbbbbbb';
 const KEY = labelKeys().planRevision;
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function exec(bin: string, args: string[], env: Record<string, string>, input?: string): Promise<Result> {
-  return new Promise((done, fail) => {
-    const p = spawn(bin, args, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, stdio: 'pipe' });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    p.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    p.on('error', fail);
-    p.on('close', (code) => {
-      done({ code, stdout, stderr });
-    });
-    p.stdin.end(input ?? '');
-  });
-}
-
-async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
-    await sleep(300);
-  }
-}
 
 /** What the chart renders for the dependency (before the post-renderer). */
 const chartRender = (image: string) =>

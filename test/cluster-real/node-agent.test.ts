@@ -6,12 +6,12 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } 
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubeBinDir, startControlPlane, type ControlPlane } from '../../cluster/real/control-plane.js';
 import { nodeAgentOptions, startNodeAgent, type NodeAgent } from '../../cluster/real/node-agent.js';
 import type { Scenario } from '../../cluster/sim/scenario.js';
+import { eventually, exec } from './support.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const KUBECTL = join(root, '.tools/helm4/kubectl');
@@ -23,43 +23,6 @@ if (!run)
     '\n*** test/cluster-real/node-agent SKIPPED: the Kubernetes control-plane binaries are not built. ' +
       'Run `npm run setup:kube` (needs Go 1.26) to build them into .tools/kube. ***\n',
   );
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function exec(bin: string, args: string[], env: Record<string, string>, input?: string): Promise<Result> {
-  return new Promise((done, fail) => {
-    const p = spawn(bin, args, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, stdio: 'pipe' });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    p.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    p.on('error', fail);
-    p.on('close', (code) => {
-      done({ code, stdout, stderr });
-    });
-    p.stdin.end(input ?? '');
-  });
-}
-
-async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
-    await sleep(300);
-  }
-}
 
 function isRunning(pid: number): boolean {
   try {

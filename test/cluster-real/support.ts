@@ -1,0 +1,42 @@
+// Helpers of the suites that drive the real control plane as a kubelet's or a user's processes would.
+import { spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `bin` with only PATH and `env` in its environment (no caller's KUBECONFIG leaks in), `input` on stdin. */
+export function exec(bin: string, args: string[], env: Record<string, string>, input?: string): Promise<Result> {
+  return new Promise((done, fail) => {
+    const p = spawn(bin, args, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, stdio: 'pipe' });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    p.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    p.on('error', fail);
+    p.on('close', (code) => {
+      done({ code, stdout, stderr });
+    });
+    p.stdin.end(input ?? '');
+  });
+}
+
+/** Polls `fn` until it returns a value (errors count as "not yet"); past the bound, fails naming `what` and the last error. */
+export async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
+    await sleep(300);
+  }
+}
