@@ -31,7 +31,27 @@ export type Action = 'install' | 'upgrade' | 'reinstall';
 export type DeployEvent =
   | { type: 'plan'; plan: string; revision: string; levels: string[][]; dryRun: boolean }
   | { type: 'level'; level: number; releases: string[] }
-  | { type: 'start'; release: string; tier: number; level: number; action: Action; dependencies: string[] }
+  /** The plan's CRD tier (`crds.autoInstall`): the CRD chart's crds/ applied server-side and Established. */
+  | { type: 'crds'; chart: string; crds: string[]; ms: number; ok: boolean; reason?: string }
+  | {
+      type: 'start';
+      release: string;
+      tier: number;
+      level: number;
+      action: Action;
+      dependencies: string[];
+      /** Why this action (e.g. a second render once the CRDs its hook installed are served). */
+      why?: string;
+    }
+  /** A hook Job of a running Helm action changed state (read from the cluster while Helm runs). */
+  | {
+      type: 'hook';
+      release: string;
+      tier: number;
+      level: number;
+      job: string;
+      phase: 'running' | 'succeeded' | 'failed';
+    }
   | { type: 'unchanged'; release: string; tier: number; level: number; helmRevision: number }
   | { type: 'would'; release: string; tier: number; level: number; action: Action | 'none'; why: string }
   | {

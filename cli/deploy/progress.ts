@@ -19,11 +19,20 @@ export function textLines(e: DeployEvent): string[] {
       ];
     case 'level':
       return [`level ${e.level + 1}: ${e.releases.join(', ')}`];
+    case 'crds':
+      return e.ok
+        ? [`CRDs: ${e.crds.length} from ${e.chart} applied server-side and Established in ${secs(e.ms)}`]
+        : [
+            `CRDs: applying ${e.chart} FAILED after ${secs(e.ms)}`,
+            ...(e.reason ?? '').split('\n').map((l) => `      ${l}`),
+          ];
     case 'start':
       return [
         `  > ${name(e.release)} tier ${e.tier}  ${e.action} started` +
-          (e.dependencies.length ? ` (dependencies Ready: ${e.dependencies.join(', ')})` : ''),
+          (e.why ? ` (${e.why})` : e.dependencies.length ? ` (dependencies Ready: ${e.dependencies.join(', ')})` : ''),
       ];
+    case 'hook':
+      return [`    ${name(e.release)} hook job/${e.job} ${e.phase}`];
     case 'unchanged':
       return [`  = ${name(e.release)} tier ${e.tier}  unchanged (Helm revision ${e.helmRevision}, Ready): no action`];
     case 'would':
