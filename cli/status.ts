@@ -10,6 +10,7 @@ import { ErrorCodes, EXIT_CODES, HelmTiersError } from '../core/errors.js';
 import { dependencyReleases, findComponent, planLevels, type Plan } from '../plan/plan.js';
 import { loadPlanAt, parseOutput, type CommandIO } from './deploy.js';
 import { readiness, readRelease, type ReleaseFacts, type Tools } from './deploy/state.js';
+import { inPlace, isLiveTerminal } from './deploy/live.js';
 import { openCluster } from './deploy/setup.js';
 
 export const STATUS_USAGE = `Usage: helm-tiers status [options]
@@ -20,7 +21,8 @@ runs, whether it is Ready at the plan's revision, and why not.
 Options:
   --plan FILE            the plan (default ./plan.yaml, env HELM_TIERS_PLAN)
   --output text|json     a table, or one JSON document (default text)
-  --watch                redraw until every release is Ready or one has failed
+  --watch                read again until every release is Ready or one has failed: on a terminal the table is
+                         redrawn in place; elsewhere a new snapshot is printed when it changed
   --interval D           --watch: seconds between reads (default 2)
   --kube-context C       the kubeconfig context
   --helm PATH            the helm binary (default helm on PATH)
@@ -162,13 +164,24 @@ export async function runStatus(io: CommandIO & { sleep?: (ms: number) => Promis
     postRenderer: false,
   });
   const wait = io.sleep ?? ((ms: number) => sleep(ms));
+  // --watch on a terminal: one table, redrawn in place. Elsewhere (a log, a pipe, CI) a new snapshot when it
+  // changed (one per line in json), which reads well appended.
+  const screen =
+    args.watch && output === 'text' && isLiveTerminal(io.stdout, io.env)
+      ? inPlace(
+          (t) => io.stdout.write(t),
+          () => (io.stdout as { columns?: number }).columns,
+        )
+      : undefined;
   try {
     let last = '';
     for (;;) {
       const s = await planStatus(plan, revision, cluster.tools);
       const text = output === 'json' ? `${JSON.stringify(s)}\n` : statusText(s);
-      // --watch prints a snapshot when it changed (one per line in json): readable in logs and on a terminal.
-      if (text !== last) io.stdout.write(args.watch && output === 'text' && last !== '' ? `\n${text}` : text);
+      if (text !== last) {
+        if (screen) screen.draw(text.replace(/\n$/, '').split('\n'));
+        else io.stdout.write(args.watch && output === 'text' && last !== '' ? `\n${text}` : text);
+      }
       last = text;
       const failed = s.levels.some((l) => l.some((r) => r.failed));
       if (!args.watch || s.ready || failed) return s.ready ? 0 : EXIT_CODES.E_NOT_READY;
