@@ -280,10 +280,12 @@ function helmRelease(plan: Plan, c: Component, o: FluxOptions, gitRepositoryName
   const deps = [...(tier && usesCRDs(c) ? [tier.release] : []), ...dependencyReleases(plan, c)];
   if (deps.length > 0) spec.dependsOn = deps.map((name) => dependsOnEntry(name, o, fluxVersion));
   const crds = o.chartsWithCRDs.includes(c.chart) ? { crds: CRD_POLICY } : {};
+  // Plan `wait: false`: Helm does not wait for the resources; the post-install check judges the pods.
+  const noWait = c.wait === false ? { disableWait: true } : {};
   Object.assign(spec, {
     timeout,
-    install: { ...crds, remediation: { retries: REMEDIATION_RETRIES } },
-    upgrade: { ...crds, remediation: { retries: REMEDIATION_RETRIES, remediateLastFailure: true } },
+    install: { ...crds, ...noWait, remediation: { retries: REMEDIATION_RETRIES } },
+    upgrade: { ...crds, ...noWait, remediation: { retries: REMEDIATION_RETRIES, remediateLastFailure: true } },
   });
   if (atLeast(fluxVersion, POST_RENDER_STRATEGY_FLUX)) spec.postRenderStrategy = POST_RENDER_STRATEGY;
   spec.postRenderers = [

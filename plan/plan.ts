@@ -28,6 +28,12 @@ export interface Component {
   readonly values: Values;
   readonly requiredCRDs: readonly string[];
   readonly optionalCRDs: readonly string[];
+  /**
+   * `wait: false`: Helm does not wait for the release's resources before its post-install hooks and success (Flux
+   * `install/upgrade.disableWait`, no `--wait` on the CLI path), so the post-install pod check is what judges (and,
+   * with `global.autoFixPods`, fixes) pods that crash at start. Absent: Helm waits (the default of both paths).
+   */
+  readonly wait?: false;
 }
 
 /**
@@ -88,6 +94,7 @@ const COMPONENT_KEYS = new Set([
   'values',
   'requiredCRDs',
   'optionalCRDs',
+  'wait',
 ]);
 
 /** Reads plan YAML (YAML 1.1, like everything Kubernetes reads) into a validated plan. */
@@ -252,6 +259,10 @@ export function parsePlan(text: string, file = 'plan.yaml'): Plan {
       });
       return list;
     };
+    const waitNode = get(item, 'wait');
+    if (waitNode !== undefined && !(isScalar(waitNode) && typeof waitNode.value === 'boolean'))
+      fail('"wait" must be true or false (false: Helm does not wait for the resources)', waitNode, `${at}.wait`);
+    const wait = waitNode === undefined || (waitNode as { value: boolean }).value;
     nodes.set(cname, item);
     releases.set(release, cname);
     components.push({
@@ -264,6 +275,8 @@ export function parsePlan(text: string, file = 'plan.yaml'): Plan {
       values,
       requiredCRDs: crdList('requiredCRDs'),
       optionalCRDs: crdList('optionalCRDs'),
+      // Only `false` is recorded: a plan that spells out the default keeps the revision of one that does not.
+      ...(wait ? {} : { wait: false as const }),
     });
   });
 

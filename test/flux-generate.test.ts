@@ -297,6 +297,22 @@ describe('HelmReleases', () => {
   });
 });
 
+describe('component wait: false', () => {
+  it('is disableWait on install and upgrade of that HelmRelease only', () => {
+    const p = parsePlan(
+      PLAN_TEXT.replace('    release: tier3-api\n', '    release: tier3-api\n    wait: false\n'),
+      'plan.yaml',
+    );
+    const files = generateFluxResources(p, { chartValues: { './charts/master-chart': masterValues() } });
+    const api = helmRelease(files, helmReleaseFileName(p, p.components[2]!));
+    expect(api.spec.install.disableWait).toBe(true);
+    expect(api.spec.upgrade.disableWait).toBe(true);
+    const db = helmRelease(files, helmReleaseFileName(p, p.components[0]!));
+    expect(db.spec.install).not.toHaveProperty('disableWait');
+    expect(db.spec.upgrade).not.toHaveProperty('disableWait');
+  });
+});
+
 describe('the CRD tier (plan crds.autoInstall)', () => {
   /** plan.yaml with its `crds:` section replaced by `section` ('' : none). */
   const withoutCrds = PLAN_TEXT.replace(/^crds:\n( {2}.*\n)*/m, '');

@@ -10,21 +10,32 @@
  *   - a failure stops its dependents (reported as not started, with the failed dependency).
  * The side effects (helm, kubectl, the clock, the event sink) come in as parameters.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { installValues } from '../../flux/generate.js';
 import {
   dependencyReleases,
   findComponent,
   planLevels,
+  usesCRDs,
+  crdTier,
   type Component,
   type Plan,
   type Values,
 } from '../../plan/plan.js';
 import { canonicalJson } from '../../plan/revision.js';
-import { readiness, readRelease, type FailedHook, type ReleaseFacts, type Tools } from './state.js';
+import {
+  hookJobs,
+  readiness,
+  readRelease,
+  servedCRDs,
+  servedRefs,
+  type FailedHook,
+  type ReleaseFacts,
+  type Tools,
+} from './state.js';
 
 export type Action = 'install' | 'upgrade' | 'reinstall';
 
@@ -32,7 +43,7 @@ export type DeployEvent =
   | { type: 'plan'; plan: string; revision: string; levels: string[][]; dryRun: boolean }
   | { type: 'level'; level: number; releases: string[] }
   /** The plan's CRD tier (`crds.autoInstall`): the CRD chart's crds/ applied server-side and Established. */
-  | { type: 'crds'; chart: string; crds: string[]; ms: number; ok: boolean; reason?: string }
+  | { type: 'crds'; chart: string; crds: string[]; ms: number; ok: boolean; reason?: string; dryRun?: boolean }
   | {
       type: 'start';
       release: string;
@@ -102,8 +113,8 @@ export interface ReleaseOutcome {
 export interface DriverOptions {
   readonly plan: Plan;
   readonly planRevision: string;
-  /** Absolute chart folder of a component. */
-  readonly chartPath: (c: Component) => string;
+  /** Absolute chart folder of a component (or of the plan's CRD chart). */
+  readonly chartPath: (c: { readonly chart: string }) => string;
   /** The chart's values.yaml (for the hook deadlines that bound the timeout). */
   readonly chartValues: (c: Component) => Values | undefined;
   readonly tools: Tools;
@@ -124,12 +135,16 @@ export interface DriverOptions {
   readonly now?: () => number;
   /** Waits between the readiness checks after Helm returned (default a timer). */
   readonly sleep?: (ms: number) => Promise<unknown>;
+  /** Hook Job reads while Helm runs, ms apart (default HOOK_POLL_MS). */
+  readonly hookPollMs?: number;
 }
 
 /** After Helm returned success: how many more readiness reads, how far apart, before the release counts as failed. */
 export const SETTLE_CHECKS = 10;
 export const STABLE_READS = 3;
 export const SETTLE_INTERVAL_MS = 1000;
+/** How often the hook Jobs of a running Helm action are read. */
+export const HOOK_POLL_MS = 1000;
 
 /**
  * Helm's error, trimmed to what a person reads first: the `Error:` line and its indented details (Helm 4 also
@@ -143,6 +158,20 @@ export function errorHead(stderr: string, lines = 6): string {
   const at = all.findIndex((l) => l.startsWith('Error:'));
   const from = at >= 0 ? all.slice(at) : all.filter((l) => !l.startsWith('level='));
   return from.slice(0, lines).join('\n');
+}
+
+/** The CRDs in a chart's crds/ folder (the files `kubectl apply -f DIR` reads), by name; none is an error. */
+export function crdNames(dir: string): string[] {
+  const files = readdirSync(dir).filter((f) => /\.(ya?ml|json)$/.test(f));
+  const names: string[] = [];
+  for (const f of files.sort()) {
+    for (const doc of parseAllDocuments(readFileSync(join(dir, f), 'utf8'), { version: '1.1' })) {
+      const o = doc.toJS() as { kind?: unknown; metadata?: { name?: unknown } } | null;
+      if (o?.kind === 'CustomResourceDefinition' && typeof o.metadata?.name === 'string') names.push(o.metadata.name);
+    }
+  }
+  if (names.length === 0) throw new Error(`no CustomResourceDefinition in ${dir}`);
+  return names;
 }
 
 /** `<name>-<version>` of a chart folder, as `helm list` prints the chart column. */
@@ -225,6 +254,55 @@ export async function deployPlan(o: DriverOptions): Promise<DeployResult> {
     };
   };
 
+  /**
+   * The CRD chart's crds/ applied like helm-controller does for the CRD tier (server-side, forced: the CRDs follow
+   * the chart, `CreateReplace`), then waited for until Established. Not a Helm release: Helm never upgrades crds/.
+   */
+  const applyCrdTier = async (chart: string): Promise<boolean> => {
+    const started = now();
+    const dir = join(o.chartPath({ chart }), 'crds');
+    let names: string[];
+    try {
+      names = crdNames(dir);
+    } catch (err) {
+      emit({ type: 'crds', chart, crds: [], ms: 0, ok: false, reason: (err as Error).message });
+      return false;
+    }
+    if (o.dryRun) {
+      emit({ type: 'crds', chart, crds: names, ms: 0, ok: true, dryRun: true });
+      return true;
+    }
+    const fail = (what: string, r: { code: number; stderr: string }) => {
+      emit({
+        type: 'crds',
+        chart,
+        crds: names,
+        ms: now() - started,
+        ok: false,
+        reason: `${what}: ${errorHead(r.stderr) || `exit ${r.code}`}`,
+      });
+      return false;
+    };
+    const applied = await tools.kubectl([
+      'apply',
+      '--server-side',
+      '--force-conflicts',
+      '--field-manager=helm-tiers',
+      '-f',
+      dir,
+    ]);
+    if (applied.code !== 0) return fail(`kubectl apply --server-side -f ${dir}`, applied);
+    const waited = await tools.kubectl([
+      'wait',
+      '--for=condition=Established',
+      '--timeout=60s',
+      ...names.map((n) => `crd/${n}`),
+    ]);
+    if (waited.code !== 0) return fail('waiting for the CRDs to be Established', waited);
+    emit({ type: 'crds', chart, crds: names, ms: now() - started, ok: true });
+    return true;
+  };
+
   const notStarted = (c: Component, blockedBy: string, reason: string, dependencyFailed: boolean) => {
     results.set(c.release, { ...base(c), outcome: 'not-started', reason, blockedBy, dependencyFailed });
     emit({ type: 'not-started', ...base(c), reason, blockedBy });
@@ -260,66 +338,146 @@ export async function deployPlan(o: DriverOptions): Promise<DeployResult> {
       results.set(c.release, { ...base(c), outcome: 'unchanged' });
       return;
     }
-    const action = d.action;
+    const before = usesCRDs(c) ? servedRefs(c, await servedCRDs(tools)) : [];
+    let res = await helmAction(c, d.action, desired);
+    if (res.ok && usesCRDs(c)) {
+      // Helm read .Capabilities before the hooks ran: CRDs a hook of this action installed (the chart's CRD check
+      // with global.autoInstallCRDs) left the custom resources they guard out of this render. One more upgrade
+      // renders them now, instead of leaving them to the next change (what an in-sync HelmRelease would do).
+      const arrived = servedRefs(c, await servedCRDs(tools)).filter((r) => !before.includes(r));
+      if (arrived.length > 0)
+        res = await helmAction(
+          c,
+          'upgrade',
+          desired,
+          `again: ${arrived.length} of its CRDs were installed by its hooks, rendering what they guard`,
+        );
+    }
+    results.set(c.release, {
+      ...base(c),
+      outcome: res.ok ? 'deployed' : 'failed',
+      action: d.action,
+      ...(res.ok ? {} : { reason: res.reason }),
+    });
+  };
+
+  /** One Helm action on `c` (with its hooks watched), then the readiness gate; emits start/hook/deployed/failed. */
+  const helmAction = async (
+    c: Component,
+    action: Action,
+    desired: Desired,
+    why?: string,
+  ): Promise<{ ok: boolean; reason?: string }> => {
     const started = now();
-    emit({ type: 'start', ...base(c), action, dependencies: depsOf(c) });
+    const startedWall = Date.now();
+    emit({ type: 'start', ...base(c), action, dependencies: depsOf(c), ...(why ? { why } : {}) });
     if (action === 'reinstall') {
       await tools.helm(['uninstall', c.release, '-n', c.namespace, '--wait', '--timeout', '120s']);
     }
     const valuesFile = join(o.workDir, `${c.release}.values.json`);
     writeFileSync(valuesFile, `${JSON.stringify(desired.values, null, 2)}\n`);
-    const r = await tools.helm([
-      'upgrade',
-      '--install',
-      c.release,
-      o.chartPath(c),
-      '-n',
-      c.namespace,
-      '--create-namespace',
-      '-f',
-      valuesFile,
-      '--wait',
-      '--timeout',
-      `${desired.timeoutSeconds}s`,
-      ...o.postRenderFlags(c),
-    ]);
+    const watcher = watchHooks(c, startedWall);
+    const r = await tools
+      .helm([
+        'upgrade',
+        '--install',
+        c.release,
+        o.chartPath(c),
+        '-n',
+        c.namespace,
+        '--create-namespace',
+        '-f',
+        valuesFile,
+        // Plan `wait: false` (Flux disableWait): the post-install check and the readiness gate below judge the pods.
+        ...(c.wait === false ? [] : ['--wait']),
+        '--timeout',
+        `${desired.timeoutSeconds}s`,
+        ...o.postRenderFlags(c),
+      ])
+      .finally(() => {
+        watcher.stop();
+      });
+    await watcher.done;
     const ms = now() - started;
     let after = await readRelease(plan, c, tools);
-    if (r.code === 0) {
-      // Helm's wait can pass a pod that was Ready for a moment and crash-loops since (seen with Helm 4's watcher
-      // on the real control plane): Helm's verdict is not Ready. Checked again for a short while, for the
-      // controllers' status to catch up with what Helm waited for.
-      // Ready means Ready on STABLE_READS reads in a row with no container restart in between: a crash-looping pod
-      // on a real kubelet is Running and Ready for a moment after each restart.
-      let rd = readiness(after, o.planRevision);
-      let stable = rd.ready ? 1 : 0;
-      for (let i = 0; stable < STABLE_READS && i < SETTLE_CHECKS; i++) {
-        await pause(SETTLE_INTERVAL_MS);
-        const next = await readRelease(plan, c, tools);
-        const restarted = (next.restarts ?? 0) > (after.restarts ?? 0);
-        after = next;
-        rd = readiness(after, o.planRevision);
-        if (restarted && rd.ready) rd = { ready: false, why: ['its pods restarted while it was being checked'] };
-        stable = rd.ready ? stable + 1 : 0;
-      }
-      if (stable < STABLE_READS && rd.ready) rd = { ready: false, why: ['its pods keep restarting'] };
-      const doneMs = now() - started;
-      if (rd.ready) {
-        emit({ type: 'deployed', ...base(c), action, ms: doneMs, helmRevision: after.helm?.revision });
-        results.set(c.release, { ...base(c), outcome: 'deployed', action });
-        return;
-      }
-      const reason = `helm ${action} succeeded, but the release is not Ready: ${rd.why.join('; ')}`;
-      emit({ type: 'failed', ...base(c), action, ms: doneMs, reason, hooks: [...after.failedHooks] });
-      results.set(c.release, { ...base(c), outcome: 'failed', action, reason });
-      return;
+    if (r.code !== 0) {
+      const reason = errorHead(r.stderr) || `helm exited ${r.code}`;
+      emit({ type: 'failed', ...base(c), action, ms, reason, hooks: [...after.failedHooks] });
+      return { ok: false, reason };
     }
-    const reason = errorHead(r.stderr) || `helm exited ${r.code}`;
-    emit({ type: 'failed', ...base(c), action, ms, reason, hooks: [...after.failedHooks] });
-    results.set(c.release, { ...base(c), outcome: 'failed', action, reason });
+    // Helm's wait can pass a pod that was Ready for a moment and crash-loops since (seen with Helm 4's watcher
+    // on the real control plane): Helm's verdict is not Ready. Checked again for a short while, for the
+    // controllers' status to catch up with what Helm waited for.
+    // Ready means Ready on STABLE_READS reads in a row with no container restart in between: a crash-looping pod
+    // on a real kubelet is Running and Ready for a moment after each restart.
+    let rd = readiness(after, o.planRevision);
+    let stable = rd.ready ? 1 : 0;
+    for (let i = 0; stable < STABLE_READS && i < SETTLE_CHECKS; i++) {
+      await pause(SETTLE_INTERVAL_MS);
+      const next = await readRelease(plan, c, tools);
+      const restarted = (next.restarts ?? 0) > (after.restarts ?? 0);
+      after = next;
+      rd = readiness(after, o.planRevision);
+      if (restarted && rd.ready) rd = { ready: false, why: ['its pods restarted while it was being checked'] };
+      stable = rd.ready ? stable + 1 : 0;
+    }
+    if (stable < STABLE_READS && rd.ready) rd = { ready: false, why: ['its pods keep restarting'] };
+    const doneMs = now() - started;
+    if (rd.ready) {
+      emit({ type: 'deployed', ...base(c), action, ms: doneMs, helmRevision: after.helm?.revision });
+      return { ok: true };
+    }
+    const reason = `helm ${action} succeeded, but the release is not Ready: ${rd.why.join('; ')}`;
+    emit({ type: 'failed', ...base(c), action, ms: doneMs, reason, hooks: [...after.failedHooks] });
+    return { ok: false, reason };
+  };
+
+  /**
+   * Reads the release's hook Jobs while Helm runs and emits each change of state (Helm itself says nothing until
+   * it returns). Its own timer, not `o.sleep`: it must pace itself even when a test makes the waits instant.
+   */
+  const watchHooks = (c: Component, sinceMs: number) => {
+    const seen = new Map<string, string>();
+    let stopped = false;
+    let wake: (() => void) | undefined;
+    const poll = async () => {
+      for (const j of await hookJobs(plan, c, tools, sinceMs)) {
+        if (seen.get(j.job) === j.phase) continue;
+        seen.set(j.job, j.phase);
+        emit({ type: 'hook', ...base(c), job: j.job, phase: j.phase });
+      }
+    };
+    const done = (async () => {
+      while (!stopped) {
+        await poll().catch(() => undefined);
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          setTimeout(resolve, o.hookPollMs ?? HOOK_POLL_MS).unref();
+        });
+      }
+      // Once more after Helm returned: a hook that ended between two reads still shows how it ended.
+      await poll().catch(() => undefined);
+    })();
+    return {
+      done,
+      stop: () => {
+        stopped = true;
+        wake?.();
+      },
+    };
   };
 
   const pending = [...selected].sort((a, b) => (levelOf.get(a.release) ?? 0) - (levelOf.get(b.release) ?? 0));
+  // The plan's CRD tier (crds.autoInstall) first, as on the Flux path: the releases that render custom resources
+  // are rendered only once the CRDs are served.
+  const tier = crdTier(plan);
+  const needing = selected.filter(usesCRDs);
+  if (tier && needing.length > 0 && !(await applyCrdTier(tier.chart))) {
+    for (const c of needing) {
+      pending.splice(pending.indexOf(c), 1);
+      notStarted(c, tier.release, `the CRD tier ${tier.release} failed`, true);
+    }
+  }
   const running = new Map<string, Promise<void>>();
   const limit = Math.max(1, o.concurrency ?? 3);
   const announced = new Set<number>();

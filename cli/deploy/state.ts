@@ -248,3 +248,64 @@ export function readiness(f: ReleaseFacts, planRevision: string): Readiness {
   const blocking = why.filter((w) => !(f.helm?.status === 'deployed' && w.startsWith('hook job/')));
   return blocking.length === 0 ? { ready: true, why: [] } : { ready: false, why };
 }
+
+/** The CRDs the cluster serves: name → its served versions (only Established CRDs count). */
+export async function servedCRDs(t: Tools): Promise<Map<string, Set<string>>> {
+  const r = await t.kubectl(['get', 'customresourcedefinitions', '-o', 'json']);
+  const out = new Map<string, Set<string>>();
+  if (r.code !== 0) return out;
+  for (const crd of arr(obj(parseJson(r.stdout)).items).map(obj)) {
+    const established = arr(obj(crd.status).conditions)
+      .map(obj)
+      .some((c) => c.type === 'Established' && c.status === 'True');
+    if (!established) continue;
+    const versions = arr(obj(crd.spec).versions)
+      .map(obj)
+      .filter((v) => v.served === true)
+      .map((v) => str(v.name));
+    out.set(str(obj(crd.metadata).name), new Set(versions));
+  }
+  return out;
+}
+
+/** The plan's CRD references (`plural.group[@version]`) of `c` that `served` serves. */
+export function servedRefs(c: Component, served: ReadonlyMap<string, ReadonlySet<string>>): string[] {
+  return [...c.requiredCRDs, ...c.optionalCRDs].filter((ref) => {
+    const [name = '', version] = ref.split('@');
+    const versions = served.get(name);
+    return versions !== undefined && (version === undefined || versions.has(version));
+  });
+}
+
+export interface HookJobState {
+  readonly job: string;
+  readonly phase: 'running' | 'succeeded' | 'failed';
+}
+
+/** The release's hook Jobs created at or after `sinceMs` (epoch ms), with their state. */
+export async function hookJobs(plan: Plan, c: Component, t: Tools, sinceMs: number): Promise<HookJobState[]> {
+  const k = labelKeys(plan.labelPrefix);
+  const r = await t.kubectl([
+    'get',
+    'jobs',
+    '-n',
+    c.namespace,
+    '-l',
+    `${k.release}=${c.release},${k.hook}`,
+    '-o',
+    'json',
+  ]);
+  if (r.code !== 0) return [];
+  // creationTimestamp has second resolution: a Job of this action is at most a second "older" than its start.
+  const since = Math.floor(sinceMs / 1000) * 1000 - 1000;
+  return arr(obj(parseJson(r.stdout)).items)
+    .map(obj)
+    .filter((j) => Date.parse(str(obj(j.metadata).creationTimestamp)) >= since)
+    .map((j): HookJobState => {
+      const status = obj(j.status);
+      const conds = arr(status.conditions).map(obj);
+      const has = (type: string) => conds.some((x) => x.type === type && x.status === 'True');
+      const phase = has('Failed') ? 'failed' : has('Complete') || num(status.succeeded) > 0 ? 'succeeded' : 'running';
+      return { job: str(obj(j.metadata).name), phase };
+    });
+}

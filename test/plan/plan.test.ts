@@ -134,6 +134,7 @@ describe('plan validation', () => {
     ],
     ['long release name', minimal(`  - {name: a, release: ${'r'.repeat(54)}, tier: 1}\n`), 'components[0].release', 5],
     ['no chart', '  \nname: p\ncomponents:\n  - {name: a, tier: 1}\n', 'components[0].chart', 4],
+    ['non-boolean wait', minimal('  - {name: a, tier: 1, wait: "no"}\n'), 'components[0].wait', 5],
   ])('refuses %s with file, line and field', (_name, text, field, line) => {
     const err = planError(text);
     expect(err.code).toBe(ErrorCodes.PLAN_INVALID);
@@ -154,5 +155,16 @@ describe('plan validation', () => {
     const err = planError('name: p\ncomponents: [\n');
     expect(err.code).toBe(ErrorCodes.PLAN_INVALID);
     expect(err.location.line).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('component wait', () => {
+  it('records only wait: false (true is the default, spelled out or not)', () => {
+    const [a, b, c] = parsePlan(
+      minimal('  - {name: a, tier: 1, wait: false}\n  - {name: b, tier: 1, wait: true}\n  - {name: c, tier: 1}\n'),
+    ).components;
+    expect(a?.wait).toBe(false);
+    expect(b).not.toHaveProperty('wait');
+    expect(c).not.toHaveProperty('wait');
   });
 });
