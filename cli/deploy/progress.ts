@@ -20,6 +20,8 @@ export function textLines(e: DeployEvent): string[] {
     case 'level':
       return [`level ${e.level + 1}: ${e.releases.join(', ')}`];
     case 'crds':
+      if (e.dryRun)
+        return [`CRDs: would apply ${e.crds.length} from ${e.chart} (server-side) and wait until Established`];
       return e.ok
         ? [`CRDs: ${e.crds.length} from ${e.chart} applied server-side and Established in ${secs(e.ms)}`]
         : [
