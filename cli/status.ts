@@ -12,6 +12,7 @@ import { loadPlanAt, parseOutput, type CommandIO } from './deploy.js';
 import { readiness, readRelease, type ReleaseFacts, type Tools } from './deploy/state.js';
 import { inPlace, isLiveTerminal } from './deploy/live.js';
 import { openCluster } from './deploy/setup.js';
+import { alignedTable } from './table.js';
 
 export const STATUS_USAGE = `Usage: helm-tiers status [options]
 
@@ -119,17 +120,10 @@ export function statusText(s: PlanStatus): string {
         );
     }
   });
-  const widths = head.map((h, i) =>
-    Math.max(h.length, ...rows.filter((r) => r.length > 1).map((r) => (r[i] ?? '').length)),
-  );
-  const fmt = (r: string[]) =>
-    r
-      .map((c, i) => c.padEnd(widths[i] ?? 0))
-      .join('  ')
-      .trimEnd();
-  lines.push(fmt(head));
-  rows.forEach((r, i) => {
-    lines.push(r.length === 1 ? (r[0] as string) : fmt(r));
+  const [header = '', ...aligned] = alignedTable(head, rows);
+  lines.push(header);
+  aligned.forEach((line, i) => {
+    lines.push(line);
     lines.push(...(notes.get(i) ?? []));
   });
   return `${lines.join('\n')}\n`;

@@ -10,6 +10,7 @@
  */
 import type { Action, DeployEvent } from './driver.js';
 import { textLines } from './progress.js';
+import { alignedTable } from '../table.js';
 
 type Event<T extends DeployEvent['type']> = Extract<DeployEvent, { type: T }>;
 
@@ -192,16 +193,7 @@ export function liveFrame(s: LiveState, now: number): string[] {
       ]);
     }
   }
-  const widths = HEAD.map((h, i) =>
-    Math.max(h.length, ...table.filter((r) => r.length > 1).map((r) => (r[i] ?? '').length)),
-  );
-  const fmt = (r: string[]) =>
-    r
-      .map((c, i) => c.padEnd(widths[i] ?? 0))
-      .join('  ')
-      .trimEnd();
-  lines.push(fmt(HEAD));
-  for (const r of table) lines.push(r.length === 1 ? (r[0] ?? '') : fmt(r));
+  lines.push(...alignedTable(HEAD, table));
   return lines;
 }
 

@@ -23,7 +23,6 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { gunzipSync } from 'node:zlib';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments, parseDocument } from 'yaml';
@@ -43,7 +42,7 @@ import { identityFor } from '../../plan/metadata.js';
 import { dependencyReleases, type Plan } from '../../plan/plan.js';
 import { readPlanFile } from '../../plan/read.js';
 import { planRevisionFromDisk } from '../../plan/revision.js';
-import { eventually as poll } from './support.js';
+import { decodeHelmRelease, eventually as poll } from './support.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const HELM4 = toolchainPaths(root, 4);
@@ -128,8 +127,7 @@ describe.skipIf(skip)('the example plan (plan.yaml, master chart, hook Jobs) dep
   const helmRecords = async (): Promise<HelmRecord[]> => {
     const list = await getJson(['secrets', '-n', APPS, '-l', 'owner=helm']);
     return (list.items as any[]).map((s): HelmRecord => {
-      const inner = Buffer.from(Buffer.from(s.data.release as string, 'base64').toString('utf8'), 'base64');
-      const rel = JSON.parse(gunzipSync(inner).toString('utf8'));
+      const rel = decodeHelmRelease(s.data.release as string);
       return {
         release: rel.name,
         version: rel.version,
@@ -715,17 +713,8 @@ describe.skipIf(skip)('the example plan (plan.yaml, master chart, hook Jobs) dep
     const panicAt = log.indexOf('panic: runtime error');
     console.log(`helm-controller died on the shipped chart's hook:\n${log.slice(panicAt, panicAt + 1500)}`);
     // The release is left mid-install: Helm's record is pending-install, the hook Job had completed.
-    const rec = JSON.parse(
-      gunzipSync(
-        Buffer.from(
-          Buffer.from(
-            (await getJson(['secret', 'sh.helm.release.v1.tier1-database.v1', '-n', 'apps-shipped'])).data
-              .release as string,
-            'base64',
-          ).toString('utf8'),
-          'base64',
-        ),
-      ).toString('utf8'),
+    const rec = decodeHelmRelease(
+      (await getJson(['secret', 'sh.helm.release.v1.tier1-database.v1', '-n', 'apps-shipped'])).data.release as string,
     );
     expect(rec.info.status).toBe('pending-install');
     const job = await getJson(['job', 'tier1-database-pre-crd-check', '-n', 'apps-shipped']);

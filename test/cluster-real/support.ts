@@ -1,6 +1,7 @@
 // Helpers of the suites that drive the real control plane as a kubelet's or a user's processes would.
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { gunzipSync } from 'node:zlib';
 
 export interface Result {
   code: number | null;
@@ -39,4 +40,10 @@ export async function eventually<T>(what: string, fn: () => Promise<T | undefine
       throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
     await sleep(300);
   }
+}
+
+/** Helm's release record from its storage Secret's `data.release` (base64 by the API, then base64, gzip, JSON). */
+export function decodeHelmRelease(data: string): any {
+  const inner = Buffer.from(Buffer.from(data, 'base64').toString('utf8'), 'base64');
+  return JSON.parse(gunzipSync(inner).toString('utf8'));
 }
