@@ -248,9 +248,19 @@ export function installValues(
   return { values, timeoutSeconds };
 }
 
+/**
+ * Chart values every HelmRelease gets on top of the plan's. helm-controller 1.6.2-1.6.4 runs Helm 4's hooks without
+ * an output function, and Helm dereferences it for every hook annotated `helm.sh/hook-output-log-policy`: the
+ * controller panics at the first such hook and leaves the release pending-install (fluxcd/helm-controller#1562).
+ * The controller could not show the log anyway; `helm-tiers status` and `kubectl logs job/...` read it.
+ */
+export const FLUX_CHART_VALUES: Values = { global: { hooks: { outputLogs: false } } };
+
 function helmRelease(plan: Plan, c: Component, o: FluxOptions, gitRepositoryName: string): Record<string, unknown> {
   const k = labelKeys(plan.labelPrefix);
-  const { values, timeoutSeconds } = installValues(plan, c, o.chartValues[c.chart], o.planRevision);
+  const installed = installValues(plan, c, o.chartValues[c.chart], o.planRevision);
+  const { timeoutSeconds } = installed;
+  const values = mergeValues(installed.values, FLUX_CHART_VALUES);
   const timeout = goDuration(timeoutSeconds);
   // The revision annotation too (object metadata only), exactly as `post-render --plan-revision` writes it.
   const meta = tierMetadata({

@@ -179,11 +179,14 @@ describe('HelmReleases', () => {
         upgrade: { remediation: { retries: 3, remediateLastFailure: true } },
         postRenderStrategy: 'combined',
       });
-      // The plan's values, plus the Helm timeout the chart checks its hook deadlines against (= spec.timeout).
+      // The plan's values, plus the Helm timeout the chart checks its hook deadlines against (= spec.timeout), and
+      // the hook output-log policy off (helm-controller 1.6.2-1.6.4 panics on it).
       const timeoutSeconds = Number(/^(\d+)m$/.exec(hr.spec.timeout)?.[1]) * 60;
       expect(timeoutSeconds).toBeGreaterThan(0);
       expect(hr.spec.values).toEqual(
-        mergeValues(releaseValues(p, c.release), { global: { hooks: { helmTimeoutSeconds: timeoutSeconds } } }),
+        mergeValues(releaseValues(p, c.release), {
+          global: { hooks: { helmTimeoutSeconds: timeoutSeconds, outputLogs: false } },
+        }),
       );
       // Wait stays on: a dependent tier must not start before this one is really ready.
       expect(JSON.stringify(hr.spec)).not.toMatch(/disableWait/);

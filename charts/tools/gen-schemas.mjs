@@ -149,6 +149,7 @@ const master = {
           {
             enabled: bool,
             image: image(),
+            outputLogs: bool,
             logLevel: str({ enum: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] }),
             helmTimeoutSeconds: int(60),
             deadlineMarginSeconds: int(5),

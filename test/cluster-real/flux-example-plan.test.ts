@@ -81,8 +81,8 @@ const GUARDED = [
 ];
 /** A CRD nothing installs: the failing commit makes tier2-cache require it. */
 const MISSING_CRD = 'widgets.example.helm-tiers.io';
-/** The hook annotation helm-controller v1.6.x crashes on (see the workaround in beforeAll). */
-const LOG_POLICY_LINE = /^helm\.sh\/hook-output-log-policy: .*\n/m;
+/** The hook annotation helm-controller 1.6.2-1.6.4 panics on (fluxcd/helm-controller#1562). */
+const LOG_POLICY = 'helm.sh/hook-output-log-policy';
 /** Folder of the work tree holding the repository's plan and chart as shipped (see generateShipped). */
 const SHIPPED = 'shipped';
 
@@ -231,7 +231,7 @@ describe.skipIf(skip)('the example plan (plan.yaml, master chart, hook Jobs) dep
   };
 
   /**
-   * shipped/: the repository's chart byte for byte (no workaround) and its plan with the default hook settings,
+   * shipped/: the repository's chart byte for byte and its plan with the default hook settings,
    * moved to namespace apps-shipped with the HelmReleases in flux-shipped so that nothing clashes with the releases
    * of the work copy; generated like the work copy.
    */
@@ -297,15 +297,6 @@ describe.skipIf(skip)('the example plan (plan.yaml, master chart, hook Jobs) dep
     // revision must not move while the suite runs.
     cpSync(join(root, 'plan.yaml'), join(work, 'plan.yaml'));
     cpSync(join(root, 'charts/master-chart'), join(work, 'charts/master-chart'), { recursive: true });
-    // WORKAROUND (product defect, reported): the master chart's hook Jobs carry `helm.sh/hook-output-log-policy`
-    // (templates/_helpers.tpl, "ht.hookAnnotations"), and helm-controller v1.6.x passes Helm a nil HookOutputFunc
-    // (internal/action/config.go ConfigFactory.Build uses helmaction.NewConfiguration, never Init), so Helm v4.2.4's
-    // outputLogsByPolicy (pkg/action/hooks.go:274) panics the whole controller as soon as such a hook finishes
-    // (fluxcd/helm-controller#1562). The last test below proves it with the chart as shipped; here the line is
-    // dropped from the work copy so that everything else can be proven. Remove this once the chart (or the Flux
-    // path) stops writing the annotation for helm-controller <= 1.6.4.
-    const helpers = join(work, 'charts/master-chart/templates/_helpers.tpl');
-    writeFileSync(helpers, readFileSync(helpers, 'utf8').replace(LOG_POLICY_LINE, ''));
     // Faster hooks, through the plan (what Flux renders): the post-install check's grace period is 3 s instead of
     // 30 s (Helm has already waited for the pods), deadlines well below the timeout the generator derives from
     // them (5m, its minimum: every Job's activeDeadlineSeconds = 145 + 5 s).
@@ -672,21 +663,20 @@ describe.skipIf(skip)('the example plan (plan.yaml, master chart, hook Jobs) dep
     expect(log).toContain(MISSING_CRD);
   }, 600_000);
 
-  it('KNOWN DEFECT (reported): the master chart as shipped crashes helm-controller v1.6.4 at its first hook (hook-output-log-policy, fluxcd/helm-controller#1562)', async () => {
-    // shipped/ (generateShipped, in the first test): the repository's chart byte for byte, no workaround. One
-    // release is enough: the controller dies when its first hook Job (tier1-database-pre-crd-check) has finished.
-    // Runs last: nothing restarts the controller here (in a cluster its pod would crash-loop on every retry).
+  it('the master chart as shipped installs under helm-controller v1.6.4: the generator turns the hook output-log policy off, which would panic the controller (fluxcd/helm-controller#1562)', async () => {
+    // shipped/ (generateShipped, in the first test): the repository's chart and plan byte for byte, default hook
+    // settings. The chart annotates its hook Jobs with the output-log policy by default (the Helm 4 CLI prints their
+    // log); helm-controller 1.6.2-1.6.4 gives Helm no hook output function and dies at the first hook carrying it.
     const dir = SHIPPED;
     if (!existsSync(join(work, dir, 'flux-resources'))) generateShipped();
-    expect(readFileSync(join(work, dir, 'charts/master-chart/templates/_helpers.tpl'), 'utf8')).toMatch(
-      LOG_POLICY_LINE,
-    );
+    expect(generatedRelease('tier1-database', SHIPPED).spec.values).toMatchObject({
+      global: { hooks: { outputLogs: false } },
+    });
     await pushFiles(cluster!.gitUrl!, { files: workFiles(), message: 'the chart as shipped' });
     await kubectl(['create', 'namespace', 'flux-shipped']);
     for (const f of ['namespace.yaml', 'gitrepository.yaml', 'tier1-helmrelease.yaml'])
       await kubectl(['apply', '-f', join(work, dir, 'flux-resources', f)]);
     const pid = flux()!.pids.helm;
-    const logFile = flux()!.logs.helm;
     const alive = () => {
       try {
         process.kill(pid, 0);
@@ -696,7 +686,7 @@ describe.skipIf(skip)('the example plan (plan.yaml, master chart, hook Jobs) dep
       }
     };
     const outcome = await eventually(
-      'helm-controller to exit (or the shipped release to become Ready)',
+      'the shipped release to become Ready (or helm-controller to exit)',
       async () => {
         if (!alive()) return 'helm-controller exited';
         const hr = await getJson(['helmrelease', 'tier1-database', '-n', 'flux-shipped']);
@@ -704,20 +694,16 @@ describe.skipIf(skip)('the example plan (plan.yaml, master chart, hook Jobs) dep
       },
       300_000,
     );
-    // If this fails, the chart (or Flux) is fixed: remove the workaround in beforeAll and this test.
-    expect(outcome).toBe('helm-controller exited');
-    const log = readFileSync(logFile, 'utf8');
-    expect(log).toContain('panic: runtime error: invalid memory address or nil pointer dereference');
-    expect(log).toMatch(/helm\.sh\/helm\/v4\/pkg\/kube\.\(\*Client\)\.OutputContainerLogsForPodList/);
-    expect(log).toMatch(/pkg\/action\.\(\*Configuration\)\.outputLogsByPolicy/);
-    const panicAt = log.indexOf('panic: runtime error');
-    console.log(`helm-controller died on the shipped chart's hook:\n${log.slice(panicAt, panicAt + 1500)}`);
-    // The release is left mid-install: Helm's record is pending-install, the hook Job had completed.
+    const log = readFileSync(flux()!.logs.helm, 'utf8');
+    expect(outcome, log.slice(log.indexOf('panic:'), log.indexOf('panic:') + 1500)).toBe('installed');
+    expect(log).not.toContain('panic:');
     const rec = decodeHelmRelease(
       (await getJson(['secret', 'sh.helm.release.v1.tier1-database.v1', '-n', 'apps-shipped'])).data.release as string,
     );
-    expect(rec.info.status).toBe('pending-install');
+    expect(rec.info.status).toBe('deployed');
+    // The hooks ran (Helm's record of them) and none of the Jobs carries the policy.
     const job = await getJson(['job', 'tier1-database-pre-crd-check', '-n', 'apps-shipped']);
     expect(cond(job, 'Complete')?.status).toBe('True');
+    expect(job.metadata.annotations).not.toHaveProperty([LOG_POLICY]);
   }, 420_000);
 });

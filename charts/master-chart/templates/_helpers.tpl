@@ -44,7 +44,9 @@ app.kubernetes.io/part-of: {{ . | quote }}
 {{/* Hook annotations: event, weight, delete policy, and the tier annotations of the label contract (with the plan
      revision when global.tiers.planRevision is set). `before-hook-creation` only for Jobs, so the last run of
      every check stays readable (kubectl logs job/...); RBAC is also removed once all hooks of the event
-     succeeded, leaving no standing permissions behind. */}}
+     succeeded, leaving no standing permissions behind. The output-log policy only with global.hooks.outputLogs:
+     helm-controller 1.6.2-1.6.4 leaves Helm's hook output function unset and panics on it (the Flux generator
+     turns it off). */}}
 {{- define "ht.hookAnnotations" -}}
 {{- $root := .root -}}
 {{- $prefix := include "ht.labelPrefix" $root -}}
@@ -52,7 +54,9 @@ helm.sh/hook: {{ .events }}
 helm.sh/hook-weight: {{ .weight | quote }}
 {{- if .job }}
 helm.sh/hook-delete-policy: before-hook-creation
+{{- if dig "hooks" "outputLogs" true ($root.Values.global | default dict) }}
 helm.sh/hook-output-log-policy: hook-succeeded,hook-failed
+{{- end }}
 {{- else }}
 helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded
 {{- end }}
