@@ -1,21 +1,24 @@
 /**
- * `npm start`: the example plan deployed end to end on the simulated cluster (no real cluster needed), with real
- * Helm (post-renderer plugin on Helm 4, executable on Helm 3), real kubectl, RBAC enforced and the hook Jobs running
- * the built hook programs. It shows the plan's levels, the CRD check stopping a platform release whose CRDs are
- * missing and then installing them, the deploy tier by tier as Flux would, a crash-looping API caught and remediated
- * by the post-install check, and the final state.
+ * `npm start`: the example plan deployed end to end on the simulated cluster (no real cluster needed) by
+ * `helm-tiers deploy` itself, with real Helm (the CLI wires the post-renderer as Helm 4's plugin or Helm 3's
+ * executable), real kubectl, RBAC enforced and the hook Jobs running the built hook programs. The story is told
+ * through deploy's own output: the CRD check stopping a platform release whose CRDs are missing, then the plan
+ * deployed by levels with the CRDs installed by the hooks (and the second render that brings the custom resources
+ * they guard), a crash-looping API caught and remediated by its post-install check, and `helm-tiers status`.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createHelmHarness, exec, type HelmMajor } from '../core/helm.js';
+import { parseDocument, stringify } from 'yaml';
+import { runDeploy, type CommandIO } from '../cli/deploy.js';
+import { runStatus } from '../cli/status.js';
+import { createHelmHarness, type HelmMajor } from '../core/helm.js';
 import { mergeValues } from '../plan/metadata.js';
-import { dependencyReleases, planLevels, type Component } from '../plan/plan.js';
+import { dependencyReleases, planLevels, type Plan } from '../plan/plan.js';
 import { readPlanFile } from '../plan/read.js';
 import { startCluster, type Backend } from '../cluster/index.js';
 import { prepareCrds } from './crds.js';
-import { Deployer, type DeployOptions } from './deploy.js';
-import { chartResolver, CLUSTER_TIMING, clusterScenario, crashingApi, hookSettings } from './env.js';
+import { CLUSTER_TIMING, clusterScenario, crashingApi, hookSettings } from './env.js';
 
 export interface DemoOptions {
   readonly root: string;
@@ -75,6 +78,45 @@ export function podCheckStory(log: string): string[] {
   return out;
 }
 
+/**
+ * The demo's copy of the plan and its charts: the plan as written, except that the crashing API is installed
+ * without Helm's wait (plan `wait: false`, Flux's disableWait), so that its post-install check, not a Helm timeout,
+ * judges and fixes its pods. Chart paths stay relative to the plan, so the charts are copied beside it.
+ */
+function demoPlan(planPath: string, plan: Plan, work: string): string {
+  const dir = join(work, 'plan');
+  mkdirSync(dir, { recursive: true });
+  for (const chart of new Set(plan.components.map((c) => c.chart)))
+    cpSync(join(planPath, '..', chart), join(dir, chart), { recursive: true });
+  const doc = parseDocument(readFileSync(planPath, 'utf8'));
+  const index = plan.components.findIndex((c) => c.release === CRASHING);
+  if (index >= 0) doc.setIn(['components', index, 'wait'], false);
+  const out = join(dir, 'plan.yaml');
+  writeFileSync(out, doc.toString());
+  return out;
+}
+
+/** Text written by a command, said line by line as it comes (indented under the command line). */
+function lineWriter(say: (s: string) => void) {
+  let pending = '';
+  let all = '';
+  return {
+    write(t: string) {
+      all += t;
+      pending += t;
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const l of lines) say(`  ${l}`);
+      return true;
+    },
+    flush() {
+      if (pending !== '') say(`  ${pending}`);
+      pending = '';
+      return all;
+    },
+  };
+}
+
 export async function runDemo(o: DemoOptions): Promise<number> {
   const now = o.now ?? Date.now;
   const started = now();
@@ -94,7 +136,9 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   };
   let cluster: Awaited<ReturnType<typeof startCluster>>;
   let crds: ReturnType<typeof prepareCrds>;
+  let planPath: string;
   try {
+    planPath = demoPlan(o.planPath, plan, work);
     crds = prepareCrds(o.root, work, { embedded: o.embeddedCrds });
     cluster = await startCluster({
       backend: o.backend ?? 'sim',
@@ -125,24 +169,28 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     say(`$ kubectl logs -n ${plan.namespace} job/${job}`);
     for (const l of pick(humanLines(r.stdout + r.stderr))) say(`  ${l}`);
   };
-  const deployer = (over: Partial<DeployOptions>) =>
-    new Deployer({
-      plan,
-      planPath: o.planPath,
-      chartPath: chartResolver(o.planPath),
-      kubeconfig: cluster.kubeconfig,
-      major: o.major,
-      helm: helm.tools.helm,
-      helmEnv: helm.env,
-      postRenderer: helm.postRenderer,
-      workDir: work,
-      run: (file, args, env) => exec(file, args, { env }),
-      log: say,
-      now,
-      timeoutSeconds: TIMEOUT,
-      ...over,
-      overlay: (c) => mergeValues(hookSettings(TIMEOUT), over.overlay?.(c) ?? {}),
+  const valuesFile = (name: string, values: Record<string, unknown>) => {
+    const file = join(work, `${name}.yaml`);
+    writeFileSync(file, stringify(mergeValues(hookSettings(TIMEOUT), values)));
+    return file;
+  };
+  /** `helm-tiers <command> ...` as a user runs it: the command's own output, its exit code. */
+  const command = async (run: (io: CommandIO) => Promise<number>, shown: string, argv: string[]) => {
+    say(`$ helm-tiers ${shown}`);
+    const out = lineWriter(say);
+    const err = lineWriter(say);
+    const code = await run({
+      argv: [...argv, '--plan', planPath, '--helm', helm.tools.helm],
+      cwd: work,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: work, KUBECONFIG: cluster.kubeconfig },
+      root: o.root,
+      stdout: out,
+      stderr: err,
     });
+    const text = out.flush() + err.flush();
+    say(`  (exit ${code})`);
+    return { code, text };
+  };
 
   const problems: string[] = [];
   const expectThat = (cond: boolean, what: string) => {
@@ -160,6 +208,8 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       `  hook Jobs (image ${Object.keys(clusterScenario(o.root, crds.dir).images ?? {})[0] ?? '?'}) run the built programs in dist/hooks/`,
     );
     say(`  CRDs for the installer: ${crds.note}`);
+    say(`  ${CRASHING}: its pods crash-loop at start; the demo's copy of the plan gives it \`wait: false\` (Flux`);
+    say('  disableWait), so that its post-install check, not a Helm timeout, judges them');
 
     step(1, 'The plan: what may deploy in parallel');
     for (const [i, level] of planLevels(plan).entries()) {
@@ -176,30 +226,40 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     const platform = plan.components.find((c) => c.requiredCRDs.length > 0 && c.dependsOn.length === 0);
     if (platform) {
       step(2, `CRD check: ${platform.release} with its CRDs missing and global.autoInstallCRDs=false`);
-      const first = await deployer({ releases: [platform.release] }).deploy();
-      expectThat(first.results[0]?.status === 'failed', `${platform.release} should fail its CRD check`);
+      const plain = valuesFile('hooks', {});
+      const first = await command(
+        runDeploy,
+        `deploy --only ${platform.release} --values hooks.yaml --timeout ${TIMEOUT}s`,
+        ['--only', platform.release, '--values', plain, '--timeout', `${TIMEOUT}s`],
+      );
+      expectThat(first.code === 2, `deploy --only ${platform.release} should exit 2 (its CRD check fails)`);
       await hookLog(`${platform.release}-pre-crd-check`, (lines) =>
         lines.filter((l) => !/^\s+\(the manifests/.test(l)),
       );
     }
 
-    step(
-      3,
-      'Deploy the plan tier by tier, as Flux would (dependsOn: each release only after its dependencies are Ready)',
-    );
-    say('  platform releases: global.autoInstallCRDs=true; every release: global.autoFixPods=true');
-    say(`  ${CRASHING}: its pods crash-loop at start (the cache is not reachable yet); installed without --wait (Flux`);
-    say('  disableWait) so that the post-install check, not a Helm timeout, judges them');
-    const wantsCrds = (c: Component) => c.requiredCRDs.length > 0;
-    const fluxLike: Partial<DeployOptions> = {
-      overlay: (c) => ({ global: { autoFixPods: true, ...(wantsCrds(c) ? { autoInstallCRDs: true } : {}) } }),
-      wait: (c) => c.release !== CRASHING,
-    };
-    const all = await deployer(fluxLike).deploy();
-    expectThat(all.ok, 'every release should be deployed');
+    step(3, 'Deploy the plan by levels: each release only after its dependencies are Ready at the plan revision');
+    say('  every release: global.autoInstallCRDs=true (the CRD checks install what is missing, server-side apply)');
+    say('  and global.autoFixPods=true (the post-install checks restart pods a restart can fix)');
+    const auto = valuesFile('auto', { global: { autoInstallCRDs: true, autoFixPods: true } });
+    const all = await command(runDeploy, `deploy --values auto.yaml --timeout ${TIMEOUT}s`, [
+      '--values',
+      auto,
+      '--timeout',
+      `${TIMEOUT}s`,
+    ]);
+    expectThat(all.code === 0, 'every release should be deployed (exit 0)');
+    // Helm reads .Capabilities before any hook runs: the custom resources whose CRDs a hook installed come with
+    // the one more upgrade deploy runs at once (a "second render").
+    for (const c of plan.components.filter((x) => x.requiredCRDs.length > 0))
+      expectThat(
+        new RegExp(`${c.release}\\s+tier \\d+\\s+upgrade started \\(again:`).test(all.text),
+        `${c.release} should get its second render`,
+      );
     say();
     if (platform) {
-      say(`CRDs installed by ${platform.release}'s pre-crd-check (server-side apply):`);
+      // The run that installed them was replaced by the second render's (before-hook-creation).
+      say(`${platform.release}'s pre-crd-check of the second render: the CRDs its first run installed are in place`);
       await hookLog(`${platform.release}-pre-crd-check`, (lines) =>
         lines.filter((l) => /applied|unchanged|^crd-check:/.test(l)),
       );
@@ -217,30 +277,31 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     for (const l of podCheckStory(postLog)) say(`  ${l}`);
     expectThat(/CrashLoopBackOff/.test(postLog), 'the post-install check should have seen CrashLoopBackOff');
     expectThat(/auto-fix: .*restarted|evicted/.test(postLog), 'the post-install check should have restarted the pods');
-
-    // Custom resources whose CRDs a hook installed are left out of that first install (Helm reads .Capabilities
-    // before hooks run); the next reconcile (Flux's interval, or any upgrade) renders them.
-    const guarded = plan.components.filter((c) => c.requiredCRDs.length > 0 || c.optionalCRDs.length > 0);
-    step(4, `Next reconcile: upgrade ${guarded.map((c) => c.release).join(', ')} (now that the CRDs exist)`);
-    say('  Helm reads .Capabilities before hooks run, so custom resources whose CRDs a hook installed appear now');
-    const again = await deployer({ ...fluxLike, releases: guarded.map((c) => c.release) }).deploy();
-    expectThat(again.ok, 'the upgrades should succeed');
-    const crs = await kubectl([
-      'get',
-      'prometheuses,servicemonitors,prometheusrules',
-      '-n',
-      plan.namespace,
-      '-o',
-      'name',
-    ]);
-    expectThat(/prometheus/.test(crs.stdout), 'the Prometheus resource should exist after the upgrade');
+    say();
+    say('The custom resources guarded by .Capabilities, rendered by the second render:');
+    const crs = await kubectl(['get', 'prometheuses', '-n', plan.namespace, '-o', 'name']);
+    expectThat(/prometheus/.test(crs.stdout), 'the Prometheus resource should exist after the second render');
     await show(
       `kubectl get prometheuses,servicemonitors,prometheusrules -n ${plan.namespace}`,
       kubectl(['get', 'prometheuses,servicemonitors,prometheusrules', '-n', plan.namespace]),
     );
     await show('kubectl get clusterpolicies', kubectl(['get', 'clusterpolicies']));
 
+    step(4, 'Nothing changed: a rerun performs no Helm action');
+    const again = await command(runDeploy, `deploy --values auto.yaml --timeout ${TIMEOUT}s`, [
+      '--values',
+      auto,
+      '--timeout',
+      `${TIMEOUT}s`,
+    ]);
+    expectThat(
+      again.code === 0 && !/> \S+\s+tier \d+\s+\w+ started/.test(again.text),
+      'the rerun should start no Helm action',
+    );
+
     step(5, 'Final state');
+    const st = await command(runStatus, 'status', []);
+    expectThat(st.code === 0, 'status should exit 0 (every release Ready at the plan revision)');
     await show(`kubectl get pods -n ${plan.namespace}`, kubectl(['get', 'pods', '-n', plan.namespace]));
     await show(`helm list -n ${plan.namespace}`, helmCmd(['list', '-n', plan.namespace]));
     await show(

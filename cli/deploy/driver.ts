@@ -1,6 +1,6 @@
 /**
- * The tier-by-tier deploy driver of `helm-tiers deploy` (lifted from the demo's driver, demo/deploy.ts, and made
- * to hold the ordering guarantee of docs/flux.md on the CLI path too):
+ * The tier-by-tier deploy driver of `helm-tiers deploy` (and so of `npm start`, which runs that command), made to
+ * hold the ordering guarantee of docs/flux.md on the CLI path too:
  *   - releases run by the plan's dependencies, independent ones in parallel (at most `concurrency` at once),
  *   - a release starts only when every dependency (inside `--only` or not) is Ready at this plan revision, read
  *     from the cluster (cli/deploy/state.ts: Helm status deployed, `global.tiers.planRevision` in its values, its

@@ -33,17 +33,27 @@ describe('npm start demo (Helm 3, embedded CRDs)', () => {
       expect(out).toMatch(new RegExp(`✓ ${r}\\s+tier \\d\\s+install ok`));
     expect(out).toMatch(/✓ monitoring\s+tier 0\s+reinstall ok/);
     expect(out.indexOf('✓ tier2-cache')).toBeLessThan(out.indexOf('> tier3-api'));
-    expect(out).toMatch(/prometheuses\.monitoring\.coreos\.com\s+applied\s+created \(server-side apply\)/);
+    // Told by deploy itself: the CRDs the hooks installed, and the second render that follows.
+    expect(out).toMatch(/> monitoring\s+tier 0\s+upgrade started \(again: 5 of its CRDs were installed by its hooks/);
+    expect(out).toMatch(/crd-check: 5\/5 required CRDs ready \(exit 0\)/);
     expect(out).toMatch(/unhealthy: api-\S+ CrashLoopBackOff/);
     expect(out).toContain('remediation: rollout restart Deployment/api');
     expect(out).toMatch(/pod-check: 2 pods, 2 healthy, 0 unhealthy; auto-fix: deployment\/api restarted/);
   });
 
-  it('upgrades the releases with guarded custom resources: they appear once their CRDs exist', () => {
-    for (const r of ['monitoring', 'kyverno', 'tier3-api'])
-      expect(out).toMatch(new RegExp(`✓ ${r}\\s+tier \\d\\s+upgrade ok`));
+  it('renders the guarded custom resources in the same run, once their CRDs exist (the second render)', () => {
+    for (const r of ['monitoring', 'kyverno']) expect(out).toMatch(new RegExp(`✓ ${r}\\s+tier \\d\\s+upgrade ok`));
     expect(out).toMatch(/prometheus\.monitoring\.coreos\.com\/monitoring\s/);
     expect(out).toMatch(/apps-kyverno-require-tier-labels/);
+  });
+
+  it('reruns with nothing changed without a Helm action, and status reports every release Ready', () => {
+    const rerun = out.slice(out.indexOf('── 4.'), out.indexOf('── 5.'));
+    for (const r of ['tier1-database', 'tier2-cache', 'tier3-api', 'tier4-frontend', 'monitoring', 'kyverno'])
+      expect(rerun).toMatch(new RegExp(`= ${r}\\s+tier \\d\\s+unchanged`));
+    expect(rerun).toMatch(/done: 0 deployed, 6 unchanged, 0 failed, 0 not started/);
+    expect(out).toMatch(/\$ helm-tiers status\n\s+plan platform at revision [0-9a-f]{16}: Ready\n/);
+    expect(out).toMatch(/tier4-frontend\s+4\s+1\s+deployed\s+[0-9a-f]{16}\s+True/);
   });
 
   it('ends with the final state', () => {

@@ -38,9 +38,13 @@ export function scenarioSuite(major: HelmMajor, backend: Backend = 'sim'): void 
         async () => {
           const r = await e.deploy({ releases: ['monitoring'] });
           const res = r.results[0]!;
-          expect(res.status).toBe('failed');
-          expect(res.stderr).toContain('INSTALLATION FAILED');
-          expect(res.stderr).toMatch(/monitoring-pre-crd-check/);
+          expect(res.outcome).toBe('failed');
+          expect(res.reason).toMatch(/pre-install[\s\S]*monitoring-pre-crd-check/);
+          // The driver read the failed Job: its summary line and the command for its whole log.
+          expect(res.failedHooks.map((h) => [h.job, h.logCommand])).toEqual([
+            ['monitoring-pre-crd-check', 'kubectl logs -n apps job/monitoring-pre-crd-check'],
+          ]);
+          expect(res.failedHooks[0]?.summary).toMatch(/^crd-check: 0\/5 required CRDs ready/);
           const log = await logs('monitoring-pre-crd-check');
           for (const crd of MONITORING_CRDS)
             expect(log).toMatch(new RegExp(`${crd.replace(/\./g, '\\.')}\\s+required\\s+Missing`));
@@ -58,33 +62,44 @@ export function scenarioSuite(major: HelmMajor, backend: Backend = 'sim'): void 
       it(
         'with autoInstallCRDs=true: installs the real CRDs by server-side apply and the release succeeds',
         async () => {
-          const r = await e.deploy({ releases: ['monitoring'], values: () => ({ global: { autoInstallCRDs: true } }) });
-          expect([r.results[0]!.status, r.results[0]!.reason ?? '']).toEqual(['deployed', '']);
-          const log = await logs('monitoring-pre-crd-check');
-          expect(log).toMatch(/prometheuses\.monitoring\.coreos\.com\s+applied\s+created \(server-side apply\)/);
-          expect(log).toMatch(/^crd-check: 5 applied, .*5\/5 required CRDs ready/m);
+          const auto = { global: { autoInstallCRDs: true } };
+          const r = await e.deploy({ releases: ['monitoring'], values: auto });
+          expect([r.results[0]!.outcome, r.results[0]!.reason ?? '']).toEqual(['deployed', '']);
+          // The failed first install is reinstalled (as helm-controller's install remediation does); its hooks
+          // installed the CRDs during that action, so one more upgrade renders what they guard at once.
+          expect([r.results[0]!.action, r.results[0]!.actions]).toEqual(['reinstall', 2]);
+          const again = r.events.find(
+            (x) => x.type === 'start' && x.release === 'monitoring' && x.action === 'upgrade',
+          );
+          expect(again && 'why' in again ? again.why : '').toMatch(/^again: 5 of its CRDs were installed by its hooks/);
           for (const crd of MONITORING_CRDS) {
-            const got = await e.kubectl([
-              'get',
-              'crd',
+            const got = JSON.parse(
+              (await e.kubectl(['get', 'crd', crd, '-o', 'json', '--show-managed-fields'])).stdout,
+            ) as {
+              metadata: { managedFields?: { manager: string; operation: string }[] };
+              status: { conditions?: { type: string; status: string }[] };
+            };
+            expect(got.status.conditions?.find((x) => x.type === 'Established')?.status, crd).toBe('True');
+            // Server-side apply by the CRD check (its field manager), not a client-side create.
+            expect(
+              got.metadata.managedFields?.map((f) => `${f.manager}=${f.operation}`),
               crd,
-              '-o',
-              'jsonpath={.status.conditions[?(@.type=="Established")].status} {.metadata.managedFields[*].operation}',
-            ]);
-            expect(got.stdout).toMatch(/^True .*Apply/);
+            ).toContain('helm-tiers=Apply');
           }
           // The real 833 KB prometheuses CRD, not a stand-in.
           const big = await e.kubectl(['get', 'crd', 'prometheuses.monitoring.coreos.com', '-o', 'json']);
           expect(big.stdout.length).toBeGreaterThan(300_000);
-          // The Prometheus resource is guarded by .Capabilities (read before hooks): it appears on the next upgrade.
-          const none = await e.kubectl(['get', 'prometheuses', '-n', 'apps', '-o', 'name']);
-          expect([none.code, none.stdout.trim()]).toEqual([0, '']);
-          const up = await e.deploy({
-            releases: ['monitoring'],
-            values: () => ({ global: { autoInstallCRDs: true } }),
-          });
-          expect([up.results[0]!.action, up.results[0]!.status]).toEqual(['upgrade', 'deployed']);
+          // The Prometheus resource, guarded by .Capabilities (read before hooks), is in the second render's manifest.
           expect((await e.kubectl(['get', 'prometheuses', '-n', 'apps', '-o', 'name'])).stdout).toContain('prometheus');
+          expect(
+            (await e.helmCmd(['get', 'manifest', 'monitoring', '-n', 'apps', '--revision', '1'])).stdout,
+          ).not.toMatch(/^kind: Prometheus$/m);
+          expect((await e.helmCmd(['get', 'manifest', 'monitoring', '-n', 'apps', '--revision', '2'])).stdout).toMatch(
+            /^kind: Prometheus$/m,
+          );
+          // Nothing changed: a rerun performs no Helm action.
+          const rerun = await e.deploy({ releases: ['monitoring'], values: auto });
+          expect([rerun.results[0]!.outcome, rerun.results[0]!.actions]).toEqual(['unchanged', 0]);
           expect(await logs('monitoring-pre-crd-check')).toMatch(/^crd-check: .*5\/5 required CRDs ready/m);
         },
         INSTALL_TIMEOUT_MS,
@@ -94,15 +109,16 @@ export function scenarioSuite(major: HelmMajor, backend: Backend = 'sim'): void 
         'a crash-looping API pod is detected by the post-install check: the release fails naming CrashLoopBackOff',
         async () => {
           const deps = await e.deploy({ releases: ['tier1-database', 'tier2-cache'] });
-          expect(deps.results.map((x) => x.status)).toEqual(['deployed', 'deployed']);
+          expect(deps.results.map((x) => x.outcome)).toEqual(['deployed', 'deployed']);
           // With --wait, Helm would time out on the unready pods before any post-install hook: like a HelmRelease with
-          // disableWait, the post-install check is the readiness gate here.
-          const r = await e.deploy({ releases: ['tier3-api'], wait: () => false });
+          // disableWait (plan `wait: false`), the post-install check is the readiness gate here.
+          const r = await e.deploy({ releases: ['tier3-api'], noWait: ['tier3-api'] });
           const res = r.results[0]!;
-          expect(res.status).toBe('failed');
-          expect(res.stderr).toMatch(/post-install/);
-          expect(res.stderr).toContain('tier3-api-post-install-check');
-          if (major === 4) expect(res.stderr).toContain('CrashLoopBackOff'); // Helm 4 prints the failed hook's log
+          expect(res.outcome).toBe('failed');
+          expect(res.reason).toMatch(/post-install/);
+          expect(res.reason).toContain('tier3-api-post-install-check');
+          expect(res.failedHooks[0]?.job).toBe('tier3-api-post-install-check');
+          expect(res.failedHooks[0]?.summary).toMatch(/^pod-check: 2 pods, 0 healthy, 2 unhealthy .*CrashLoopBackOff/);
           const log = await logs('tier3-api-post-install-check');
           expect(log).toMatch(/^pod-check: 2 pods, 0 healthy, 2 unhealthy .*CrashLoopBackOff/m);
           expect(log).toContain('connection refused'); // the previous container's log, in the diagnostics
@@ -116,11 +132,11 @@ export function scenarioSuite(major: HelmMajor, backend: Backend = 'sim'): void 
         async () => {
           const r = await e.deploy({
             releases: ['tier3-api'],
-            wait: () => false,
-            values: () => ({ global: { autoFixPods: true } }),
+            noWait: ['tier3-api'],
+            values: { global: { autoFixPods: true } },
           });
           const res = r.results[0]!;
-          expect([res.status, res.reason ?? '']).toEqual(['deployed', '']);
+          expect([res.outcome, res.reason ?? '']).toEqual(['deployed', '']);
           const log = await logs('tier3-api-post-install-check');
           expect(log).toContain('CrashLoopBackOff');
           expect(log).toMatch(/^pod-check: 2 pods, 2 healthy, 0 unhealthy; auto-fix: deployment\/api restarted/m);
@@ -146,8 +162,12 @@ export function scenarioSuite(major: HelmMajor, backend: Backend = 'sim'): void 
             (await e.kubectl(['get', 'secret', 'database', '-n', 'apps', '-o', 'jsonpath={.data.password}'])).stdout;
           const before = await password();
           expect(Buffer.from(before, 'base64').toString()).toMatch(/^[A-Za-z0-9]{32}$/);
-          const r = await e.deploy({ releases: ['tier1-database'] });
-          expect([r.results[0]!.action, r.results[0]!.status]).toEqual(['upgrade', 'deployed']);
+          // A changed value (the hooks' log level), so that deploy upgrades instead of leaving it unchanged.
+          const r = await e.deploy({
+            releases: ['tier1-database'],
+            values: { global: { hooks: { logLevel: 'debug' } } },
+          });
+          expect([r.results[0]!.action, r.results[0]!.outcome]).toEqual(['upgrade', 'deployed']);
           expect((await e.helmCmd(['history', 'tier1-database', '-n', 'apps'])).stdout).toMatch(/^2\s.*\sdeployed\s/m);
           expect(await password()).toBe(before);
         },

@@ -1,6 +1,7 @@
 /**
- * End-to-end harness: a cluster (simulated, or the real control plane with the node agent; RBAC on) whose hook image runs the built hook bundles, an isolated
- * Helm 3 or Helm 4 from the one harness (core/helm.ts) with the post-renderer, and the deploy driver of demo/deploy.ts wired to them.
+ * End-to-end harness: a cluster (simulated, or the real control plane with the node agent; RBAC on) whose hook
+ * image runs the built hook bundles, an isolated Helm 3 or Helm 4 from the one harness (core/helm.ts) with the
+ * post-renderer, and `helm-tiers deploy`'s driver (cli/deploy/driver.ts) wired to them, its events kept.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,10 +9,13 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHelmHarness, exec, type HelmHarness, type HelmMajor } from '../../core/helm.js';
 import { prepareCrds, sharedDir, type CrdSource } from '../../demo/crds.js';
-import { deployPlan, type DeployOptions, type DeployResult } from '../../demo/deploy.js';
+import { deployPlan, type DeployEvent, type ReleaseOutcome } from '../../cli/deploy/driver.js';
+import type { FailedHook, Tools } from '../../cli/deploy/state.js';
+import { readChartValues } from '../../cli/flux-command.js';
 import { chartResolver, CLUSTER_TIMING, clusterScenario, hookSettings } from '../../demo/env.js';
 import { mergeValues } from '../../plan/metadata.js';
-import { parsePlan, type Component, type Plan, type Values } from '../../plan/plan.js';
+import { parsePlan, type Plan, type Values } from '../../plan/plan.js';
+import { planRevisionFromDisk } from '../../plan/revision.js';
 import { startCluster, type Backend, type Cluster } from '../../cluster/index.js';
 import { kubeBinDir } from '../../cluster/real/control-plane.js';
 import type { ComponentBehavior } from '../../cluster/sim/scenario.js';
@@ -53,10 +57,34 @@ export interface E2E {
   helmCmd(args: string[]): ReturnType<typeof exec>;
   /** kubectl through a shell, for the seed's pipelines (`kubectl get crd | grep kyverno`). */
   sh(script: string): ReturnType<typeof exec>;
-  deploy(
-    opts?: Partial<Pick<DeployOptions, 'releases' | 'wait'>> & { values?: (c: Component) => Values | undefined },
-  ): Promise<DeployResult>;
+  deploy(opts?: DeployRequest): Promise<E2EDeploy>;
   stop(): Promise<void>;
+}
+
+export interface DeployRequest {
+  /** `--only` (default: the whole plan). */
+  readonly releases?: readonly string[];
+  /** Releases installed without Helm's wait (plan `wait: false`, Flux disableWait). */
+  readonly noWait?: readonly string[];
+  /** `--values`: merged over every release's plan values (after the suite's hook settings). */
+  readonly values?: Values;
+}
+
+/** One release of a deploy run, with what its events told. */
+export interface E2ERelease extends ReleaseOutcome {
+  /** When its first Helm action started and its last one ended (ms since the epoch). */
+  readonly startedAt: number;
+  readonly finishedAt: number;
+  /** Helm actions run (2: a second render after its hooks installed its CRDs). */
+  readonly actions: number;
+  /** The failed hook Jobs the driver read (summary line, log command). */
+  readonly failedHooks: readonly FailedHook[];
+}
+
+export interface E2EDeploy {
+  readonly ok: boolean;
+  readonly results: E2ERelease[];
+  readonly events: readonly (DeployEvent & { at: number })[];
 }
 
 /**
@@ -110,24 +138,49 @@ export async function startE2E(
     kubectl: (args) => helm.kubectl(args, onCluster),
     helmCmd: (args) => helm.helm(args, onCluster),
     sh: (script) => exec('/bin/sh', ['-c', script], { env: shEnv }),
-    deploy: (opts = {}) =>
-      deployPlan({
-        plan,
-        planPath,
-        chartPath: chartResolver(planPath),
-        kubeconfig: cluster.kubeconfig,
+    deploy: async (opts = {}) => {
+      const noWait = new Set(opts.noWait ?? []);
+      const planned: Plan = {
+        ...plan,
+        components: plan.components.map((c) => (noWait.has(c.release) ? { ...c, wait: false as const } : c)),
+      };
+      const revision = planRevisionFromDisk(plan, planPath);
+      const chartPath = chartResolver(planPath);
+      const events: (DeployEvent & { at: number })[] = [];
+      const tools: Tools = {
         major,
-        helm: helm.tools.helm,
-        helmEnv: helm.env,
-        postRenderer: helm.postRenderer,
+        helm: (args) => helm.helm(args, onCluster),
+        kubectl: (args) => helm.kubectl(args, onCluster),
+      };
+      const r = await deployPlan({
+        plan: planned,
+        planRevision: revision,
+        chartPath,
+        chartValues: (c) => readChartValues(join(chartPath(c), 'values.yaml')),
+        tools,
+        postRenderFlags: (c) =>
+          helm.postRenderFlags(`--plan=${planPath}`, `--release=${c.release}`, `--plan-revision=${revision}`),
         workDir: work,
-        run: (file, args, e) => exec(file, args, { env: e }),
-        log: () => undefined,
+        emit: (e) => events.push({ ...e, at: Date.now() }),
+        only: opts.releases,
         timeoutSeconds: TIMEOUT,
-        releases: opts.releases,
-        wait: opts.wait,
-        overlay: (c) => mergeValues(hookSettings(TIMEOUT), opts.values?.(c) ?? {}),
-      }),
+        values: mergeValues(hookSettings(TIMEOUT), opts.values ?? {}),
+      });
+      const of = (release: string) => events.filter((e) => 'release' in e && e.release === release);
+      const results = r.results.map((x): E2ERelease => {
+        const mine = of(x.release);
+        const starts = mine.filter((e) => e.type === 'start');
+        const ends = mine.filter((e) => e.type === 'deployed' || e.type === 'failed');
+        return {
+          ...x,
+          startedAt: starts[0]?.at ?? NaN,
+          finishedAt: ends.at(-1)?.at ?? NaN,
+          actions: starts.length,
+          failedHooks: mine.flatMap((e) => (e.type === 'failed' ? e.hooks : [])),
+        };
+      });
+      return { ok: r.ok, results, events };
+    },
     stop: async () => {
       await cluster.stop();
       cleanup();
