@@ -14,6 +14,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parse, parseAllDocuments } from 'yaml';
+import { check } from '../../core/helm.js';
 import { installValues } from '../../flux/generate.js';
 import {
   dependencyReleases,
@@ -239,6 +240,8 @@ export async function deployPlan(o: DriverOptions): Promise<DeployResult> {
     dryRun: o.dryRun === true,
   });
   const results = new Map<string, ReleaseOutcome>();
+  /** The action decided for each release, for a failure reported from outside its run. */
+  const decided = new Map<string, Action | 'none'>();
   const base = (c: Component) => ({ release: c.release, tier: c.tier, level: levelOf.get(c.release) ?? 0 });
   const okOutcome = (r: ReleaseOutcome | undefined) =>
     r !== undefined && (r.outcome === 'deployed' || r.outcome === 'unchanged' || r.outcome === 'planned');
@@ -323,11 +326,17 @@ export async function deployPlan(o: DriverOptions): Promise<DeployResult> {
     const desired = desiredOf(c);
     let everDeployed = facts.helm?.status === 'deployed';
     if (facts.helm && !everDeployed) {
-      const h = await tools.helm(['history', c.release, '-n', c.namespace, '-o', 'json', '--max', '50']);
-      const revs = h.code === 0 ? (JSON.parse(h.stdout || '[]') as { status?: string }[]) : [];
+      // A failed read is a failed release, never "no deployed revision": that would uninstall a working release.
+      // Helm's default --max (256 revisions) keeps the oldest deployed revision of any realistic history in view.
+      const h = check(
+        await tools.helm(['history', c.release, '-n', c.namespace, '-o', 'json']),
+        `reading the Helm history of ${c.release}`,
+      );
+      const revs = JSON.parse(h.stdout || '[]') as { status?: string }[];
       everDeployed = revs.some((x) => x.status === 'deployed' || x.status === 'superseded');
     }
     const d = decide(facts, desired, o.planRevision, everDeployed);
+    decided.set(c.release, d.action);
     if (o.dryRun) {
       emit({ type: 'would', ...base(c), action: d.action, why: d.why });
       results.set(c.release, { ...base(c), outcome: 'planned', ...(d.action === 'none' ? {} : { action: d.action }) });
@@ -372,7 +381,13 @@ export async function deployPlan(o: DriverOptions): Promise<DeployResult> {
     const startedWall = Date.now();
     emit({ type: 'start', ...base(c), action, dependencies: depsOf(c), ...(why ? { why } : {}) });
     if (action === 'reinstall') {
-      await tools.helm(['uninstall', c.release, '-n', c.namespace, '--wait', '--timeout', '120s']);
+      const u = await tools.helm(['uninstall', c.release, '-n', c.namespace, '--wait', '--timeout', '120s']);
+      if (u.code !== 0) {
+        // Installing over a release that is still there would only hide this error behind Helm's next one.
+        const reason = `helm uninstall (before installing again) failed: ${errorHead(u.stderr) || `exit ${u.code}`}`;
+        emit({ type: 'failed', ...base(c), action, ms: now() - started, reason, hooks: [] });
+        return { ok: false, reason };
+      }
     }
     const valuesFile = join(o.workDir, `${c.release}.values.json`);
     writeFileSync(valuesFile, `${JSON.stringify(desired.values, null, 2)}\n`);
@@ -513,7 +528,15 @@ export async function deployPlan(o: DriverOptions): Promise<DeployResult> {
       const p = runOne(c)
         .catch((err: unknown) => {
           const reason = err instanceof Error ? err.message : String(err);
-          emit({ type: 'failed', ...base(c), action: 'upgrade', ms: 0, reason, hooks: [] });
+          const action = decided.get(c.release) ?? 'upgrade';
+          emit({
+            type: 'failed',
+            ...base(c),
+            action: action === 'none' ? 'upgrade' : action,
+            ms: 0,
+            reason,
+            hooks: [],
+          });
           results.set(c.release, { ...base(c), outcome: 'failed', reason });
         })
         .finally(() => running.delete(c.release));

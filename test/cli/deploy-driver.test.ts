@@ -51,7 +51,9 @@ const UPDATED = '2026-01-01 00:00:00.000000000 +0000 UTC';
  * release (`fail`: release → Helm's stderr) gets a failed revision and exit 1. Any command the fake does not know
  * is recorded in `unexpected` (checked after every run).
  */
-function fakeCluster(o: { fail?: Record<string, string> } = {}) {
+function fakeCluster(
+  o: { fail?: Record<string, string>; failHistory?: readonly string[]; failUninstall?: Record<string, string> } = {},
+) {
   const releases = new Map<string, Release>();
   const calls: string[][] = [];
   const unexpected: string[] = [];
@@ -106,6 +108,8 @@ function fakeCluster(o: { fail?: Record<string, string> } = {}) {
         return Promise.resolve(r ? done(JSON.stringify(last(r).values)) : notFound);
       }
       case 'history': {
+        if (o.failHistory?.includes(String(args[1])))
+          return Promise.resolve({ code: 1, stdout: '', stderr: 'Error: Kubernetes cluster unreachable\n' });
         const r = releases.get(key(ns, args[1]));
         const rows = r?.revisions.map((x) => ({
           revision: x.revision,
@@ -119,6 +123,8 @@ function fakeCluster(o: { fail?: Record<string, string> } = {}) {
       }
       case 'uninstall': {
         const name = String(args[1]);
+        const refused = o.failUninstall?.[name];
+        if (refused !== undefined) return action(name, () => ({ code: 1, stdout: '', stderr: refused }));
         return action(name, () =>
           releases.delete(key(ns, name)) ? done(`release "${name}" uninstalled\n`) : notFound,
         );
@@ -434,6 +440,43 @@ describe('deploy driver: decisions and command lines', () => {
     const again = await deploy(cluster);
     expect(again.outcomes).toEqual(Object.fromEntries(releasesOf(plan).map((r) => [r, 'unchanged'])));
     expect(releasesOf(plan).flatMap((r) => cluster.verbs(r))).toEqual([]);
+  });
+
+  it('never uninstalls on a failed history read, and stops a reinstall whose uninstall failed', async () => {
+    const only = ['tier1-database', 'monitoring'];
+    const failedOnly = (cluster: Cluster) => {
+      for (const r of only) {
+        const rel = cluster.get(r) as Release;
+        rel.revisions = [{ ...(rel.revisions[0] as Revision), status: 'failed' }];
+      }
+      cluster.calls.length = 0;
+    };
+    // tier1-database: deployed once, its last upgrade failed; but its history cannot be read just now.
+    const unreadable = fakeCluster({ failHistory: ['tier1-database'] });
+    expect((await deploy(unreadable, { only })).result.ok).toBe(true);
+    const db = unreadable.get('tier1-database') as Release;
+    db.revisions = [
+      { ...(db.revisions[0] as Revision), status: 'superseded' },
+      { ...(db.revisions[0] as Revision), revision: 2, status: 'failed' },
+    ];
+    unreadable.calls.length = 0;
+    const r1 = await deploy(unreadable, { only: ['tier1-database'] });
+    expect(r1.outcomes).toEqual({ 'tier1-database': 'failed' });
+    expect(r1.result.results[0]?.reason).toMatch(/Helm history of tier1-database/);
+    expect(unreadable.verbs('tier1-database')).toEqual(['history']);
+    expect(unreadable.get('tier1-database')?.revisions.map((x) => x.status)).toEqual(['superseded', 'failed']);
+
+    // monitoring: its only revision failed, and Helm refuses to uninstall it: no install over it.
+    const stuck = fakeCluster({ failUninstall: { monitoring: 'Error: uninstallation completed with 1 error(s)\n' } });
+    expect((await deploy(stuck, { only })).result.ok).toBe(true);
+    failedOnly(stuck);
+    const r2 = await deploy(stuck, { only: ['monitoring'] });
+    expect(r2.outcomes).toEqual({ monitoring: 'failed' });
+    expect(r2.result.results[0]?.reason).toMatch(/^helm uninstall .*uninstallation completed with 1 error/);
+    expect(stuck.verbs('monitoring')).toEqual(['history', 'uninstall']);
+    expect(r2.events).toContainEqual(
+      expect.objectContaining({ type: 'failed', release: 'monitoring', action: 'reinstall' }),
+    );
   });
 
   it('sends helm upgrade --install with namespace, values file, --wait, --timeout and the post-render flags', async () => {
