@@ -1,23 +1,35 @@
 #!/usr/bin/env node
-// Builds the Flux programs the real-cluster tests run as local processes: source-controller, helm-controller and
-// the `flux` CLI, from their Go modules (there are no release downloads here).
+// Builds the Flux programs the real-cluster tests run as local processes: source-controller, helm-controller,
+// kustomize-controller and the `flux` CLI, from their Go modules (there are no release downloads here).
 //
-// `go install pkg@version` refuses modules whose go.mod has `replace` directives, and all three have some. So each
+// `go install pkg@version` refuses modules whose go.mod has `replace` directives, and all four have some. So each
 // program has a wrapper module in tools/flux/<dir>/ that requires it as a Go 1.24+ `tool` and copies the upstream
 // replace directives (only the module-to-module ones: `=> ./api` points inside the upstream repository and does not
 // apply to dependents, who get the required api version instead). The wrappers are committed with their go.sum, so
 // a normal run builds exactly what was reviewed (-mod=readonly); `--regenerate` rewrites them from the upstream
 // go.mod after a version bump.
 //
-// Output: .tools/flux/<flux version>/bin/{source-controller,helm-controller,flux}. Each binary has a stamp (hash of
-// the wrapper's go.mod and go.sum, the build flags and `go version`): with nothing changed a rerun calls no
-// `go build` and takes well under a second.
+// Output: .tools/flux/<flux version>/bin/{source-controller,helm-controller,kustomize-controller,flux}. Each binary
+// has a stamp (hash of the wrapper's go.mod and go.sum, the build flags and `go version`): with nothing changed a
+// rerun calls no `go build` and takes well under a second. A program whose CRDs are not in the shared test data
+// (kustomize-controller's Kustomization) also gets them copied from its module source, into
+// .tools/flux/<flux version>/crds/<name>/.
 //
 // Usage: node scripts/setup-flux.mjs [--regenerate] [--force] [--quiet]
 // Exit codes: 0 ok, 69 Go missing or too old (EX_UNAVAILABLE), 1 build failure.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -27,9 +39,10 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const FLUX_VERSION = '2.9.5';
 
 /**
- * The programs. source-controller and helm-controller are the versions flux2 v2.9.5's manifests install
- * (v1.9.5, v1.6.4; helm-controller v1.6.4 is back on upstream Helm v4.2.4 after v1.6.3's temporary fork).
- * Controllers stamp no version; the CLI reads `main.VERSION` (flux2 Makefile: `-X main.VERSION=$(VERSION)`).
+ * The programs. source-controller, helm-controller and kustomize-controller are the versions flux2 v2.9.5's manifests
+ * install (v1.9.5, v1.6.4, v1.9.5; helm-controller v1.6.4 is back on upstream Helm v4.2.4 after v1.6.3's temporary
+ * fork). Controllers stamp no version; the CLI reads `main.VERSION` (flux2 Makefile: `-X main.VERSION=$(VERSION)`).
+ * `crds`: a folder of the module source whose CRD files setup copies next to the binaries.
  */
 export const PROGRAMS = [
   {
@@ -60,6 +73,17 @@ export const PROGRAMS = [
     x: [],
   },
   {
+    name: 'kustomize-controller',
+    dir: 'kustomize-controller',
+    module: 'github.com/fluxcd/kustomize-controller',
+    version: 'v1.9.5',
+    pkg: 'github.com/fluxcd/kustomize-controller',
+    x: [],
+    // The Kustomization CRD is in neither ../shared/crds/flux nor this repository: it is taken from the very module
+    // version the binary is built from (checksum-verified by the module cache), so the two cannot drift apart.
+    crds: 'config/crd/bases',
+  },
+  {
     name: 'flux',
     dir: 'cli',
     module: 'github.com/fluxcd/flux2/v2',
@@ -83,10 +107,13 @@ export const PROGRAMS = [
   },
 ];
 
-/** Oldest Go that builds all three (their go.mod files say `go 1.26.0`). */
+/** Oldest Go that builds all four (their go.mod files say `go 1.26.0`). */
 const MIN_GO = [1, 26, 0];
 
 export const binDir = join(root, '.tools', 'flux', FLUX_VERSION, 'bin');
+
+/** Where a program's `crds` are copied: .tools/flux/<flux version>/crds/<name>/. */
+export const crdRoot = join(root, '.tools', 'flux', FLUX_VERSION, 'crds');
 
 class Unavailable extends Error {}
 
@@ -264,6 +291,49 @@ function build(prog, goVer) {
   log(`${prog.name}: built in ${((Date.now() - started) / 1000).toFixed(1)} s -> ${out}`);
 }
 
+const sha256 = (buf) => createHash('sha256').update(buf).digest('hex');
+
+/**
+ * Copies the program's CRD files (`prog.crds` in its module source) into crdRoot/<name>/. The stamp names the
+ * module version and the hash of each copied file: a rerun that finds both unchanged asks Go nothing.
+ */
+function copyCrds(prog) {
+  const dest = join(crdRoot, prog.name);
+  const stampFile = join(dest, '.stamp');
+  const id = `${prog.module}@${prog.version}/${prog.crds}`;
+  if (!args.has('--force') && existsSync(stampFile)) {
+    const stamp = JSON.parse(readFileSync(stampFile, 'utf8'));
+    const same =
+      stamp.id === id &&
+      Object.entries(stamp.files).every(
+        ([f, h]) => existsSync(join(dest, f)) && sha256(readFileSync(join(dest, f))) === h,
+      );
+    if (same) {
+      log(`${prog.name} ${prog.version}: CRDs up to date`);
+      return;
+    }
+  }
+  const from = join(moduleSource(prog, wrapperDir(prog)).Dir, prog.crds);
+  const names = readdirSync(from)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort();
+  if (names.length === 0) throw new Error(`${id}: no CRD files`);
+  const tmp = `${dest}.partial`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  const files = {};
+  for (const f of names) {
+    const text = readFileSync(join(from, f));
+    // Plain files (the module cache's are read-only), so the folder can be replaced or removed later.
+    writeFileSync(join(tmp, f), text);
+    files[f] = sha256(text);
+  }
+  writeFileSync(join(tmp, '.stamp'), JSON.stringify({ id, files }));
+  rmSync(dest, { recursive: true, force: true });
+  renameSync(tmp, dest);
+  log(`${prog.name} ${prog.version}: ${names.join(', ')} -> ${dest}`);
+}
+
 function main() {
   const goVer = goVersion();
   mkdirSync(binDir, { recursive: true });
@@ -273,6 +343,7 @@ function main() {
       regenerate(prog);
     }
     build(prog, goVer);
+    if (prog.crds) copyCrds(prog);
   }
   log(`binaries in ${binDir}`);
 }

@@ -1,11 +1,12 @@
 /**
- * Flux's source-controller and helm-controller as local processes against a Kubernetes API server (a real one:
- * cluster/real/control-plane.ts), built from Go modules by `npm run setup:flux` (scripts/setup-flux.mjs).
+ * Flux's source-controller and helm-controller (and, on request, kustomize-controller) as local processes against a
+ * Kubernetes API server (a real one: cluster/real/control-plane.ts), built from Go modules by `npm run setup:flux`
+ * (scripts/setup-flux.mjs).
  *
  * `startFlux` installs the Flux CRDs (server-side apply: they are too large for the last-applied annotation),
- * creates the runtime namespace and starts both controllers on distinct loopback ports; helm-controller downloads
- * chart artifacts from source-controller's storage server at 127.0.0.1. Everything the controllers write (artifact
- * storage, HOME, TMPDIR, logs) lives in one temp folder that `stop()` removes.
+ * creates the runtime namespace and starts the controllers on distinct loopback ports; helm-controller and
+ * kustomize-controller download artifacts from source-controller's storage server at 127.0.0.1. Everything the
+ * controllers write (artifact storage, HOME, TMPDIR, logs) lives in one temp folder that `stop()` removes.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -38,9 +39,22 @@ export function fluxBinDir(root: string = repoRoot): string {
   return join(root, '.tools', 'flux', pinnedFluxVersion(root) ?? 'unknown', 'bin');
 }
 
-/** The binaries setup:flux builds; the ones missing from `binDir`. */
-export function missingFluxBinaries(binDir: string = fluxBinDir()): string[] {
-  return ['source-controller', 'helm-controller', 'flux'].filter((b) => !existsSync(join(binDir, b)));
+/**
+ * The binaries setup:flux builds that `binDir` lacks: source-controller, helm-controller and flux, plus
+ * kustomize-controller with `kustomize` (only the suites that start it need it; the others must not skip or fail
+ * on a tree built before it was added).
+ */
+export function missingFluxBinaries(binDir: string = fluxBinDir(), opts: { kustomize?: boolean } = {}): string[] {
+  const all = ['source-controller', 'helm-controller', ...(opts.kustomize ? ['kustomize-controller'] : []), 'flux'];
+  return all.filter((b) => !existsSync(join(binDir, b)));
+}
+
+/**
+ * kustomize-controller's CRD (Kustomization), which the shared test data does not hold: setup:flux copies it from
+ * the module source the binary is built from, to .tools/flux/<version>/crds/kustomize-controller.
+ */
+export function fluxKustomizeCrdDir(root: string = repoRoot): string {
+  return join(root, '.tools', 'flux', pinnedFluxVersion(root) ?? 'unknown', 'crds', 'kustomize-controller');
 }
 
 /** The Flux CRDs (source-controller v1.9's six source kinds and HelmRelease) in the shared test data. */
@@ -69,9 +83,19 @@ export interface FluxOptions {
   kubectl?: string;
   /** Folder of CRD YAML files; default `fluxCrdDir()`. */
   crdDir?: string;
+  /**
+   * Also start kustomize-controller (Flux Kustomizations), after installing its CRD from `kustomizeCrdDir`.
+   * Off by default: the suites that do not apply Kustomizations do not pay for a third controller.
+   */
+  kustomize?: boolean;
+  /** Folder of kustomize-controller's CRD files; default `fluxKustomizeCrdDir()`. */
+  kustomizeCrdDir?: string;
 }
 
+/** The controllers every start runs. */
 export type FluxComponent = 'source' | 'helm';
+/** The controllers of a start, with kustomize-controller when `kustomize` was asked for. */
+export type FluxController = FluxComponent | 'kustomize';
 
 export interface Flux {
   namespace: string;
@@ -80,11 +104,11 @@ export interface Flux {
   /** `http://127.0.0.1:<port>`: source-controller's artifact server (`--storage-adv-addr`). */
   storageUrl: string;
   /** Log files (JSON lines); they live in the temp folder, so read them before `stop()`. */
-  logs: Record<FluxComponent, string>;
-  pids: Record<FluxComponent, number>;
-  /** The last `lines` lines of a controller's log. */
-  tail(component: FluxComponent, lines?: number): string;
-  /** SIGTERM both controllers, SIGKILL after a grace period, then remove the temp folder. Idempotent. */
+  logs: Record<FluxComponent, string> & Partial<Record<'kustomize', string>>;
+  pids: Record<FluxComponent, number> & Partial<Record<'kustomize', number>>;
+  /** The last `lines` lines of a controller's log (`(not started)` for kustomize-controller without `kustomize`). */
+  tail(component: FluxController, lines?: number): string;
+  /** SIGTERM the controllers, SIGKILL after a grace period, then remove the temp folder. Idempotent. */
   stop(): Promise<void>;
 }
 
@@ -122,6 +146,8 @@ export interface CrdInstallOptions {
   kubectl?: string;
   /** Folder of CRD YAML files; default `fluxCrdDir()`. */
   crdDir?: string;
+  /** More folders of CRD files applied with those of `crdDir` (kustomize-controller's). */
+  extraCrdDirs?: string[];
 }
 
 /**
@@ -137,10 +163,14 @@ export async function installFluxCrds(
   const timeoutMs = opts.timeoutMs ?? 90_000;
   const dir = opts.crdDir ?? fluxCrdDir();
   if (!existsSync(dir)) throw toolError(`Flux CRDs not found: ${dir} (the shared test data folder)`);
-  const fileArgs = readdirSync(dir)
-    .filter((f) => f.endsWith('.yaml'))
-    .sort()
-    .flatMap((f) => ['-f', join(dir, f)]);
+  for (const extra of opts.extraCrdDirs ?? [])
+    if (!existsSync(extra)) throw toolError(`Flux CRDs not found: ${extra} (run \`npm run setup:flux\`)`);
+  const fileArgs = [dir, ...(opts.extraCrdDirs ?? [])].flatMap((d) =>
+    readdirSync(d)
+      .filter((f) => f.endsWith('.yaml'))
+      .sort()
+      .flatMap((f) => ['-f', join(d, f)]),
+  );
   const ssa = ['apply', '--server-side', '--force-conflicts', '--field-manager=helm-tiers'];
   const applied = await kubectl(bin, kubeconfig, [...ssa, '-o', 'name', ...fileArgs], timeoutMs);
   const names = applied.split('\n').filter((n) => n.startsWith('customresourcedefinition'));
@@ -265,7 +295,8 @@ export async function startFlux(opts: FluxOptions): Promise<Flux> {
   const namespace = opts.namespace ?? 'flux-system';
   const log = opts.log ?? (() => undefined);
   const timeoutMs = opts.readyTimeoutMs ?? 90_000;
-  const missing = missingFluxBinaries(binDir).filter((b) => b !== 'flux');
+  const withKustomize = opts.kustomize === true;
+  const missing = missingFluxBinaries(binDir, { kustomize: withKustomize }).filter((b) => b !== 'flux');
   if (missing.length) {
     throw toolError(`${missing.join(', ')} not found in ${binDir}: run \`npm run setup:flux\``);
   }
@@ -276,17 +307,21 @@ export async function startFlux(opts: FluxOptions): Promise<Flux> {
     timeoutMs,
     kubectl: kubectlBin,
     crdDir: opts.crdDir,
+    extraCrdDirs: withKustomize ? [opts.kustomizeCrdDir ?? fluxKustomizeCrdDir()] : [],
   });
   log(`flux: ${names.length} CRDs established, namespace ${namespace}`);
 
   const dir = mkdtempSync(join(tmpdir(), 'flux-'));
   const storageDir = join(dir, 'storage');
   for (const d of [storageDir, join(dir, 'home'), join(dir, 'tmp')]) mkdirSync(d);
-  const logs: Record<FluxComponent, string> = {
+  const logs: Flux['logs'] = {
     source: join(dir, 'source-controller.log'),
     helm: join(dir, 'helm-controller.log'),
+    ...(withKustomize ? { kustomize: join(dir, 'kustomize-controller.log') } : {}),
   };
-  const [scMetrics, scHealth, scStorage, hcMetrics, hcHealth] = await fluxFreePorts(5);
+  const [scMetrics, scHealth, scStorage, hcMetrics, hcHealth, kcMetrics, kcHealth] = await fluxFreePorts(
+    withKustomize ? 7 : 5,
+  );
   const storageAddr = `127.0.0.1:${String(scStorage)}`;
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
@@ -317,7 +352,7 @@ export async function startFlux(opts: FluxOptions): Promise<Flux> {
   const stop = async () => {
     if (stopped) return;
     stopped = true;
-    // helm-controller first: it downloads from source-controller's storage server.
+    // The last started first: helm-controller and kustomize-controller download from source-controller's storage.
     for (const c of [...controllers].reverse()) await stopController(c, 5000);
     process.removeListener('exit', killOnExit);
     rmSync(dir, { recursive: true, force: true });
@@ -356,19 +391,44 @@ export async function startFlux(opts: FluxOptions): Promise<Flux> {
     );
     controllers.push(helm);
     watchdog.watch(helm.proc.pid);
+    let kustomize: Controller | undefined;
+    if (withKustomize && logs.kustomize !== undefined) {
+      // Same environment as the others (KUBECONFIG, RUNTIME_NAMESPACE, HOME, TMPDIR: its kustomize builds run in
+      // TMPDIR); it fetches GitRepository artifacts from the URL source-controller advertises, on loopback. It has
+      // no --graceful-shutdown-timeout flag; stopController's SIGKILL after the grace period bounds the stop.
+      kustomize = startController(
+        'kustomize-controller',
+        join(binDir, 'kustomize-controller'),
+        [...common, `--metrics-addr=127.0.0.1:${String(kcMetrics)}`, `--health-addr=127.0.0.1:${String(kcHealth)}`],
+        logs.kustomize,
+        env,
+      );
+      controllers.push(kustomize);
+      watchdog.watch(kustomize.proc.pid);
+    }
     const deadline = Date.now() + timeoutMs;
     await waitReady(source, `http://127.0.0.1:${String(scHealth)}/readyz`, deadline);
     await waitReady(helm, `http://127.0.0.1:${String(hcHealth)}/readyz`, deadline);
+    if (kustomize) await waitReady(kustomize, `http://127.0.0.1:${String(kcHealth)}/readyz`, deadline);
     log(
-      `flux: source-controller (pid ${String(source.proc.pid)}) and helm-controller (pid ${String(helm.proc.pid)}) ready`,
+      `flux: source-controller (pid ${String(source.proc.pid)}) and helm-controller (pid ${String(helm.proc.pid)})` +
+        (kustomize ? ` and kustomize-controller (pid ${String(kustomize.proc.pid)})` : '') +
+        ' ready',
     );
     return {
       namespace,
       storageDir,
       storageUrl: `http://${storageAddr}`,
       logs,
-      pids: { source: source.proc.pid ?? -1, helm: helm.proc.pid ?? -1 },
-      tail: (component, lines = 40) => tailOf(logs[component], lines),
+      pids: {
+        source: source.proc.pid ?? -1,
+        helm: helm.proc.pid ?? -1,
+        ...(kustomize ? { kustomize: kustomize.proc.pid ?? -1 } : {}),
+      },
+      tail: (component, lines = 40) => {
+        const file = logs[component];
+        return file === undefined ? '(not started)' : tailOf(file, lines);
+      },
       stop,
     };
   } catch (err) {
