@@ -152,14 +152,15 @@ describe.skipIf(skip)(
         throw new Error(`${(err as Error).message}${diag()}`);
       }
     };
+    // kubectl's discovery cache goes to $HOME/.kube: the temp folder, not the working directory (HOME unset).
     const kubectl = async (args: string[], input?: string): Promise<string> => {
-      const r = await exec(KUBECTL, [`--kubeconfig=${kubeconfig}`, ...args], {}, input);
+      const r = await exec(KUBECTL, [`--kubeconfig=${kubeconfig}`, ...args], { HOME: tmp }, input);
       if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (exit ${String(r.code)}): ${r.stderr}`);
       return r.stdout;
     };
     /** The object, or undefined when the API server says NotFound (any other failure throws). */
     const get = async (args: string[]): Promise<any> => {
-      const r = await exec(KUBECTL, [`--kubeconfig=${kubeconfig}`, 'get', ...args, '-o', 'json'], {});
+      const r = await exec(KUBECTL, [`--kubeconfig=${kubeconfig}`, 'get', ...args, '-o', 'json'], { HOME: tmp });
       if (r.code === 0) return JSON.parse(r.stdout);
       if (/NotFound|not found/.test(r.stderr)) return undefined;
       throw new Error(`kubectl get ${args.join(' ')} failed: ${r.stderr}`);
