@@ -252,8 +252,22 @@ export function deploySuite(o: SuiteOptions): void {
       if (work) rmSync(work, { recursive: true, force: true });
     });
 
+    // From a namespace without releases (a first CI attempt may have left some).
+    const uninstallAll = async (ns: string) => {
+      const left = (await helmList(ns)).map((x) => x.name);
+      if (left.length === 0) return;
+      const u = await exec(helmBin, ['uninstall', '-n', ns, '--wait', ...left], { env: env() });
+      expect(u.code, u.stderr).toBe(0);
+    };
+
     it('deploys the releases by levels: each one starts only after its dependencies were Ready', async () => {
       const only = o.releases ? o.releases.flatMap((r) => ['--only', r]) : [];
+      // The cluster as it started, also when CI retries this test: no release, none of the CRDs the hooks install.
+      await uninstallAll('apps');
+      for (const group of [PROM_GROUP, 'kyverno.io']) {
+        const left = (await crdsOfGroup(group)).map((c) => `crd/${c.metadata.name}`);
+        if (left.length > 0) await kubectl(['delete', '--wait=true', '--timeout=180s', ...left]);
+      }
       const r = await cli(runDeploy, ['--plan', planPath, '--values', valuesFile, '--output', 'json', ...only]);
       expect(r.code, r.out + r.err).toBe(0);
       const ev = events(r.out);
@@ -357,12 +371,7 @@ export function deploySuite(o: SuiteOptions): void {
 
     it('a failing tier 2 stops tiers 3 and 4, and status names the blocker', async () => {
       const only = TIERS.flatMap((t) => ['--only', t]);
-      // From a namespace without releases, also when CI retries this test after a first attempt installed some.
-      const left = (await helmList(BROKEN_NS)).map((x) => x.name);
-      if (left.length > 0) {
-        const u = await exec(helmBin, ['uninstall', '-n', BROKEN_NS, '--wait', ...left], { env: env() });
-        expect(u.code, u.stderr).toBe(0);
-      }
+      await uninstallAll(BROKEN_NS);
       const r = await cli(runDeploy, ['--plan', brokenPlan, '--values', shortValues, '--timeout', '60s', ...only]);
       expect(r.code, r.out + r.err).toBe(2);
       expect(r.out).toMatch(/✓ tier1-database\s+tier 1\s+install ok/);
@@ -396,14 +405,6 @@ export function deploySuite(o: SuiteOptions): void {
       expect(text.out).toMatch(/tier2-cache\s+2\s+1\s+(failed|deployed)\s+[0-9a-f]{16}\s+False/);
       expect(text.out).toMatch(/CrashLoopBackOff|restarting/);
     }, 300_000);
-
-    // From a namespace without releases (a first CI attempt may have left some).
-    const uninstallAll = async (ns: string) => {
-      const left = (await helmList(ns)).map((x) => x.name);
-      if (left.length === 0) return;
-      const u = await exec(helmBin, ['uninstall', '-n', ns, '--wait', ...left], { env: env() });
-      expect(u.code, u.stderr).toBe(0);
-    };
 
     it.skipIf(promCrdsMissing !== undefined && !process.env.CI)(
       "the plan's CRD tier: the real Prometheus operator CRDs applied server-side and Established before monitoring starts, whose first revision renders its custom resources",
