@@ -1,5 +1,8 @@
 // Helpers of the suites that drive the real control plane as a kubelet's or a user's processes would.
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { gunzipSync } from 'node:zlib';
 
@@ -9,10 +12,27 @@ export interface Result {
   stderr: string;
 }
 
-/** Runs `bin` with only PATH and `env` in its environment (no caller's KUBECONFIG leaks in), `input` on stdin. */
+let home: string | undefined;
+/** A HOME of this test process for commands given none: without one kubectl writes its cache to ./.kube. */
+function scratchHome(): string {
+  if (home === undefined) {
+    const dir = mkdtempSync(join(tmpdir(), 'helm-tiers-cluster-real-home-'));
+    process.once('exit', () => {
+      rmSync(dir, { recursive: true, force: true });
+    });
+    home = dir;
+  }
+  return home;
+}
+
+/**
+ * Runs `bin` with only PATH, HOME (a scratch folder unless `env` names one) and `env` in its environment (no caller's
+ * KUBECONFIG leaks in), `input` on stdin.
+ */
 export function exec(bin: string, args: string[], env: Record<string, string>, input?: string): Promise<Result> {
   return new Promise((done, fail) => {
-    const p = spawn(bin, args, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, stdio: 'pipe' });
+    const base = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: env.HOME ?? scratchHome() };
+    const p = spawn(bin, args, { env: { ...base, ...env }, stdio: 'pipe' });
     let stdout = '';
     let stderr = '';
     p.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
