@@ -10,6 +10,7 @@ import { check, createHelmHarness, findProjectRoot, HELM_MAJORS, type HelmHarnes
 import { labelKeys } from '../core/labels.js';
 import { releaseValues } from '../plan/metadata.js';
 import { planLevels, type Component, type Plan } from '../plan/plan.js';
+import { chartDir } from '../plan/read.js';
 
 export interface DemoOptions {
   readonly plan: Plan;
@@ -21,7 +22,7 @@ export interface DemoOptions {
 export async function renderRelease(helm: HelmHarness, plan: Plan, c: Component, planPath: string) {
   const valuesFile = join(helm.home.dir, `${c.release}.values.json`);
   writeFileSync(valuesFile, JSON.stringify(releaseValues(plan, c.release)));
-  const chart = resolve(dirname(planPath), c.chart);
+  const chart = chartDir(planPath, c.chart);
   const args = ['template', c.release, chart, '-n', c.namespace, '-f', valuesFile];
   const flags = helm.postRenderFlags(`--plan=${planPath}`, `--release=${c.release}`);
   const result = check(await helm.helm([...args, ...flags]), `helm ${helm.major} template ${c.release}`);

@@ -4,14 +4,14 @@
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import minimist from 'minimist';
 import { parse } from 'yaml';
 import { ErrorCodes, EXIT_CODES, HelmTiersError } from '../core/errors.js';
 import type { TextOut } from '../core/shell.js';
 import { mergeValues } from '../plan/metadata.js';
 import { findComponent, planLevels, type Plan, type Values } from '../plan/plan.js';
-import { readPlanFile } from '../plan/read.js';
+import { chartDir, readPlanFile } from '../plan/read.js';
 import { planRevisionFromDisk } from '../plan/revision.js';
 import { readChartValues } from './flux-command.js';
 import { deployPlan } from './deploy/driver.js';
@@ -150,7 +150,7 @@ export async function runDeploy(io: CommandIO): Promise<number> {
       : undefined;
   try {
     const chartValues = new Map<string, Values | undefined>();
-    const chartPath = (c: { chart: string }) => resolve(dirname(planPath), c.chart);
+    const chartPath = (c: { chart: string }) => chartDir(planPath, c.chart);
     const result = await deployPlan({
       plan,
       planRevision: revision,

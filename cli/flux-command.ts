@@ -3,14 +3,14 @@
  * (or with --check compares) the Flux layout. Returns the exit code.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import minimist from 'minimist';
 import { parse } from 'yaml';
 import { ErrorCodes, exitCodeFor, formatError, HelmTiersError } from '../core/errors.js';
 import { DEFAULT_FLUX_OPTIONS, generateFluxResources } from '../flux/generate.js';
 import { planCharts, type Values } from '../plan/plan.js';
-import { readPlanFile } from '../plan/read.js';
+import { chartDir, readPlanFile } from '../plan/read.js';
 import { planRevisionFromDisk } from '../plan/revision.js';
 
 export const FLUX_USAGE = `Usage: helm-tiers flux [options]
@@ -94,8 +94,8 @@ export function runFlux(ctx: FluxCommandContext): number {
     const plan = readPlanFile(planFile, ctx.cwd);
     const chartValues: Record<string, Values | undefined> = {};
     for (const c of plan.components)
-      chartValues[c.chart] ??= readChartValues(join(dirname(planPath), c.chart, 'values.yaml'));
-    const chartsWithCRDs = planCharts(plan).filter((chart) => existsSync(join(dirname(planPath), chart, 'crds')));
+      chartValues[c.chart] ??= readChartValues(join(chartDir(planPath, c.chart), 'values.yaml'));
+    const chartsWithCRDs = planCharts(plan).filter((chart) => existsSync(join(chartDir(planPath, chart), 'crds')));
     let planRevision: string;
     try {
       planRevision = planRevisionFromDisk(plan, planPath);

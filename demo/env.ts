@@ -4,7 +4,7 @@
  * from the one harness, core/helm.ts.
  */
 import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parse } from 'yaml';
 import type { ComponentBehavior, Scenario } from '../cluster/sim/index.js';
 import type { Values } from '../plan/plan.js';
@@ -75,9 +75,4 @@ export function hookSettings(timeoutSeconds: number, graceSeconds = 3): Values {
       },
     },
   };
-}
-
-/** Chart path of a component: relative to the plan file's folder, as the plan says. */
-export function chartResolver(planPath: string): (c: { chart: string }) => string {
-  return (c) => resolve(planPath, '..', c.chart);
 }

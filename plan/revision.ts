@@ -9,8 +9,9 @@
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, posix, relative, resolve, sep } from 'node:path';
+import { join, posix, relative, sep } from 'node:path';
 import { planCharts, type Plan } from './plan.js';
+import { chartDir } from './read.js';
 
 /** Hex characters kept: 64 bits, far from collisions between two consecutive revisions of a plan. */
 export const PLAN_REVISION_LENGTH = 16;
@@ -85,8 +86,7 @@ export function readChartFiles(dir: string): Map<string, Uint8Array> {
 
 /** The I/O shell: reads the plan's charts next to `planFile` and returns the plan revision. */
 export function planRevisionFromDisk(plan: Plan, planFile: string): string {
-  const base = dirname(resolve(planFile));
   const charts = new Map<string, ChartFiles>();
-  for (const chart of planCharts(plan)) charts.set(chart, readChartFiles(resolve(base, chart)));
+  for (const chart of planCharts(plan)) charts.set(chart, readChartFiles(chartDir(planFile, chart)));
   return planRevision(plan, charts);
 }

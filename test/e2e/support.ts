@@ -12,9 +12,10 @@ import { prepareCrds, sharedDir, type CrdSource } from '../../demo/crds.js';
 import { deployPlan, type DeployEvent, type ReleaseOutcome } from '../../cli/deploy/driver.js';
 import type { FailedHook, Tools } from '../../cli/deploy/state.js';
 import { readChartValues } from '../../cli/flux-command.js';
-import { chartResolver, CLUSTER_TIMING, clusterScenario, hookSettings } from '../../demo/env.js';
+import { CLUSTER_TIMING, clusterScenario, hookSettings } from '../../demo/env.js';
 import { mergeValues } from '../../plan/metadata.js';
 import { parsePlan, type Plan, type Values } from '../../plan/plan.js';
+import { chartDir } from '../../plan/read.js';
 import { planRevisionFromDisk } from '../../plan/revision.js';
 import { startCluster, type Backend, type Cluster } from '../../cluster/index.js';
 import { kubeBinDir } from '../../cluster/real/control-plane.js';
@@ -145,7 +146,7 @@ export async function startE2E(
         components: plan.components.map((c) => (noWait.has(c.release) ? { ...c, wait: false as const } : c)),
       };
       const revision = planRevisionFromDisk(plan, planPath);
-      const chartPath = chartResolver(planPath);
+      const chartPath = (c: { chart: string }) => chartDir(planPath, c.chart);
       const events: (DeployEvent & { at: number })[] = [];
       const tools: Tools = {
         major,
